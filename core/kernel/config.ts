@@ -1,0 +1,164 @@
+import { readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { StartupError } from "./errors.js";
+
+/**
+ * Kernel configuration. Sources, later ones winning:
+ *   config/default.json  ->  config/<NODE_ENV>.json  ->  environment variables  ->  overrides passed in code (tests).
+ * Plugin slices live under `plugins.<id>` and are validated by each plugin's own schema when it registers.
+ */
+export const kernelConfigSchema = z.object({
+  env: z.string().default("production"),
+  /** Process role: `all` (single process), `web` (HTTP + WebSocket), `worker` (queue consumers), `scheduler` (claims job slots). */
+  role: z.enum(["all", "web", "worker", "scheduler"]).default("all"),
+  host: z.string().default("0.0.0.0"),
+  port: z.number().int().min(0).max(65535).default(8000),
+  /** Postgres URL; unset means embedded PGlite in `dataDir`. */
+  databaseUrl: z.string().min(1).optional(),
+  /** Postgres schema to use (tests give each kernel a fresh one). */
+  databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("public"),
+  /** Redis URL; unset means in-process coordination (one instance only). */
+  redisUrl: z.string().min(1).optional(),
+  /** Prefix of every Redis key and channel, so several deployments (or tests) can share one Redis. */
+  redisKeyPrefix: z.string().default("flaghost:"),
+  /** Embedded database folder; `memory:` keeps it in memory (tests). */
+  dataDir: z.string().default("./data"),
+  /** Origins allowed to open WebSockets. Empty means same-origin only (Origin host == Host). */
+  origins: z.array(z.string().url()).default([]),
+  /** Bootstrap admin API token, sent as `Authorization: Token <value>`. */
+  adminToken: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Signing secret for stream tokens and sessions; generated once and stored in the database when unset. */
+  secret: z.string().min(32, "must be at least 32 characters").optional(),
+  /** This process's name in job runs; defaults to hostname-pid. */
+  instanceId: z.string().min(1).optional(),
+  /** Where plugins are found: folders holding a plugin.json, or `dir/*` for every sub-folder of dir. */
+  pluginPaths: z.array(z.string()).default(["core/ctf", "plugins/*"]),
+  log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).prefault({}),
+  http: z
+    .object({
+      bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+      /** Trust X-Forwarded-* headers (behind a reverse proxy). */
+      trustProxy: z.boolean().default(false),
+    })
+    .prefault({}),
+  websocket: z
+    .object({
+      heartbeatMs: z.number().int().positive().default(30_000),
+      /** A client whose unsent data exceeds this is dropped instead of growing memory. */
+      maxBufferedBytes: z.number().int().positive().default(1024 * 1024),
+      tokenTtlMs: z.number().int().positive().default(5 * 60_000),
+    })
+    .prefault({}),
+  scheduler: z
+    .object({
+      /** How long a claimed run holds its job before another instance may take it; renewed while it runs. */
+      leaseMs: z.number().int().min(500).default(30_000),
+      timezone: z.string().default("UTC"),
+    })
+    .prefault({}),
+  pluginInitTimeoutMs: z.number().int().positive().default(15_000),
+  plugins: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+});
+
+export type KernelConfig = z.infer<typeof kernelConfigSchema>;
+
+type Json = Record<string, unknown>;
+
+/** The environment variables the kernel reads, and where they land in the config. */
+const ENV_KEYS: Array<[name: string, path: string[], parse: (v: string) => unknown]> = [
+  ["NODE_ENV", ["env"], String],
+  ["PORT", ["port"], Number],
+  ["FLAGHOST_HOST", ["host"], String],
+  ["FLAGHOST_ROLE", ["role"], String],
+  ["DATABASE_URL", ["databaseUrl"], String],
+  ["FLAGHOST_DB_SCHEMA", ["databaseSchema"], String],
+  ["REDIS_URL", ["redisUrl"], String],
+  ["FLAGHOST_REDIS_PREFIX", ["redisKeyPrefix"], String],
+  ["FLAGHOST_DATA_DIR", ["dataDir"], String],
+  ["FLAGHOST_ORIGINS", ["origins"], (v) => v.split(",").map((s) => s.trim()).filter(Boolean)],
+  ["FLAGHOST_ADMIN_TOKEN", ["adminToken"], String],
+  ["FLAGHOST_SECRET", ["secret"], String],
+  ["FLAGHOST_INSTANCE_ID", ["instanceId"], String],
+  ["FLAGHOST_LOG_LEVEL", ["log", "level"], String],
+  ["FLAGHOST_PLUGIN_PATHS", ["pluginPaths"], (v) => v.split(",").map((s) => s.trim()).filter(Boolean)],
+];
+
+/**
+ * Any key can also be set as FLAGHOST__a__b=value (double underscores separate path segments);
+ * the value is parsed as JSON when it is valid JSON, e.g. FLAGHOST__plugins__whale__enabled=false.
+ */
+const GENERIC_PREFIX = "FLAGHOST__";
+
+export function loadConfig(options: { root: string; env?: NodeJS.ProcessEnv; overrides?: Json }): KernelConfig {
+  const env = options.env ?? process.env;
+  const configDir = env.FLAGHOST_CONFIG_DIR ?? join(options.root, "config");
+  let merged: Json = {};
+  merged = deepMerge(merged, readJsonFile(join(configDir, "default.json")));
+  if (env.NODE_ENV) merged = deepMerge(merged, readJsonFile(join(configDir, `${env.NODE_ENV}.json`)));
+  merged = deepMerge(merged, configFromEnv(env));
+  if (options.overrides) merged = deepMerge(merged, options.overrides);
+  const parsed = kernelConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new StartupError(`invalid configuration:\n${formatIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv): Json {
+  let out: Json = {};
+  for (const [name, path, parse] of ENV_KEYS) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== "") out = deepMerge(out, nest(path, parse(raw)));
+  }
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(GENERIC_PREFIX) || raw === undefined) continue;
+    const path = name.slice(GENERIC_PREFIX.length).split("__").filter(Boolean);
+    if (path.length > 0) out = deepMerge(out, nest(path, parseLoose(raw)));
+  }
+  return out;
+}
+
+/** One line per problem: `plugins.whale.port: Expected number, received string`. */
+export function formatIssues(error: z.ZodError, prefix: string[] = []): string {
+  return error.issues
+    .map((issue) => {
+      const path = [...prefix, ...issue.path.map(String)].join(".") || "(root)";
+      return `  ${path}: ${issue.message}`;
+    })
+    .join("\n");
+}
+
+function readJsonFile(path: string): Json {
+  if (!existsSync(path)) return {};
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, "utf8"));
+    if (!isPlainObject(value)) throw new Error("the top level must be an object");
+    return value;
+  } catch (error) {
+    throw new StartupError(`invalid configuration file ${path}: ${(error as Error).message}`);
+  }
+}
+
+function parseLoose(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function nest(path: string[], value: unknown): Json {
+  return path.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json;
+}
+
+export function isPlainObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function deepMerge(base: Json, extra: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}

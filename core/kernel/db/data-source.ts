@@ -1,0 +1,75 @@
+import "reflect-metadata";
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { DataSource, type EntityManager, type EntitySchema, type MixedList } from "typeorm";
+import { embeddedDriver, embeddedSession } from "./embedded-pool.js";
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  databaseSchema: string;
+  dataDir: string;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: MixedList<Function | string | EntitySchema>;
+}
+
+export interface Database {
+  readonly dataSource: DataSource;
+  readonly embedded: boolean;
+  /** Runs fn in one transaction; on the embedded database, serialized process-wide (see embedded-pool.ts). */
+  transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T>;
+  /** A raw query outside any transaction. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const embedded = !options.databaseUrl;
+  let dataSource: DataSource;
+  if (embedded) {
+    const inMemory = options.dataDir === "memory:";
+    const dir = inMemory ? undefined : resolve(options.dataDir, "pglite");
+    if (dir) mkdirSync(dir, { recursive: true });
+    dataSource = new DataSource({ type: "postgres", driver: embeddedDriver(dir), entities: options.entities, synchronize: false });
+  } else {
+    if (options.databaseSchema !== "public") await ensureSchema(options.databaseUrl!, options.databaseSchema);
+    dataSource = new DataSource({
+      type: "postgres",
+      url: options.databaseUrl,
+      schema: options.databaseSchema,
+      entities: options.entities,
+      synchronize: false,
+      // Raw SQL (migrations, the scheduler's claims) must land in the same schema as the entities.
+      extra: { options: `-c search_path=${options.databaseSchema}`, max: 20 },
+    });
+  }
+  await dataSource.initialize();
+
+  return {
+    dataSource,
+    embedded,
+    transaction: (fn) => (embedded ? embeddedSession.run(() => dataSource.transaction(fn)) : dataSource.transaction(fn)),
+    query: (sql, params) => dataSource.query(sql, params),
+    async ping() {
+      try {
+        await dataSource.query("SELECT 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+    },
+  };
+}
+
+async function ensureSchema(url: string, schema: string): Promise<void> {
+  const bootstrap = new DataSource({ type: "postgres", url });
+  await bootstrap.initialize();
+  try {
+    await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } finally {
+    await bootstrap.destroy();
+  }
+}
