@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataSource, type EntityManager, type EntitySchema, type MixedList } from "typeorm";
@@ -17,6 +18,11 @@ export interface Database {
   readonly embedded: boolean;
   /** Runs fn in one transaction; on the embedded database, serialized process-wide (see embedded-pool.ts). */
   transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn once the current transaction commits (dropped if it rolls back); immediately, on a later tick,
+   * when called outside a transaction. Domain events use this so handlers never see uncommitted data.
+   */
+  afterCommit(fn: () => void): void;
   /** A raw query outside any transaction. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   ping(): Promise<boolean>;
@@ -45,10 +51,27 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   await dataSource.initialize();
 
+  const pendingAfterCommit = new AsyncLocalStorage<Array<() => void>>();
+  const runInTransaction = <T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> => {
+    if (pendingAfterCommit.getStore()) return dataSource.transaction(fn); // nested: the outer one commits
+    const callbacks: Array<() => void> = [];
+    return pendingAfterCommit.run(callbacks, async () => {
+      const result = await (embedded ? embeddedSession.run(() => dataSource.transaction(fn)) : dataSource.transaction(fn));
+      // Leave the transaction's async context so callbacks that open new transactions start fresh ones.
+      pendingAfterCommit.exit(() => setImmediate(() => callbacks.forEach((cb) => cb())));
+      return result;
+    });
+  };
+
   return {
     dataSource,
     embedded,
-    transaction: (fn) => (embedded ? embeddedSession.run(() => dataSource.transaction(fn)) : dataSource.transaction(fn)),
+    transaction: runInTransaction,
+    afterCommit(fn) {
+      const callbacks = pendingAfterCommit.getStore();
+      if (callbacks) callbacks.push(fn);
+      else pendingAfterCommit.exit(() => setImmediate(fn));
+    },
     query: (sql, params) => dataSource.query(sql, params),
     async ping() {
       try {

@@ -1,0 +1,66 @@
+import { randomUUID } from "node:crypto";
+import type { AwilixContainer } from "awilix";
+import { asValue } from "awilix";
+import type { Context, Next } from "koa";
+import { HttpError } from "../errors.js";
+import type { Logger } from "../log.js";
+
+declare module "koa" {
+  interface DefaultState {
+    requestId: string;
+    /** The request's own DI scope, disposed when the response is done. */
+    scope: AwilixContainer;
+  }
+}
+
+/**
+ * Gives each request an id (echoed as X-Request-Id) and an awilix scope, and turns every error into a
+ * CTFd-style body: HttpError keeps its status and field errors; anything else is a 500 that names the request
+ * id, with the stack in the log (and in the body only in development).
+ */
+export function requestContext(options: { container: AwilixContainer; log: Logger; development: boolean }) {
+  return async (ctx: Context, next: Next) => {
+    const incoming = ctx.get("x-request-id");
+    const requestId = /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set("X-Request-Id", requestId);
+    const scope = options.container.createScope();
+    scope.register({ requestId: asValue(requestId), koaContext: asValue(ctx) });
+    ctx.state.scope = scope;
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) renderError(ctx, 404, { success: false, errors: { route: ["Not found"] } });
+    } catch (error) {
+      if (error instanceof HttpError) {
+        const errors = error.fieldErrors ?? { message: [error.message] };
+        renderError(ctx, error.status, { success: false, errors, ...error.body });
+        if (error.status === 401) ctx.set("WWW-Authenticate", 'Token realm="flaghost"');
+      } else if (isClientError(error)) {
+        // koa/http-errors thrown by middleware we did not write (e.g. a malformed URI).
+        const status = (error as { status: number }).status;
+        renderError(ctx, status, { success: false, errors: { message: [(error as Error).message] } });
+      } else {
+        options.log.error({ err: error, requestId, method: ctx.method, path: ctx.path }, "unexpected error");
+        const body: Record<string, unknown> = {
+          success: false,
+          errors: { server: [`An unexpected error occurred. Request id: ${requestId}`] },
+          requestId,
+        };
+        if (options.development) body.stack = (error as Error)?.stack;
+        renderError(ctx, 500, body);
+      }
+    } finally {
+      await scope.dispose();
+    }
+  };
+}
+
+function renderError(ctx: Context, status: number, body: Record<string, unknown>): void {
+  ctx.status = status;
+  ctx.body = body;
+}
+
+function isClientError(error: unknown): boolean {
+  const status = (error as { status?: unknown })?.status;
+  return typeof status === "number" && status >= 400 && status < 500 && (error as { expose?: boolean }).expose === true;
+}

@@ -1,0 +1,91 @@
+import Router from "@koa/router";
+import type { Context, Middleware, Next } from "koa";
+import compose from "koa-compose";
+import { serveAsset, type AssetMount } from "./assets.js";
+
+type Method = "get" | "post" | "put" | "patch" | "delete";
+
+/** What a plugin uses to add routes: paths must lie under the http prefixes its manifest declares. */
+export type PluginRoutes = {
+  [M in Method]: (path: string, ...handlers: Middleware[]) => PluginRoutes;
+};
+
+interface MountedRouter {
+  owner: string;
+  prefixes: string[];
+  router: Router;
+}
+
+/** True when `path` is `prefix` itself or below it. */
+export function underPrefix(path: string, prefix: string): boolean {
+  if (prefix === "/") return path.startsWith("/");
+  return path === prefix || path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
+}
+
+/**
+ * Every plugin's router and asset folders, dispatched per request: the most specific prefix goes first and an
+ * unmatched request falls through to the next, so core/ctf can own `/api/v1` while the scoreboard owns
+ * `/api/v1/scoreboard`. Withdrawing a plugin removes its routes at once, and mounting again replaces them.
+ */
+export class RouteTable {
+  private readonly routers = new Map<string, MountedRouter>();
+  private readonly assets = new Map<string, AssetMount[]>();
+
+  /** A fresh router for `owner` (replacing any previous one) and the guarded facade the plugin sees. */
+  createPluginRoutes(owner: string, prefixes: string[], assertOpen: () => void): PluginRoutes {
+    for (const prefix of prefixes) {
+      for (const other of this.routers.values()) {
+        if (other.owner !== owner && other.prefixes.includes(prefix)) {
+          throw new Error(`http prefix ${prefix} is already claimed by "${other.owner}"`);
+        }
+      }
+    }
+    const router = new Router();
+    this.routers.set(owner, { owner, prefixes, router });
+    const facade = {} as PluginRoutes;
+    for (const method of ["get", "post", "put", "patch", "delete"] as const) {
+      facade[method] = (path, ...handlers) => {
+        assertOpen();
+        if (!prefixes.some((prefix) => underPrefix(path, prefix))) {
+          throw new Error(`route ${method.toUpperCase()} ${path} is outside the http prefixes declared in plugin.json (${prefixes.join(", ") || "none"})`);
+        }
+        router[method](path, ...(handlers as Parameters<Router["get"]>[1][]));
+        return facade;
+      };
+    }
+    return facade;
+  }
+
+  mountAssets(owner: string, mounts: AssetMount[]): void {
+    this.assets.set(owner, mounts);
+  }
+
+  withdraw(owner: string): void {
+    this.routers.delete(owner);
+    this.assets.delete(owner);
+  }
+
+  routeCount(owner?: string): number {
+    let count = 0;
+    for (const mounted of this.routers.values()) if (!owner || mounted.owner === owner) count += mounted.router.stack.length;
+    return count;
+  }
+
+  middleware(): Middleware {
+    return async (ctx: Context, next: Next) => {
+      for (const mounts of this.assets.values()) {
+        for (const mount of mounts) {
+          if ((ctx.method === "GET" || ctx.method === "HEAD") && underPrefix(ctx.path, mount.url)) {
+            if (await serveAsset(ctx, mount)) return;
+          }
+        }
+      }
+      const candidates = [...this.routers.values()]
+        .map((m) => ({ m, length: Math.max(-1, ...m.prefixes.filter((p) => underPrefix(ctx.path, p)).map((p) => p.length)) }))
+        .filter((c) => c.length >= 0)
+        .sort((a, b) => b.length - a.length)
+        .map((c) => c.m.router.routes());
+      return compose([...candidates, (_ctx: Context, n: Next) => n()])(ctx, next);
+    };
+  }
+}

@@ -1,0 +1,183 @@
+import type { IncomingMessage } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { Context } from "koa";
+import type { WebSocket } from "ws";
+import type { Logger } from "../log.js";
+import type { TokenClaims, TokenSigner } from "../tokens.js";
+
+/** The plugin's view of one connected client. */
+export interface ChannelConnection {
+  readonly id: string;
+  /** The verified token's claims (subject, admin flag). */
+  readonly claims: TokenClaims;
+  /** Sends a JSON message; false (and the client is dropped) when it is too far behind. */
+  send(message: unknown): boolean;
+  close(code?: number, reason?: string): void;
+  onMessage(handler: (message: unknown) => void): void;
+  onClose(handler: () => void): void;
+}
+
+export interface ChannelDefinition {
+  /** The channel's path; must be declared in the plugin manifest's `capabilities.websocket`. */
+  path: string;
+  onConnect(connection: ChannelConnection): void | Promise<void>;
+}
+
+interface LiveSocket {
+  socket: WebSocket;
+  owner: string;
+  alive: boolean;
+}
+
+const MAX_INCOMING_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * Plugin WebSocket channels. Before a socket is accepted (during the HTTP upgrade) the hub checks that the path
+ * is a registered channel, that the Origin is allowed, and that `?token=` is a valid, unexpired token signed for
+ * that channel. Ping/pong heartbeats drop dead sockets; a client whose unsent data passes the buffered-bytes
+ * bound is dropped instead of growing memory.
+ */
+export class WebSocketHub {
+  private readonly channels = new Map<string, { owner: string; definition: ChannelDefinition }>();
+  private readonly sockets = new Set<LiveSocket>();
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly deps: {
+      log: Logger;
+      signer: () => TokenSigner;
+      /** Allowed origins; empty means same-origin only (the Origin's host must equal the Host header). */
+      origins: string[];
+      heartbeatMs: number;
+      maxBufferedBytes: number;
+    },
+  ) {}
+
+  register(owner: string, definition: ChannelDefinition): void {
+    const existing = this.channels.get(definition.path);
+    if (existing && existing.owner !== owner) throw new Error(`WebSocket channel ${definition.path} is already served by "${existing.owner}"`);
+    this.channels.set(definition.path, { owner, definition });
+  }
+
+  /** Withdraws an owner's channels and closes its open sockets (1001: going away). */
+  removeOwner(owner: string): void {
+    for (const [path, channel] of this.channels) if (channel.owner === owner) this.channels.delete(path);
+    for (const live of this.sockets) if (live.owner === owner) live.socket.close(1001, "channel withdrawn");
+  }
+
+  channelPaths(owner?: string): string[] {
+    return [...this.channels].filter(([, c]) => !owner || c.owner === owner).map(([path]) => path);
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** ws's verifyClient: refuses with an HTTP status before the upgrade completes. */
+  verifyClient = (
+    info: { origin: string; req: IncomingMessage },
+    done: (result: boolean, code?: number, message?: string) => void,
+  ): void => {
+    const url = new URL(info.req.url ?? "/", "http://placeholder");
+    const channel = this.channels.get(url.pathname);
+    if (!channel) return done(false, 404, "No such channel");
+    if (!this.originAllowed(info.origin, info.req.headers.host)) return done(false, 403, "Origin not allowed");
+    const verdict = this.deps.signer().verify(url.searchParams.get("token"), url.pathname);
+    if (!verdict.ok) return done(false, 401, `Token ${verdict.reason}`);
+    (info.req as IncomingMessage & { channelClaims?: TokenClaims }).channelClaims = verdict.claims;
+    done(true);
+  };
+
+  /** koa-websocket middleware: hands an accepted socket to its channel. */
+  middleware = async (ctx: Context & { websocket: WebSocket }): Promise<void> => {
+    const channel = this.channels.get(ctx.path);
+    const claims = (ctx.req as IncomingMessage & { channelClaims?: TokenClaims }).channelClaims;
+    if (!channel || !claims) {
+      ctx.websocket.close(1008, "channel unavailable");
+      return;
+    }
+    const live: LiveSocket = { socket: ctx.websocket, owner: channel.owner, alive: true };
+    this.sockets.add(live);
+    ctx.websocket.on("pong", () => (live.alive = true));
+    ctx.websocket.on("close", () => this.sockets.delete(live));
+    try {
+      await channel.definition.onConnect(this.connection(live, claims));
+    } catch (error) {
+      this.deps.log.error({ err: error, plugin: channel.owner, channel: ctx.path }, "channel onConnect failed");
+      ctx.websocket.close(1011, "server error");
+    }
+  };
+
+  start(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      for (const live of this.sockets) {
+        if (!live.alive) {
+          live.socket.terminate();
+          this.sockets.delete(live);
+          continue;
+        }
+        live.alive = false;
+        live.socket.ping();
+      }
+    }, this.deps.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  stop(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const live of this.sockets) live.socket.close(1001, "server shutting down");
+    this.sockets.clear();
+  }
+
+  private originAllowed(origin: string | undefined, host: string | undefined): boolean {
+    if (!origin) return false; // browsers always send one; other clients can set it
+    if (this.deps.origins.length > 0) return this.deps.origins.some((allowed) => sameOrigin(allowed, origin));
+    try {
+      return new URL(origin).host === host;
+    } catch {
+      return false;
+    }
+  }
+
+  private connection(live: LiveSocket, claims: TokenClaims): ChannelConnection {
+    const { socket } = live;
+    return {
+      id: randomUUID(),
+      claims,
+      send: (message) => {
+        if (socket.readyState !== socket.OPEN) return false;
+        const data = JSON.stringify(message);
+        if (socket.bufferedAmount + Buffer.byteLength(data) > this.deps.maxBufferedBytes) {
+          this.deps.log.warn({ plugin: live.owner }, "dropping a WebSocket client that fell too far behind");
+          socket.terminate();
+          this.sockets.delete(live);
+          return false;
+        }
+        socket.send(data);
+        return true;
+      },
+      close: (code = 1000, reason = "") => socket.close(code, reason),
+      onMessage: (handler) =>
+        socket.on("message", (raw, isBinary) => {
+          const size = Array.isArray(raw) ? raw.reduce((n, b) => n + b.length, 0) : (raw as Buffer).byteLength;
+          if (isBinary || size > MAX_INCOMING_MESSAGE_BYTES) return socket.close(1009, "message too large or binary");
+          try {
+            handler(JSON.parse(raw.toString()));
+          } catch {
+            socket.close(1007, "messages must be JSON");
+          }
+        }),
+      onClose: (handler) => socket.on("close", handler),
+    };
+  }
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
