@@ -23,7 +23,7 @@ export interface Database {
    * when called outside a transaction. Domain events use this so handlers never see uncommitted data.
    */
   afterCommit(fn: () => void): void;
-  /** A raw query outside any transaction. */
+  /** A raw query outside any transaction; always answers the rows (also for UPDATE ... RETURNING). */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -72,7 +72,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       if (callbacks) callbacks.push(fn);
       else pendingAfterCommit.exit(() => setImmediate(fn));
     },
-    query: (sql, params) => dataSource.query(sql, params),
+    async query(sql, params) {
+      // Structured results: TypeORM otherwise answers UPDATE/DELETE ... RETURNING with [rows, count].
+      const runner = dataSource.createQueryRunner();
+      try {
+        return (await runner.query(sql, params, true)).records;
+      } finally {
+        await runner.release();
+      }
+    },
     async ping() {
       try {
         await dataSource.query("SELECT 1");

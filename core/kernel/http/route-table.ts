@@ -85,7 +85,7 @@ export class RouteTable {
         .filter((c) => c.length >= 0)
         .sort((a, b) => b.length - a.length)
         .map((c) => c.m.router.routes());
-      return compose([...candidates, (_ctx: Context, n: Next) => n()])(ctx, next);
+      return compose(candidates as Middleware[])(ctx, next);
     };
   }
 }

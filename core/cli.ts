@@ -1,0 +1,136 @@
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "./kernel/config.js";
+import { StartupError } from "./kernel/errors.js";
+import { createKernel, KERNEL_VERSION, Kernel } from "./kernel/kernel.js";
+import { discoverPlugins, planLoadOrder } from "./kernel/plugins/manifest.js";
+
+const USAGE = `flaghost ${KERNEL_VERSION}: a capture-the-flag platform
+
+Usage: flaghost <command>
+
+  start                 run the platform (HTTP, WebSocket, scheduler) on the configured backends
+  migrate               apply the kernel's and every enabled plugin's migrations, then exit
+  plugins               check every plugin manifest and show the load order, without starting anything
+  jobs [--url URL]      list the jobs of a running instance (needs FLAGHOST_ADMIN_TOKEN)
+  run-job <id> [--url URL]   run a job once now, through the cluster claim, and print the run
+  help                  this text
+
+Configuration: config/default.json, config/<NODE_ENV>.json and environment variables (see README.md).`;
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case "start":
+      return start();
+    case "migrate":
+      return migrate();
+    case "plugins":
+      return plugins();
+    case "jobs":
+      return adminRequest("GET", "/api/v1/admin/jobs", args);
+    case "run-job": {
+      const id = args.find((a) => !a.startsWith("--") && !a.startsWith("http"));
+      if (!id) return fail("usage: flaghost run-job <job id>");
+      return adminRequest("POST", `/api/v1/admin/jobs/${encodeURIComponent(id)}/run`, args);
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return 0;
+    default:
+      return fail(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+async function start(): Promise<number> {
+  const kernel = await createKernel({ root: projectRoot });
+  const shutdown = async (signal: string) => {
+    kernel.log.info(`received ${signal}, shutting down`);
+    await kernel.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  const port = await kernel.listen();
+  const states = kernel.plugins.pluginStates();
+  const database = kernel.config.databaseUrl ? "Postgres" : `embedded PGlite in ${kernel.config.dataDir}`;
+  const coordination = kernel.coordination.kind === "redis" ? "Redis" : "in-process (single instance)";
+  console.log(
+    [
+      `flaghost ${KERNEL_VERSION} listening on http://${kernel.config.host === "0.0.0.0" ? "localhost" : kernel.config.host}:${port} (role ${kernel.config.role}, instance ${kernel.instanceId})`,
+      `  database: ${database}; coordination: ${coordination}`,
+      ...states.map((p) => `  plugin ${p.id}: ${p.status}${p.error ? ` (${p.error})` : ""}`),
+      kernel.config.adminToken ? "" : "  no FLAGHOST_ADMIN_TOKEN set: admin endpoints answer 401 until accounts exist",
+    ]
+      .filter(Boolean)
+      .join("\n"),
+  );
+  return -1; // keep running
+}
+
+async function migrate(): Promise<number> {
+  const kernel: Kernel = await createKernel({ root: projectRoot });
+  try {
+    await kernel.plugins.migrateOnly();
+    const failed = kernel.plugins.pluginStates().filter((p) => p.status === "failed");
+    for (const p of failed) console.error(`plugin ${p.id}: ${p.error}`);
+    console.log(failed.length === 0 ? "migrations applied" : `${failed.length} plugin(s) failed`);
+    return failed.length === 0 ? 0 : 1;
+  } finally {
+    await kernel.stop();
+  }
+}
+
+function plugins(): number {
+  const config = loadConfig({ root: projectRoot });
+  const discovered = discoverPlugins(config.pluginPaths, projectRoot);
+  const { order, problems } = planLoadOrder(discovered, KERNEL_VERSION);
+  let broken = 0;
+  order.forEach((m, i) => {
+    const enabled = config.plugins[m.id]?.enabled !== false;
+    console.log(`${String(i + 1).padStart(2)}. ${m.id}@${m.version} ${enabled ? "enabled" : "disabled"}${m.dependsOn?.length ? ` (after ${m.dependsOn.map((d) => d.id).join(", ")})` : ""}`);
+  });
+  for (const [id, problem] of problems) {
+    broken++;
+    console.log(`    ${id}: ${problem.status}: ${problem.error}`);
+  }
+  return broken === 0 ? 0 : 1;
+}
+
+async function adminRequest(method: string, path: string, args: string[]): Promise<number> {
+  const urlFlag = args.indexOf("--url");
+  const base = urlFlag >= 0 ? args[urlFlag + 1] : process.env.FLAGHOST_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8000}`;
+  const token = process.env.FLAGHOST_ADMIN_TOKEN;
+  if (!token) return fail("set FLAGHOST_ADMIN_TOKEN to the instance's bootstrap admin token");
+  let response: Response;
+  try {
+    response = await fetch(new URL(path, base), { method, headers: { Authorization: `Token ${token}` } });
+  } catch (error) {
+    return fail(`cannot reach ${base}: ${(error as Error).message} (is flaghost running? pass --url)`);
+  }
+  const body = (await response.json().catch(() => null)) as { success?: boolean; data?: unknown; errors?: unknown } | null;
+  if (!response.ok || !body?.success) return fail(`${response.status}: ${JSON.stringify(body?.errors ?? body)}`);
+  console.log(JSON.stringify(body.data, null, 2));
+  return 0;
+}
+
+function fail(message: string): number {
+  console.error(message);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Start-up problems an event host must fix are printed plainly; anything else with its stack.
+    console.error(error instanceof StartupError ? `flaghost: ${error.message}` : error);
+    process.exit(1);
+  },
+);

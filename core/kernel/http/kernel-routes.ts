@@ -1,0 +1,53 @@
+import Router from "@koa/router";
+import { z } from "zod";
+import type { AuthService } from "../auth.js";
+import { notFound } from "../errors.js";
+import type { Scheduler } from "../scheduler/scheduler.js";
+import type { PluginState } from "../plugins/api.js";
+import { ok, parseInput } from "./envelope.js";
+
+export interface Readiness {
+  ready: boolean;
+  database: "ok" | "down" | "not open";
+  redis: "ok" | "down" | "in-process";
+  plugins: Record<string, PluginState["status"]>;
+}
+
+/**
+ * The kernel's own endpoints: liveness, readiness, and the admin views of plugins and jobs.
+ */
+export function kernelRoutes(deps: { auth: AuthService; scheduler: Scheduler; plugins: () => PluginState[]; readiness: () => Promise<Readiness> }): Router {
+  const router = new Router();
+
+  router.get("/healthz", (ctx) => ok(ctx, { status: "alive" }));
+
+  router.get("/readyz", async (ctx) => {
+    const { ready, ...data } = await deps.readiness();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { success: ready, data };
+  });
+
+  const admin = deps.auth.requireAdmin();
+
+  router.get("/api/v1/admin/plugins", admin, (ctx) => ok(ctx, deps.plugins()));
+
+  router.get("/api/v1/admin/jobs", admin, async (ctx) => ok(ctx, await deps.scheduler.list()));
+
+  const jobParams = z.object({ id: z.string().min(1).max(100) });
+  const runsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(20) });
+
+  router.get("/api/v1/admin/jobs/:id/runs", admin, async (ctx) => {
+    const { id } = parseInput(jobParams, ctx.params);
+    const { limit } = parseInput(runsQuery, ctx.query);
+    if (!deps.scheduler.has(id)) throw notFound(`No job "${id}"`);
+    ok(ctx, await deps.scheduler.runs(id, limit));
+  });
+
+  router.post("/api/v1/admin/jobs/:id/run", admin, async (ctx) => {
+    const { id } = parseInput(jobParams, ctx.params);
+    if (!deps.scheduler.has(id)) throw notFound(`No job "${id}"`);
+    ok(ctx, await deps.scheduler.trigger(id));
+  });
+
+  return router;
+}

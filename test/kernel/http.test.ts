@@ -1,0 +1,194 @@
+import { expect } from "chai";
+import { WebSocket } from "ws";
+import { TokenSigner } from "../../core/kernel/tokens.js";
+import { fixturePlugin, startTestKernel, type TestKernel } from "../helpers/kernel.js";
+
+describe("HTTP and WebSocket", () => {
+  let t: TestKernel;
+  before(async () => {
+    t = await startTestKernel({ plugins: [fixturePlugin("channels"), fixturePlugin("alpha")], config: { websocket: { maxBufferedBytes: 256 * 1024 } } });
+  });
+  after(() => t.stop());
+
+  describe("health, readiness and admin guard", () => {
+    it("answers /healthz and /readyz with the database, redis and plugin states", async () => {
+      expect((await t.request("GET", "/healthz", { token: null })).status).to.equal(200);
+      const ready = await t.request("GET", "/readyz", { token: null });
+      expect(ready.status).to.equal(200);
+      expect(ready.body.success).to.equal(true);
+      expect(ready.body.data.database).to.equal("ok");
+      expect(ready.body.data.redis).to.be.oneOf(["ok", "in-process"]);
+      expect(ready.body.data.plugins).to.deep.equal({ alpha: "started", channels: "started" });
+    });
+
+    it("refuses admin endpoints without the bootstrap token (401) and with a wrong one, never 500", async () => {
+      const missing = await t.request("GET", "/api/v1/admin/plugins", { token: null });
+      expect(missing.status).to.equal(401);
+      expect(missing.body.success).to.equal(false);
+      const wrong = await t.request("GET", "/api/v1/admin/jobs", { token: "not-the-token-at-all" });
+      expect(wrong.status).to.equal(401);
+      expect((await t.request("GET", "/api/v1/admin/plugins")).status).to.equal(200);
+    });
+  });
+
+  describe("envelopes and errors", () => {
+    it("answers a bad body with 400 and field errors", async () => {
+      const res = await t.request("POST", "/channels/items", { body: { name: "", count: "three" } });
+      expect(res.status).to.equal(400);
+      expect(res.body.success).to.equal(false);
+      expect(Object.keys(res.body.errors).sort()).to.deep.equal(["count", "name"]);
+      expect(res.body.errors.count[0]).to.match(/expected number/);
+    });
+
+    it("answers malformed JSON with 400 and an oversized body with 413", async () => {
+      const malformed = await t.request("POST", "/channels/items", { body: "{not json" });
+      expect(malformed.status).to.equal(400);
+      expect(malformed.body.errors.body[0]).to.include("is not valid JSON");
+      const huge = await t.request("POST", "/channels/items", { body: JSON.stringify({ name: "x".repeat(2 * 1024 * 1024), count: 1 }) });
+      expect(huge.status).to.equal(413);
+    });
+
+    it("turns an unexpected error into 500 with a request id and keeps the detail in the log only", async () => {
+      const res = await t.request("GET", "/channels/crash");
+      expect(res.status).to.equal(500);
+      const requestId = res.headers.get("x-request-id");
+      expect(requestId).to.be.a("string");
+      expect(res.body.errors.server[0]).to.include(requestId);
+      expect(JSON.stringify(res.body)).not.to.include("secret internal detail");
+      expect(res.body.stack).to.equal(undefined);
+      const logged = t.logs.find((l) => l.requestId === requestId);
+      expect(JSON.stringify(logged)).to.include("secret internal detail");
+    });
+
+    it("sends security headers and answers unknown routes with a JSON 404", async () => {
+      const res = await t.request("GET", "/no/such/route");
+      expect(res.status).to.equal(404);
+      expect(res.body).to.deep.equal({ success: false, errors: { route: ["Not found"] } });
+      expect(res.headers.get("content-security-policy")).to.include("default-src 'self'").and.include("script-src 'self'");
+      expect(res.headers.get("x-content-type-options")).to.equal("nosniff");
+    });
+
+    it("never writes the admin token to the log", async () => {
+      await t.request("GET", "/api/v1/admin/plugins");
+      expect(JSON.stringify(t.logs)).not.to.include("test-admin-token");
+    });
+  });
+
+  describe("static assets", () => {
+    it("serves files from the declared folder", async () => {
+      const res = await t.request("GET", "/channels/static/hello.txt", { token: null });
+      expect(res.status).to.equal(200);
+      expect(res.body).to.equal("hello from a static file\n");
+      expect((await t.request("GET", "/channels/static/css/site.css", { token: null })).status).to.equal(200);
+    });
+
+    for (const attempt of [
+      "/channels/static/../plugin.json",
+      "/channels/static/..%2fplugin.json",
+      "/channels/static/%2e%2e/plugin.json",
+      "/channels/static/%2e%2e%2fplugin.json",
+      "/channels/static/%252e%252e%252fplugin.json",
+      "/channels/static/css/..%2f..%2findex.ts",
+      "/channels/static/..%5cplugin.json",
+      "/channels/static/%2fetc%2fpasswd",
+      "/channels/static/",
+    ]) {
+      it(`answers 404 to ${attempt}`, async () => {
+        // fetch() would normalise "..", so send the raw path over a socket-level request.
+        const res = await rawGet(t.url, attempt);
+        expect(res.status).to.equal(404);
+        expect(res.body).not.to.include("\"entry\"");
+      });
+    }
+  });
+
+  describe("WebSocket channels", () => {
+    const wsUrl = (token: string | null) => `${t.url.replace("http", "ws")}/channels/echo${token === null ? "" : `?token=${encodeURIComponent(token)}`}`;
+    const issue = async (ttlMs?: number) => (await t.request("POST", "/channels/token", { body: ttlMs ? { ttlMs } : {}, token: null })).body.data.token as string;
+
+    it("accepts a valid token from the same origin and echoes", async () => {
+      const ws = new WebSocket(wsUrl(await issue()), { origin: t.url });
+      const messages: unknown[] = [];
+      ws.on("message", (m) => messages.push(JSON.parse(m.toString())));
+      await new Promise((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("error", reject);
+      });
+      ws.send(JSON.stringify({ hi: 1 }));
+      await waitFor(() => messages.length >= 2);
+      expect(messages).to.deep.equal([{ type: "hello" }, { type: "echo", message: { hi: 1 } }]);
+      ws.close();
+    });
+
+    it("refuses a wrong Origin with 403", async () => {
+      expect(await refusal(wsUrl(await issue()), "http://evil.example")).to.equal(403);
+    });
+
+    it("refuses a missing Origin", async () => {
+      expect(await refusal(wsUrl(await issue()), null)).to.equal(403);
+    });
+
+    it("refuses a missing, expired or forged token with 401", async () => {
+      expect(await refusal(wsUrl(null), t.url)).to.equal(401);
+      const expiring = await issue(1);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await refusal(wsUrl(expiring), t.url)).to.equal(401);
+      const forged = new TokenSigner("another-secret-another-secret-another-secret").sign({ aud: "/channels/echo" }, 60_000).token;
+      expect(await refusal(wsUrl(forged), t.url)).to.equal(401);
+      const valid = await issue();
+      const tampered = valid.replace(/^./, (c) => (c === "e" ? "f" : "e"));
+      expect(await refusal(wsUrl(tampered), t.url)).to.equal(401);
+    });
+
+    it("refuses an unknown channel with 404", async () => {
+      expect(await refusal(`${t.url.replace("http", "ws")}/channels/nope?token=x`, t.url)).to.equal(404);
+    });
+
+    it("drops a client that stops reading instead of buffering without bound", async () => {
+      const ws = new WebSocket(wsUrl(await issue()), { origin: t.url });
+      await new Promise((resolve) => ws.once("open", resolve));
+      // Stop reading: the server's send buffer fills until the bound trips and the socket is dropped.
+      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      ws.send(JSON.stringify({ type: "flood" }));
+      const closed = await new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+      expect(closed).to.equal(1006); // terminated, not closed politely
+    });
+  });
+});
+
+async function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  const { request } = await import("node:http");
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, method: "GET" }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function refusal(url: string, origin: string | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, origin ? { origin } : {});
+    ws.once("open", () => {
+      ws.close();
+      reject(new Error("the socket was accepted"));
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once("error", () => {});
+  });
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
