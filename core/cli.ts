@@ -130,7 +130,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Start-up problems an event host must fix are printed plainly; anything else with its stack.
-    console.error(error instanceof StartupError ? `flaghost: ${error.message}` : error);
+    console.error(error instanceof StartupError || (error as Error)?.name === "StartupError" ? `flaghost: ${(error as Error).message}` : error);
     process.exit(1);
   },
 );

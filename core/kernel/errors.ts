@@ -19,6 +19,14 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * True for an HttpError. Checked by brand as well as by class: a plugin module can end up with its own copy of
+ * this file (a loader may instantiate a module twice under different URLs), and its errors must still render.
+ */
+export function isHttpError(error: unknown): error is HttpError {
+  return error instanceof HttpError || ((error as Error | null)?.name === "HttpError" && typeof (error as HttpError).status === "number");
+}
+
 export const badRequest = (errors: FieldErrors) => new HttpError(400, "Bad request", errors);
 export const unauthorized = (message = "Authentication required") => new HttpError(401, message);
 export const forbidden = (message = "You don't have the permission to access the requested resource.") =>

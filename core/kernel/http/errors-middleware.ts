@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AwilixContainer } from "awilix";
 import { asValue } from "awilix";
 import type { Context, Next } from "koa";
-import { HttpError } from "../errors.js";
+import { isHttpError } from "../errors.js";
 import type { Logger } from "../log.js";
 
 declare module "koa" {
@@ -31,7 +31,7 @@ export function requestContext(options: { container: AwilixContainer; log: Logge
       await next();
       if (ctx.status === 404 && ctx.body === undefined) renderError(ctx, 404, { success: false, errors: { route: ["Not found"] } });
     } catch (error) {
-      if (error instanceof HttpError) {
+      if (isHttpError(error)) {
         const errors = error.fieldErrors ?? { message: [error.message] };
         renderError(ctx, error.status, { success: false, errors, ...error.body });
         if (error.status === 401) ctx.set("WWW-Authenticate", 'Token realm="flaghost"');

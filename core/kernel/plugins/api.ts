@@ -50,7 +50,7 @@ export interface PluginContext<Config = Record<string, never>> {
   };
   readonly websocket: { channel(definition: ChannelDefinition): void };
   /** Signs and verifies short-lived tokens (e.g. for WebSocket channels). */
-  readonly tokens: TokenSigner;
+  readonly tokens: Pick<TokenSigner, "sign" | "verify">;
   readonly auth: {
     actor(ctx: Parameters<Middleware>[0]): Promise<Actor | null>;
     requireAdmin(): Middleware;

@@ -278,8 +278,10 @@ export class PluginHost {
           deps.websocket.register(id, definition);
         },
       },
-      get tokens() {
-        return deps.tokens();
+      // Resolved at call time: the signing secret is read from the database after register.
+      tokens: {
+        sign: (claims, ttlMs) => deps.tokens().sign(claims, ttlMs),
+        verify: (token, audience) => deps.tokens().verify(token, audience),
       },
       auth: {
         actor: (ctx) => deps.auth.actor(ctx),
