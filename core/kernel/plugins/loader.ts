@@ -247,10 +247,10 @@ export class PluginHost {
       dir,
       config: candidate.config,
       log,
-      get db(): Database {
+      db: pluginDatabase(() => {
         if (!host.database) throw new Error(`plugin "${id}": the database is not open during register (no I/O in register)`);
         return host.database;
-      },
+      }),
       coordination: deps.coordination,
       routes,
       jobs: {
@@ -403,6 +403,23 @@ export class PluginHost {
   private setState(id: string, state: Omit<PluginState, "id">): void {
     this.states.set(id, { id, ...state });
   }
+}
+
+/** The database as a plugin sees it: safe to destructure in register, usable from init on. */
+function pluginDatabase(open: () => Database): Database {
+  return {
+    get dataSource() {
+      return open().dataSource;
+    },
+    get embedded() {
+      return open().embedded;
+    },
+    transaction: (fn) => open().transaction(fn),
+    afterCommit: (fn) => open().afterCommit(fn),
+    query: (sql, params) => open().query(sql, params),
+    ping: () => open().ping(),
+    close: () => Promise.reject(new Error("the kernel owns the database; plugins do not close it")),
+  };
 }
 
 async function importDefinition(path: string): Promise<PluginDefinition> {
