@@ -72,6 +72,25 @@ describe("scheduler", () => {
     scheduler.removeOwner("kernel-test");
   });
 
+  it("runs the most recent missed slot once when a job asks for catch-up, and not otherwise", async () => {
+    const { scheduler } = t.kernel;
+    const before = new Date();
+    scheduler.add("kernel-test", { id: "catches-up", cron: "0 * * * *", catchUp: true, run: () => {} });
+    scheduler.add("kernel-test", { id: "no-catch-up", cron: "0 * * * *", run: () => {} });
+    const [run] = await eventually(async () => {
+      const runs = await scheduler.runs("kernel-test.catches-up", 5);
+      return runs.length > 0 && runs[0]!.outcome === "succeeded" ? runs : null;
+    }, 5000) as Awaited<ReturnType<typeof scheduler.runs>>;
+    const lastHour = new Date(Math.floor(before.getTime() / 3_600_000) * 3_600_000).toISOString();
+    expect(run).to.include({ trigger: "catch-up", slot: lastHour });
+    expect(await scheduler.runs("kernel-test.no-catch-up", 5)).to.deep.equal([]);
+    // Adding it again (as a restart would) does not run the same slot twice.
+    scheduler.add("kernel-test", { id: "catches-up", cron: "0 * * * *", catchUp: true, run: () => {} });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await scheduler.runs("kernel-test.catches-up", 5)).to.have.length(1);
+    scheduler.removeOwner("kernel-test");
+  });
+
   it("replaces a job added again with the same id instead of duplicating it", () => {
     const { scheduler } = t.kernel;
     scheduler.add("kernel-test", { id: "twice", cron: "0 0 1 1 *", run: () => {} });
