@@ -67,7 +67,11 @@ if (!haveServices) {
   const notRun = all.filter(needsServices);
   console.log(
     `NOT RUN  real-service suites (DATABASE_URL and REDIS_URL are not set):\n` +
-      [...notRun.map((f) => `         - ${f}`), `         - every other suite against real Postgres and Redis (they ran on the embedded backends only)`].join("\n"),
+      [
+        ...notRun.map((f) => `         - ${f}`),
+        "         - the Redis adapter half of test/kernel/coordination.contract.test.ts (the in-process half ran)",
+        "         - every other suite against real Postgres and Redis (they ran on the embedded backends only)",
+      ].join("\n"),
   );
 }
 process.exit(results.every(([, passed]) => passed) ? 0 : 1);
