@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "./kernel/config.js";
 import { StartupError } from "./kernel/errors.js";
 import { createKernel, KERNEL_VERSION, Kernel } from "./kernel/kernel.js";
-import { discoverPlugins, planLoadOrder } from "./kernel/plugins/manifest.js";
+import { discoverPlugins, planLoadOrder } from "./kernel/plugin-host/manifest.js";
 
 const USAGE = `flaghost ${KERNEL_VERSION}: a capture-the-flag platform
 

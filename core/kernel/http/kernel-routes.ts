@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuthService } from "../auth.js";
 import { notFound } from "../errors.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
-import type { PluginState } from "../plugins/api.js";
+import type { PluginState } from "../plugin-host/api.js";
 import { ok, parseInput } from "./envelope.js";
 
 export interface Readiness {

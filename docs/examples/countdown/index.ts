@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
 import { z } from "zod";
 import { ok } from "../../../core/kernel/http/envelope.js";
-import { definePlugin } from "../../../core/kernel/plugins/api.js";
+import { definePlugin } from "../../../core/kernel/plugin-host/api.js";
 
 /** One row per heartbeat; the table carries the plugin's declared prefix. */
 @Entity("countdown_heartbeats")
