@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Coordination, HeldLock, PendingSummary, RateLimitResult, RateLimitRule, StreamEntry, Unsubscribe } from "./types.js";
 
-interface StoredEntry {
-  id: string;
-  fields: Record<string, string>;
-}
+/** Expiry is checked on every read; this sweep only bounds memory for keys nobody reads again. */
+const SWEEP_INTERVAL_MS = 30_000;
+/** retryAfterMs for a take that can never succeed (no refill, or cost above capacity); Redis returns the same. */
+const NEVER = Number.MAX_SAFE_INTEGER;
 
 interface PendingEntry {
   consumer: string;
@@ -13,17 +13,27 @@ interface PendingEntry {
 }
 
 interface Group {
-  /** Index in the stream's entry list of the next entry never delivered to this group. */
+  /** Index in the stream's entry list of the next entry never delivered to this group (Redis: last-delivered id). */
   nextIndex: number;
+  /** Insertion order is id order, which is the order XAUTOCLAIM scans in. */
   pending: Map<string, PendingEntry>;
 }
 
 interface Stream {
-  entries: StoredEntry[];
+  entries: Array<{ id: string; fields: Record<string, string> }>;
+  byId: Map<string, Record<string, string>>;
   groups: Map<string, Group>;
   lastMs: number;
   lastSeq: number;
+  /** Blocked readers, woken on every add (and on close). */
   waiters: Set<() => void>;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+  /** When the bucket is full again; from then on a missing bucket means the same thing, so it can be dropped. */
+  fullAt: number;
 }
 
 /**
@@ -33,10 +43,18 @@ interface Stream {
 export function createMemoryCoordination(): Coordination {
   const locks = new Map<string, { token: string; expiresAt: number }>();
   const cache = new Map<string, { value: string; expiresAt: number }>();
-  const buckets = new Map<string, { tokens: number; updatedAt: number }>();
+  const buckets = new Map<string, Bucket>();
   const channels = new Map<string, Set<(message: string) => void>>();
   const streams = new Map<string, Stream>();
   let closed = false;
+
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [key, lock] of locks) if (lock.expiresAt <= now) locks.delete(key);
+    for (const [key, hit] of cache) if (hit.expiresAt <= now) cache.delete(key);
+    for (const [key, bucket] of buckets) if (bucket.fullAt <= now) buckets.delete(key);
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref(); // background housekeeping must not keep the process alive
 
   const liveLock = (key: string) => {
     const lock = locks.get(key);
@@ -50,21 +68,21 @@ export function createMemoryCoordination(): Coordination {
   const stream = (name: string): Stream => {
     let s = streams.get(name);
     if (!s) {
-      s = { entries: [], groups: new Map(), lastMs: 0, lastSeq: 0, waiters: new Set() };
+      s = { entries: [], byId: new Map(), groups: new Map(), lastMs: 0, lastSeq: 0, waiters: new Set() };
       streams.set(name, s);
     }
     return s;
   };
 
   const group = (streamName: string, groupName: string): Group => {
-    const g = stream(streamName).groups.get(groupName);
-    if (!g) throw new Error(`NOGROUP no consumer group "${groupName}" on stream "${streamName}"`);
+    const g = streams.get(streamName)?.groups.get(groupName);
+    if (!g) throw new Error(`NOGROUP No such key '${streamName}' or consumer group '${groupName}'`);
     return g;
   };
 
   const deliverNew = (streamName: string, groupName: string, consumer: string, count: number): StreamEntry[] => {
-    const s = stream(streamName);
     const g = group(streamName, groupName);
+    const s = stream(streamName);
     const out: StreamEntry[] = [];
     while (g.nextIndex < s.entries.length && out.length < count) {
       const entry = s.entries[g.nextIndex++]!;
@@ -73,6 +91,19 @@ export function createMemoryCoordination(): Coordination {
     }
     return out;
   };
+
+  /** Resolves on the next add to the stream, on close, or after ms. */
+  const nextAdd = (s: Stream, ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        s.waiters.delete(wake);
+        resolve();
+      };
+      // Not unref'd: like a blocked Redis socket, a pending read is work in progress (it is cleared on close).
+      const timer = setTimeout(wake, ms);
+      s.waiters.add(wake);
+    });
 
   return {
     kind: "memory",
@@ -100,16 +131,20 @@ export function createMemoryCoordination(): Coordination {
     },
 
     async streamAdd(name, fields) {
+      // XADD needs at least one field; failing here too keeps the embedded default from hiding the bug.
+      if (Object.keys(fields).length === 0) throw new Error("ERR wrong number of arguments for 'xadd' command");
       const s = stream(name);
       const now = Date.now();
       if (now > s.lastMs) {
         s.lastMs = now;
         s.lastSeq = 0;
       } else {
-        s.lastSeq++;
+        s.lastSeq++; // same millisecond, or the clock went back: ids must still increase
       }
       const id = `${s.lastMs}-${s.lastSeq}`;
-      s.entries.push({ id, fields: { ...fields } });
+      const copy = { ...fields };
+      s.entries.push({ id, fields: copy });
+      s.byId.set(id, copy);
       for (const wake of [...s.waiters]) wake();
       return id;
     },
@@ -121,19 +156,15 @@ export function createMemoryCoordination(): Coordination {
 
     async streamRead(name, groupName, consumer, opts = {}) {
       const count = opts.count ?? 10;
-      const now = deliverNew(name, groupName, consumer, count);
-      if (now.length > 0 || !opts.blockMs || closed) return now;
-      const s = stream(name);
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          s.waiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, opts.blockMs);
-        s.waiters.add(wake);
-      });
-      return closed ? [] : deliverNew(name, groupName, consumer, count);
+      const deadline = Date.now() + (opts.blockMs ?? 0);
+      // Loop because another consumer of the group may take the entry that woke us; Redis keeps us blocked then.
+      for (;;) {
+        if (closed) return [];
+        const entries = deliverNew(name, groupName, consumer, count);
+        const wait = deadline - Date.now();
+        if (entries.length > 0 || wait <= 0) return entries;
+        await nextAdd(stream(name), wait);
+      }
     },
 
     async streamAck(name, groupName, ids) {
@@ -144,22 +175,17 @@ export function createMemoryCoordination(): Coordination {
     },
 
     async streamClaimStale(name, groupName, consumer, minIdleMs, count = 10) {
-      const s = stream(name);
       const g = group(name, groupName);
+      const s = stream(name);
       const now = Date.now();
       const out: StreamEntry[] = [];
       for (const [id, pending] of g.pending) {
         if (out.length >= count) break;
         if (now - pending.deliveredAt < minIdleMs) continue;
-        const entry = s.entries.find((e) => e.id === id);
-        if (!entry) {
-          g.pending.delete(id);
-          continue;
-        }
         pending.consumer = consumer;
         pending.deliveries++;
         pending.deliveredAt = now;
-        out.push({ id, fields: { ...entry.fields }, deliveries: pending.deliveries });
+        out.push({ id, fields: { ...s.byId.get(id)! }, deliveries: pending.deliveries });
       }
       return out;
     },
@@ -176,7 +202,8 @@ export function createMemoryCoordination(): Coordination {
     },
 
     async publish(channel, message) {
-      for (const handler of [...(channels.get(channel) ?? [])]) queueMicrotask(() => handler(message));
+      // Asynchronous like Redis: a publisher never runs subscriber code on its own stack.
+      for (const handler of [...(channels.get(channel) ?? [])]) queueMicrotask(() => deliver(channel, handler, message));
     },
 
     async subscribe(channel, handler): Promise<Unsubscribe> {
@@ -187,6 +214,7 @@ export function createMemoryCoordination(): Coordination {
       channels.set(channel, set);
       return async () => {
         set.delete(subscription);
+        if (set.size === 0 && channels.get(channel) === set) channels.delete(channel);
       };
     },
 
@@ -209,7 +237,9 @@ export function createMemoryCoordination(): Coordination {
     },
 
     async rateLimit(key, rule: RateLimitRule, cost = 1): Promise<RateLimitResult> {
-      return takeTokens(buckets, key, rule, cost, Date.now());
+      const { bucket, result } = takeTokens(buckets.get(key), rule, cost, Date.now());
+      buckets.set(key, bucket);
+      return result;
     },
 
     async ping() {
@@ -218,21 +248,30 @@ export function createMemoryCoordination(): Coordination {
 
     async close() {
       closed = true;
+      clearInterval(sweeper);
       for (const s of streams.values()) for (const wake of [...s.waiters]) wake();
       channels.clear();
     },
   };
 }
 
-/** Token bucket arithmetic shared in spirit with the Redis Lua script: continuous refill by elapsed time. */
-function takeTokens(buckets: Map<string, { tokens: number; updatedAt: number }>, key: string, rule: RateLimitRule, cost: number, now: number): RateLimitResult {
-  const bucket = buckets.get(key) ?? { tokens: rule.capacity, updatedAt: now };
-  const refilled = Math.min(rule.capacity, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rule.refillPerSecond);
-  if (refilled >= cost) {
-    buckets.set(key, { tokens: refilled - cost, updatedAt: now });
-    return { allowed: true, remaining: Math.floor(refilled - cost), retryAfterMs: 0 };
+/** A throwing subscriber must neither crash the process nor stop the others; it surfaces as a process warning. */
+function deliver(channel: string, handler: (message: string) => void, message: string) {
+  try {
+    handler(message);
+  } catch (error) {
+    process.emitWarning(`a subscriber on channel "${channel}" threw: ${error instanceof Error ? error.message : String(error)}`, "CoordinationWarning");
   }
-  buckets.set(key, { tokens: refilled, updatedAt: now });
-  const retryAfterMs = rule.refillPerSecond > 0 ? Math.ceil(((cost - refilled) / rule.refillPerSecond) * 1000) : Number.MAX_SAFE_INTEGER;
-  return { allowed: false, remaining: Math.floor(refilled), retryAfterMs };
+}
+
+/** Token bucket with continuous refill by elapsed time; the same arithmetic as the Redis adapter's Lua script. */
+function takeTokens(previous: Bucket | undefined, rule: RateLimitRule, cost: number, now: number): { bucket: Bucket; result: RateLimitResult } {
+  const { capacity, refillPerSecond: rate } = rule;
+  const elapsed = previous ? Math.max(0, now - previous.updatedAt) : 0;
+  let tokens = Math.min(capacity, (previous?.tokens ?? capacity) + (elapsed / 1000) * rate);
+  const allowed = tokens >= cost;
+  if (allowed) tokens -= cost;
+  const retryAfterMs = allowed ? 0 : rate <= 0 || cost > capacity ? NEVER : Math.ceil(((cost - tokens) / rate) * 1000);
+  const fullAt = rate > 0 ? now + ((capacity - tokens) / rate) * 1000 : Infinity;
+  return { bucket: { tokens, updatedAt: now, fullAt }, result: { allowed, remaining: Math.floor(tokens), retryAfterMs } };
 }

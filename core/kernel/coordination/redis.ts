@@ -7,8 +7,31 @@ const RELEASE_IF_OWNER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return r
 const EXTEND_IF_OWNER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 
 /**
+ * XAUTOCLAIM, following its cursor (one call scans only COUNT*10 pending entries, so stale entries behind fresher
+ * ones would be missed), then XPENDING per entry for the delivery count XAUTOCLAIM just raised. In one script so
+ * the counts are the ones this claim produced. KEYS[1] stream; ARGV group, consumer, minIdleMs, count.
+ */
+const CLAIM_STALE = `
+local want = tonumber(ARGV[4])
+local out = {}
+local cursor = '0-0'
+repeat
+  local reply = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', want - #out)
+  cursor = reply[1]
+  for _, entry in ipairs(reply[2]) do
+    if entry[2] then
+      local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)[1]
+      out[#out + 1] = {entry[1], entry[2], info[4]}
+    end
+  end
+until cursor == '0-0' or #out >= want
+return out
+`;
+
+/**
  * Token bucket in one atomic step, on the Redis server's clock (so instances with drifting clocks agree).
  * KEYS[1] bucket hash; ARGV capacity, refill per second, cost. Returns {allowed, remaining, retryAfterMs}.
+ * The key expires when the bucket would be full again: a missing bucket is a full one.
  */
 const TAKE_TOKENS = `
 local capacity = tonumber(ARGV[1])
@@ -25,178 +48,256 @@ local retry = 0
 if tokens >= cost then
   tokens = tokens - cost
   allowed = 1
-elseif rate > 0 then
-  retry = math.ceil((cost - tokens) / rate * 1000)
-else
+elseif rate <= 0 or cost > capacity then
   retry = 9007199254740991
+else
+  retry = math.ceil((cost - tokens) / rate * 1000)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', now)
-local ttl = 1000
-if rate > 0 then ttl = math.ceil(capacity / rate * 1000) + 1000 end
-redis.call('PEXPIRE', KEYS[1], ttl)
+if rate > 0 then
+  redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((capacity - tokens) / rate * 1000)))
+else
+  redis.call('PERSIST', KEYS[1])
+end
 return {allowed, math.floor(tokens), retry}
 `;
 
+const PING_TIMEOUT_MS = 2_000;
+/** Idle blocking-read connections kept for reuse; more are opened under load and closed when returned. */
+const MAX_IDLE_BLOCKING = 4;
+
+type ReadReply = Array<[stream: string, entries: Array<[id: string, flat: string[]]>]> | null;
+
+/** Redis wants whole, positive milliseconds. */
+const ms = (n: number) => Math.max(1, Math.ceil(n));
+
 /**
  * Coordination on Redis, for several instances. Every key and channel carries the prefix so deployments (and
- * test runs) can share a server. Blocking stream reads use their own connection so they never hold up the
- * shared one.
+ * test runs) can share a server; each kind gets its own sub-prefix so a lock, a cache key and a stream with the
+ * same name never collide (as in the in-process adapter). Blocking stream reads and subscriptions use their own
+ * connections so they never hold up the shared one.
  */
 export function createRedisCoordination(url: string, keyPrefix: string): Coordination {
-  const options = { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false };
-  const client = new Redis(url, options);
-  const extraConnections = new Set<Redis>();
-  let subscriber: Redis | null = null;
-  const handlers = new Map<string, Set<(message: string) => void>>();
-  // An outage must surface as failed calls (and /readyz "down"), not as an unhandled 'error' event.
+  // Fail commands after a few reconnect attempts during an outage rather than queueing them forever.
+  const client = new Redis(url, { maxRetriesPerRequest: 3 });
+  // An outage must surface as failed calls (and /readyz "down"), not as an unhandled 'error' event that kills the process.
   client.on("error", () => {});
-  const k = (key: string) => `${keyPrefix}${key}`;
+  const key = {
+    lock: (name: string) => `${keyPrefix}lock:${name}`,
+    stream: (name: string) => `${keyPrefix}stream:${name}`,
+    cache: (name: string) => `${keyPrefix}cache:${name}`,
+    bucket: (name: string) => `${keyPrefix}ratelimit:${name}`,
+    channel: (name: string) => `${keyPrefix}${name}`,
+  };
+  let closed = false;
 
-  const toEntries = (reply: unknown, deliveries = 1): StreamEntry[] =>
-    ((reply as Array<[string, string[]]> | null) ?? []).filter(([, flat]) => flat !== null).map(([id, flat]) => {
-      const fields: Record<string, string> = {};
-      for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
-      return { id, fields, deliveries };
-    });
+  const duplicate = () => {
+    const connection = client.duplicate();
+    connection.on("error", () => {});
+    return connection;
+  };
 
-  const connection = () => {
-    const extra = client.duplicate();
-    extra.on("error", () => {});
-    extraConnections.add(extra);
-    return extra;
+  const idleBlocking: Redis[] = [];
+  const busyBlocking = new Set<Redis>();
+  const takeBlocking = () => {
+    const connection = idleBlocking.pop() ?? duplicate();
+    busyBlocking.add(connection);
+    return connection;
+  };
+  const returnBlocking = (connection: Redis) => {
+    busyBlocking.delete(connection);
+    if (!closed && connection.status === "ready" && idleBlocking.length < MAX_IDLE_BLOCKING) idleBlocking.push(connection);
+    else void quit(connection);
+  };
+
+  let subscriber: Redis | null = null;
+  const channels = new Map<string, { handlers: Set<(message: string) => void>; subscribed: Promise<unknown> }>();
+  const subscriberConnection = () => {
+    if (!subscriber) {
+      subscriber = duplicate();
+      subscriber.on("message", (channel: string, message: string) => {
+        for (const handler of [...(channels.get(channel)?.handlers ?? [])]) deliver(channel.slice(keyPrefix.length), handler, message);
+      });
+    }
+    return subscriber;
+  };
+
+  /** XREADGROUP ">" (new entries only), so every returned entry is on its first delivery. */
+  const readNew = async (connection: Redis, stream: string, group: string, consumer: string, count: number, blockMs?: number) => {
+    const k = key.stream(stream);
+    const reply = (blockMs
+      ? await connection.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", k, ">")
+      : await connection.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", k, ">")) as ReadReply;
+    return (reply?.[0]?.[1] ?? []).map(([id, flat]): StreamEntry => ({ id, fields: toFields(flat), deliveries: 1 }));
   };
 
   return {
     kind: "redis",
 
-    async acquireLock(key, ttlMs) {
+    async acquireLock(name, ttlMs) {
       const token = randomUUID();
-      const result = await client.set(k(key), token, "PX", ttlMs, "NX");
-      if (result !== "OK") return null;
+      const k = key.lock(name);
+      if ((await client.set(k, token, "PX", ms(ttlMs), "NX")) !== "OK") return null;
       const held: HeldLock = {
-        key,
+        key: name,
         token,
-        release: async () => (await client.eval(RELEASE_IF_OWNER, 1, k(key), token)) === 1,
-        extend: async (ms) => (await client.eval(EXTEND_IF_OWNER, 1, k(key), token, String(ms))) === 1,
+        release: async () => (await client.eval(RELEASE_IF_OWNER, 1, k, token)) === 1,
+        extend: async (ttl) => (await client.eval(EXTEND_IF_OWNER, 1, k, token, ms(ttl))) === 1,
       };
       return held;
     },
 
     async streamAdd(stream, fields) {
-      return (await client.xadd(k(stream), "*", ...Object.entries(fields).flat())) as string;
+      return (await client.xadd(key.stream(stream), "*", ...Object.entries(fields).flat())) as string;
     },
 
     async streamEnsureGroup(stream, group) {
       try {
-        await client.xgroup("CREATE", k(stream), group, "0", "MKSTREAM");
+        await client.xgroup("CREATE", key.stream(stream), group, "0", "MKSTREAM");
       } catch (error) {
         if (!String((error as Error).message).includes("BUSYGROUP")) throw error;
       }
     },
 
     async streamRead(stream, group, consumer, opts = {}) {
+      if (closed) return [];
       const count = opts.count ?? 10;
-      if (!opts.blockMs) {
-        const reply = (await client.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", k(stream), ">")) as Array<[string, Array<[string, string[]]>]> | null;
-        return toEntries(reply?.[0]?.[1]);
-      }
-      const blocking = connection();
+      if (!opts.blockMs || opts.blockMs <= 0) return readNew(client, stream, group, consumer, count);
+      // A blocked XREADGROUP holds its connection until it returns, so it gets one of its own.
+      const connection = takeBlocking();
       try {
-        const reply = (await blocking.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", opts.blockMs, "STREAMS", k(stream), ">")) as Array<[string, Array<[string, string[]]>]> | null;
-        return toEntries(reply?.[0]?.[1]);
+        return await readNew(connection, stream, group, consumer, count, ms(opts.blockMs));
       } catch (error) {
-        if (blocking.status === "end" || blocking.status === "close") return []; // closed while waiting
+        if (closed) return []; // close() cut the connection to wake us
         throw error;
       } finally {
-        extraConnections.delete(blocking);
-        blocking.disconnect();
+        returnBlocking(connection);
       }
     },
 
     async streamAck(stream, group, ids) {
       if (ids.length === 0) return 0;
-      return client.xack(k(stream), group, ...ids);
+      return client.xack(key.stream(stream), group, ...ids);
     },
 
     async streamClaimStale(stream, group, consumer, minIdleMs, count = 10) {
-      const reply = (await client.xautoclaim(k(stream), group, consumer, minIdleMs, "0-0", "COUNT", count)) as [string, Array<[string, string[]]>, string[]?];
-      const entries = toEntries(reply[1]);
-      if (entries.length === 0) return entries;
-      // XAUTOCLAIM counts the delivery; read the counters back so callers can give up on poison entries.
-      const details = (await client.xpending(k(stream), group, entries[0]!.id, entries[entries.length - 1]!.id, entries.length * 2 + 10)) as Array<[string, string, number, number]>;
-      const deliveries = new Map(details.map(([id, , , times]) => [id, Number(times)]));
-      return entries.map((e) => ({ ...e, deliveries: deliveries.get(e.id) ?? 2 }));
+      const reply = (await client.eval(CLAIM_STALE, 1, key.stream(stream), group, consumer, Math.max(0, Math.ceil(minIdleMs)), count)) as Array<[string, string[], number]>;
+      return reply.map(([id, flat, deliveries]) => ({ id, fields: toFields(flat), deliveries: Number(deliveries) }));
     },
 
     async streamPending(stream, group) {
-      const [count, , , perConsumer] = (await client.xpending(k(stream), group)) as [number, string | null, string | null, Array<[string, string]> | null];
+      const [count, , , perConsumer] = (await client.xpending(key.stream(stream), group)) as [number, string | null, string | null, Array<[string, string]> | null];
       return { count: Number(count), consumers: Object.fromEntries((perConsumer ?? []).map(([name, n]) => [name, Number(n)])) };
     },
 
     async streamLength(stream) {
-      return client.xlen(k(stream));
+      return client.xlen(key.stream(stream));
     },
 
     async publish(channel, message) {
-      await client.publish(k(channel), message);
+      await client.publish(key.channel(channel), message);
     },
 
     async subscribe(channel, handler): Promise<Unsubscribe> {
-      if (!subscriber) {
-        subscriber = connection();
-        subscriber.on("message", (fullChannel: string, message: string) => {
-          for (const h of [...(handlers.get(fullChannel) ?? [])]) h(message);
-        });
+      if (closed) throw new Error("coordination is closed");
+      const full = key.channel(channel);
+      let entry = channels.get(full);
+      if (!entry) {
+        entry = { handlers: new Set(), subscribed: subscriberConnection().subscribe(full) };
+        channels.set(full, entry);
       }
-      const full = k(channel);
+      const { handlers } = entry;
+      // Wrap so the same function subscribed twice is two subscriptions.
       const subscription = (message: string) => handler(message);
-      let set = handlers.get(full);
-      if (!set) {
-        set = new Set();
-        handlers.set(full, set);
-        await subscriber.subscribe(full);
-      }
-      set.add(subscription);
-      return async () => {
-        set!.delete(subscription);
-        if (set!.size === 0 && handlers.get(full) === set) {
-          handlers.delete(full);
-          await subscriber?.unsubscribe(full).catch(() => {});
-        }
+      handlers.add(subscription);
+      const unsubscribe = async () => {
+        handlers.delete(subscription);
+        if (handlers.size > 0 || channels.get(full)?.handlers !== handlers) return;
+        channels.delete(full);
+        // Nothing to undo if this fails (e.g. during an outage): messages for a channel without handlers are dropped.
+        await subscriber?.unsubscribe(full).catch(() => {});
       };
+      try {
+        // A second subscriber to a channel must also wait until Redis confirmed the SUBSCRIBE, or it could miss messages.
+        await entry.subscribed;
+      } catch (error) {
+        await unsubscribe();
+        throw error;
+      }
+      return unsubscribe;
     },
 
-    async cacheGet(key) {
-      return client.get(k(key));
+    async cacheGet(name) {
+      return client.get(key.cache(name));
     },
 
-    async cacheSet(key, value, ttlMs) {
-      await client.set(k(key), value, "PX", ttlMs);
+    async cacheSet(name, value, ttlMs) {
+      await client.set(key.cache(name), value, "PX", ms(ttlMs));
     },
 
-    async cacheDelete(key) {
-      await client.del(k(key));
+    async cacheDelete(name) {
+      await client.del(key.cache(name));
     },
 
-    async rateLimit(key, rule: RateLimitRule, cost = 1) {
-      const [allowed, remaining, retryAfterMs] = (await client.eval(TAKE_TOKENS, 1, k(`ratelimit:${key}`), String(rule.capacity), String(rule.refillPerSecond), String(cost))) as [number, number, number];
-      return { allowed: allowed === 1, remaining: Number(remaining), retryAfterMs: Number(retryAfterMs) };
+    async rateLimit(name, rule: RateLimitRule, cost = 1) {
+      const reply = (await client.eval(TAKE_TOKENS, 1, key.bucket(name), rule.capacity, rule.refillPerSecond, cost)) as [number, number, number];
+      const [allowed, remaining, retryAfterMs] = reply.map(Number) as [number, number, number];
+      return { allowed: allowed === 1, remaining, retryAfterMs };
     },
 
     async ping() {
+      if (closed) return false;
+      // During an outage a command waits for reconnect attempts; a health probe must answer promptly instead.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+        timer.unref();
+      });
+      const pong = client.ping().then(
+        (reply) => reply === "PONG",
+        () => false,
+      );
       try {
-        return (await client.ping()) === "PONG";
-      } catch {
-        return false;
+        return await Promise.race([pong, timeout]);
+      } finally {
+        clearTimeout(timer);
       }
     },
 
     async close() {
-      for (const extra of extraConnections) extra.disconnect();
-      extraConnections.clear();
+      if (closed) return;
+      closed = true;
+      // Cutting a blocked connection rejects its XREADGROUP, which streamRead turns into [].
+      for (const connection of busyBlocking) connection.disconnect();
+      busyBlocking.clear();
+      channels.clear();
+      const others = [...idleBlocking.splice(0), ...(subscriber ? [subscriber] : [])];
       subscriber = null;
-      handlers.clear();
-      await client.quit().catch(() => client.disconnect());
+      await Promise.all([...others, client].map(quit));
     },
   };
+}
+
+/** QUIT when connected (lets replies in flight arrive); otherwise just drop the socket and stop reconnecting. */
+async function quit(connection: Redis): Promise<void> {
+  if (connection.status !== "ready") return connection.disconnect();
+  await connection.quit().then(
+    () => {},
+    () => connection.disconnect(),
+  );
+}
+
+function toFields(flat: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  return fields;
+}
+
+/** A throwing subscriber must neither crash the process nor stop the others; it surfaces as a process warning. */
+function deliver(channel: string, handler: (message: string) => void, message: string) {
+  try {
+    handler(message);
+  } catch (error) {
+    process.emitWarning(`a subscriber on channel "${channel}" threw: ${error instanceof Error ? error.message : String(error)}`, "CoordinationWarning");
+  }
 }
