@@ -33,7 +33,7 @@ export const kernelConfigSchema = z.object({
   /** This process's name in job runs; defaults to hostname-pid. */
   instanceId: z.string().min(1).optional(),
   /** Where plugins are found: folders holding a plugin.json, or `dir/*` for every sub-folder of dir. */
-  pluginPaths: z.array(z.string()).default(["plugins/*"]),
+  pluginPaths: z.array(z.string()).default(["core/ctf", "plugins/*"]),
   log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).prefault({}),
   http: z
     .object({

@@ -1,0 +1,170 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Context, Next } from "koa";
+import type { Actor } from "../../kernel/auth.js";
+import { tokenFromHeader } from "../../kernel/auth.js";
+import type { Database } from "../../kernel/db/data-source.js";
+import { HttpError, unauthorized } from "../../kernel/errors.js";
+import type { Player } from "../service.js";
+import type { SettingsStore } from "../settings.js";
+
+export const SESSION_COOKIE = "session";
+const SESSION_TTL_MS = 7 * 24 * 3600_000;
+/** How long a resolved caller is reused without asking the database; account changes clear it at once. */
+const ACTOR_CACHE_MS = 2_000;
+const ACTOR_CACHE_MAX = 50_000;
+const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export const sha256 = (value: string) => createHash("sha256").update(value).digest("hex");
+export const newSecret = (bytes = 32) => randomBytes(bytes).toString("hex");
+
+interface AccountRow {
+  user_id: number;
+  name: string;
+  role: "user" | "admin";
+  banned: boolean;
+  team_id: number | null;
+  team_banned: boolean | null;
+  csrf_token?: string;
+}
+
+interface CachedActor {
+  row: AccountRow | null;
+  at: number;
+}
+
+declare module "koa" {
+  interface DefaultState {
+    player?: Player | null;
+  }
+}
+
+/**
+ * Recognises players by session cookie or API token (`Authorization: Token ctfd_...`), for every route of every
+ * plugin (it is added to the kernel's resolver chain). Banned users and members of banned teams are refused on
+ * both paths. A cookie-authenticated write must carry the session's CSRF token in the `CSRF-Token` header.
+ */
+export class PlayerAuth {
+  private readonly cache = new Map<string, CachedActor>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly settings: SettingsStore,
+  ) {}
+
+  /** Forget every cached caller (an account was banned, hidden, moved to a team...). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  resolver = async (ctx: Context): Promise<Actor | null> => {
+    const token = tokenFromHeader(ctx);
+    if (token) {
+      if (!token.startsWith("ctfd_")) return null; // not ours: leave it to the kernel's bootstrap token
+      const row = await this.lookup(`t:${sha256(token)}`, () =>
+        this.db.query<AccountRow>(
+          `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned
+             FROM ctf_tokens k JOIN ctf_users u ON u.id = k.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
+            WHERE k.token_hash = $1 AND k.expires_at > now()`,
+          [sha256(token)],
+        ),
+      );
+      if (!row) throw unauthorized("Your access token is invalid or has expired");
+      return this.actorFor(row, "token");
+    }
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    if (!cookie || cookie.length > 128) return null;
+    const row = await this.lookup(`s:${sha256(cookie)}`, () =>
+      this.db.query<AccountRow>(
+        `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, s.csrf_token
+           FROM ctf_sessions s JOIN ctf_users u ON u.id = s.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
+          WHERE s.id_hash = $1 AND s.expires_at > now()`,
+        [sha256(cookie)],
+      ),
+    );
+    if (!row) return null; // an expired session is simply anonymous
+    if (UNSAFE_METHODS.has(ctx.method) && !sameSecret(ctx.get("csrf-token"), row.csrf_token!)) {
+      throw new HttpError(403, "CSRF token missing or invalid: send the session's token in the CSRF-Token header", { csrf: ["missing or invalid CSRF-Token header"] });
+    }
+    return this.actorFor(row, "session");
+  };
+
+  /** The player behind a request (null for anonymous callers and the bootstrap admin token). */
+  async player(ctx: Context, actor: Actor | null): Promise<Player | null> {
+    if (ctx.state.player !== undefined) return ctx.state.player;
+    let player: Player | null = null;
+    if (actor && actor.kind === "user") {
+      const teamId = (actor.details?.teamId as number | null) ?? null;
+      const mode = (await this.settings.get()).mode;
+      player = {
+        userId: Number(actor.id),
+        name: actor.name,
+        admin: actor.admin,
+        teamId,
+        accountType: mode === "teams" ? "team" : "user",
+        accountId: mode === "teams" ? teamId : Number(actor.id),
+      };
+    }
+    ctx.state.player = player;
+    return player;
+  }
+
+  async createSession(userId: number): Promise<{ cookie: string; csrfToken: string; expiresAt: Date }> {
+    const cookie = newSecret();
+    const csrfToken = newSecret();
+    const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
+    await this.db.query(`INSERT INTO ctf_sessions (id_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)`, [sha256(cookie), userId, csrfToken, expiresAt]);
+    return { cookie, csrfToken, expiresAt };
+  }
+
+  /** Sets the session cookie on the response: httpOnly, SameSite=Lax, Secure behind HTTPS. */
+  static setCookie(ctx: Context, value: string, expires: Date): void {
+    ctx.cookies.set(SESSION_COOKIE, value, { httpOnly: true, sameSite: "lax", secure: ctx.secure, expires, overwrite: true, path: "/" });
+  }
+
+  async destroySession(ctx: Context): Promise<void> {
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    if (cookie) {
+      await this.db.query(`DELETE FROM ctf_sessions WHERE id_hash = $1`, [sha256(cookie)]);
+      this.cache.delete(`s:${sha256(cookie)}`);
+    }
+    ctx.cookies.set(SESSION_COOKIE, "", { httpOnly: true, sameSite: "lax", expires: new Date(0), overwrite: true, path: "/" });
+  }
+
+  /** The CSRF token of the request's session, for pages that embed it. */
+  async csrfTokenOf(ctx: Context): Promise<string | null> {
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    if (!cookie || cookie.length > 128) return null;
+    const [row] = await this.db.query<{ csrf_token: string }>(`SELECT csrf_token FROM ctf_sessions WHERE id_hash = $1 AND expires_at > now()`, [sha256(cookie)]);
+    return row?.csrf_token ?? null;
+  }
+
+  private async lookup(key: string, load: () => Promise<AccountRow[]>): Promise<AccountRow | null> {
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < ACTOR_CACHE_MS) return hit.row;
+    const [row] = await load();
+    if (this.cache.size >= ACTOR_CACHE_MAX) this.cache.clear();
+    this.cache.set(key, { row: row ?? null, at: Date.now() });
+    return row ?? null;
+  }
+
+  private actorFor(row: AccountRow, via: "session" | "token"): Actor {
+    if (row.banned) throw new HttpError(403, "You have been banned from this CTF");
+    if (row.team_banned) throw new HttpError(403, "Your team has been banned from this CTF");
+    return { kind: "user", id: row.user_id, name: row.name, admin: row.role === "admin", details: { teamId: row.team_id, via } };
+  }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Middleware factory: the route needs a logged-in player (401 otherwise); the player is on ctx.state.player. */
+export function requirePlayer(resolve: (ctx: Context) => Promise<Player | null>) {
+  return async (ctx: Context, next: Next) => {
+    const player = await resolve(ctx);
+    if (!player) throw unauthorized();
+    await next();
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * core/ctf's domain events. All are emitted inside the writing transaction and delivered after it commits
+ * (never on rollback), locally and, because they are emitted with `broadcast`, on every other instance.
+ * Dates are ISO strings; ids are numbers. "account" is the user in user mode and the team in team mode.
+ */
+export type AccountType = "user" | "team";
+
+export interface SubmissionCreated {
+  submissionId: number;
+  challengeId: number;
+  userId: number;
+  teamId: number | null;
+  /** correct | incorrect | ratelimited */
+  type: "correct" | "incorrect" | "ratelimited";
+  date: string;
+}
+
+export interface SolveCreated {
+  solveId: number;
+  submissionId: number;
+  challengeId: number;
+  userId: number;
+  teamId: number | null;
+  accountType: AccountType;
+  accountId: number;
+  /** The challenge's value right after this solve (dynamic challenges may have decayed with it). */
+  value: number;
+  date: string;
+}
+
+export interface AwardCreated {
+  awardId: number;
+  userId: number | null;
+  teamId: number | null;
+  value: number;
+  category: string | null;
+  /** Set when the award pays for a hint unlock (negative value). */
+  hintId: number | null;
+  date: string;
+}
+
+export interface AwardDeleted {
+  awardId: number;
+  userId: number | null;
+  teamId: number | null;
+}
+
+/**
+ * Something about an account changed that can move standings: visibility, ban, name, bracket, team
+ * membership, or the account was deleted (its solves and awards went with it). Consumers that keep derived
+ * state reload the account (and `affectedTeamIds`) from the database.
+ */
+export interface AccountUpdated {
+  accountType: AccountType;
+  id: number;
+  changes: Array<"hidden" | "banned" | "name" | "bracket" | "team" | "deleted" | "created" | "role" | "solves">;
+  /** Teams whose membership or member-owned rows changed with this update. */
+  affectedTeamIds: number[];
+}
+
+/**
+ * A challenge changed. `valueChanged` means every solver's score moved (dynamic decay, an admin edit).
+ * `deleted` means its solves are gone too.
+ */
+export interface ChallengeUpdated {
+  id: number;
+  value: number;
+  previousValue: number;
+  valueChanged: boolean;
+  state: "visible" | "hidden" | "locked";
+  deleted: boolean;
+  created: boolean;
+}
+
+/** Event settings changed (mode, start, end, freeze, visibility...). */
+export interface EventSettingsUpdated {
+  changes: string[];
+}
+
+declare module "../kernel/events.js" {
+  interface EventMap {
+    "submission.created": SubmissionCreated;
+    "submission.failed": SubmissionCreated;
+    "solve.created": SolveCreated;
+    "award.created": AwardCreated;
+    "award.deleted": AwardDeleted;
+    "account.updated": AccountUpdated;
+    "challenge.updated": ChallengeUpdated;
+    "event.updated": EventSettingsUpdated;
+  }
+}

@@ -1,0 +1,221 @@
+import type { Migration } from "../kernel/db/migrations.js";
+
+/**
+ * core/ctf's tables. Plain SQL: the attempt pipeline and the scoreboard read them with hand-written queries.
+ * Append new migrations at the end; never edit one that has shipped.
+ */
+export const ctfMigrations: Migration[] = [
+  {
+    id: "0001-game",
+    async up(q) {
+      await q.query(`
+        CREATE TABLE ctf_event (
+          id int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+          name text NOT NULL DEFAULT 'flaghost CTF',
+          mode text NOT NULL DEFAULT 'users' CHECK (mode IN ('users', 'teams')),
+          starts_at timestamptz,
+          ends_at timestamptz,
+          freeze_at timestamptz,
+          paused boolean NOT NULL DEFAULT false,
+          registration_open boolean NOT NULL DEFAULT true,
+          challenge_visibility text NOT NULL DEFAULT 'private' CHECK (challenge_visibility IN ('public', 'private')),
+          account_visibility text NOT NULL DEFAULT 'public' CHECK (account_visibility IN ('public', 'private', 'admins')),
+          score_visibility text NOT NULL DEFAULT 'public' CHECK (score_visibility IN ('public', 'private', 'hidden', 'admins')),
+          incorrect_submissions_per_minute int NOT NULL DEFAULT 10 CHECK (incorrect_submissions_per_minute > 0),
+          team_size int CHECK (team_size IS NULL OR team_size > 0),
+          setup_done boolean NOT NULL DEFAULT false,
+          updated_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      await q.query(`INSERT INTO ctf_event (id) VALUES (1)`);
+
+      await q.query(`
+        CREATE TABLE ctf_brackets (
+          id serial PRIMARY KEY,
+          name text NOT NULL,
+          description text,
+          type text NOT NULL DEFAULT 'users' CHECK (type IN ('users', 'teams'))
+        )`);
+
+      await q.query(`
+        CREATE TABLE ctf_teams (
+          id serial PRIMARY KEY,
+          name text NOT NULL,
+          email text,
+          password_hash text,
+          captain_id int,
+          invite_secret text NOT NULL,
+          hidden boolean NOT NULL DEFAULT false,
+          banned boolean NOT NULL DEFAULT false,
+          website text, affiliation text, country text,
+          bracket_id int REFERENCES ctf_brackets(id) ON DELETE SET NULL,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      await q.query(`CREATE UNIQUE INDEX ctf_teams_name ON ctf_teams (lower(name))`);
+
+      await q.query(`
+        CREATE TABLE ctf_users (
+          id serial PRIMARY KEY,
+          name text NOT NULL,
+          email text,
+          -- scrypt$N$r$p$salt$hash (see passwords.ts); NULL for accounts that cannot log in with a password
+          password_hash text,
+          role text NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+          hidden boolean NOT NULL DEFAULT false,
+          banned boolean NOT NULL DEFAULT false,
+          verified boolean NOT NULL DEFAULT false,
+          team_id int REFERENCES ctf_teams(id) ON DELETE SET NULL,
+          bracket_id int REFERENCES ctf_brackets(id) ON DELETE SET NULL,
+          website text, affiliation text, country text, language text,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      await q.query(`CREATE UNIQUE INDEX ctf_users_name ON ctf_users (lower(name))`);
+      await q.query(`CREATE UNIQUE INDEX ctf_users_email ON ctf_users (lower(email)) WHERE email IS NOT NULL`);
+      await q.query(`CREATE INDEX ctf_users_team ON ctf_users (team_id) WHERE team_id IS NOT NULL`);
+      await q.query(`ALTER TABLE ctf_teams ADD CONSTRAINT ctf_teams_captain FOREIGN KEY (captain_id) REFERENCES ctf_users(id) ON DELETE SET NULL`);
+
+      await q.query(`
+        CREATE TABLE ctf_challenges (
+          id serial PRIMARY KEY,
+          name text NOT NULL,
+          category text NOT NULL DEFAULT '',
+          description text NOT NULL DEFAULT '',
+          connection_info text,
+          attribution text,
+          next_id int,
+          state text NOT NULL DEFAULT 'visible' CHECK (state IN ('visible', 'hidden', 'locked')),
+          max_attempts int NOT NULL DEFAULT 0 CHECK (max_attempts >= 0),
+          position int NOT NULL DEFAULT 0,
+          type text NOT NULL DEFAULT 'standard',
+          -- the current value; for dynamic challenges recomputed when solves change
+          value int NOT NULL DEFAULT 0,
+          initial int, minimum int, decay int,
+          decay_function text CHECK (decay_function IS NULL OR decay_function IN ('linear', 'logarithmic')),
+          -- {"prerequisites": [ids], "anonymize": bool}
+          requirements jsonb,
+          -- settings of plugin-provided challenge types, validated by the type's own schema
+          type_settings jsonb NOT NULL DEFAULT '{}'::jsonb,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+
+      await q.query(`
+        CREATE TABLE ctf_flags (
+          id serial PRIMARY KEY,
+          challenge_id int NOT NULL REFERENCES ctf_challenges(id) ON DELETE CASCADE,
+          type text NOT NULL,
+          content text NOT NULL,
+          data text
+        )`);
+      await q.query(`CREATE INDEX ctf_flags_challenge ON ctf_flags (challenge_id)`);
+
+      await q.query(`
+        CREATE TABLE ctf_hints (
+          id serial PRIMARY KEY,
+          challenge_id int NOT NULL REFERENCES ctf_challenges(id) ON DELETE CASCADE,
+          title text NOT NULL DEFAULT '',
+          content text NOT NULL DEFAULT '',
+          cost int NOT NULL DEFAULT 0 CHECK (cost >= 0),
+          -- ids of hints that must be unlocked first
+          prerequisites int[] NOT NULL DEFAULT '{}'
+        )`);
+      await q.query(`CREATE INDEX ctf_hints_challenge ON ctf_hints (challenge_id)`);
+
+      await q.query(`
+        CREATE TABLE ctf_awards (
+          id serial PRIMARY KEY,
+          user_id int REFERENCES ctf_users(id) ON DELETE CASCADE,
+          team_id int REFERENCES ctf_teams(id) ON DELETE CASCADE,
+          name text NOT NULL DEFAULT '',
+          description text,
+          value int NOT NULL DEFAULT 0,
+          category text,
+          icon text,
+          -- set for the negative award that pays for a hint unlock
+          hint_id int REFERENCES ctf_hints(id) ON DELETE SET NULL,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      await q.query(`CREATE INDEX ctf_awards_user ON ctf_awards (user_id, created_at)`);
+      await q.query(`CREATE INDEX ctf_awards_team ON ctf_awards (team_id, created_at) WHERE team_id IS NOT NULL`);
+
+      await q.query(`
+        CREATE TABLE ctf_unlocks (
+          id serial PRIMARY KEY,
+          user_id int NOT NULL REFERENCES ctf_users(id) ON DELETE CASCADE,
+          team_id int REFERENCES ctf_teams(id) ON DELETE CASCADE,
+          hint_id int NOT NULL REFERENCES ctf_hints(id) ON DELETE CASCADE,
+          award_id int REFERENCES ctf_awards(id) ON DELETE SET NULL,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      // One unlock per hint and account (the team in team mode).
+      await q.query(`CREATE UNIQUE INDEX ctf_unlocks_user ON ctf_unlocks (hint_id, user_id) WHERE team_id IS NULL`);
+      await q.query(`CREATE UNIQUE INDEX ctf_unlocks_team ON ctf_unlocks (hint_id, team_id) WHERE team_id IS NOT NULL`);
+
+      await q.query(`
+        CREATE TABLE ctf_submissions (
+          id bigserial PRIMARY KEY,
+          challenge_id int NOT NULL REFERENCES ctf_challenges(id) ON DELETE CASCADE,
+          user_id int NOT NULL REFERENCES ctf_users(id) ON DELETE CASCADE,
+          team_id int REFERENCES ctf_teams(id) ON DELETE CASCADE,
+          provided text NOT NULL,
+          type text NOT NULL CHECK (type IN ('correct', 'incorrect', 'ratelimited', 'discard')),
+          ip text,
+          user_agent text,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      await q.query(`CREATE INDEX ctf_submissions_user_challenge ON ctf_submissions (user_id, challenge_id)`);
+      await q.query(`CREATE INDEX ctf_submissions_team_challenge ON ctf_submissions (team_id, challenge_id) WHERE team_id IS NOT NULL`);
+      await q.query(`CREATE INDEX ctf_submissions_challenge ON ctf_submissions (challenge_id, created_at)`);
+
+      await q.query(`
+        CREATE TABLE ctf_solves (
+          id bigserial PRIMARY KEY,
+          submission_id bigint NOT NULL UNIQUE REFERENCES ctf_submissions(id) ON DELETE CASCADE,
+          challenge_id int NOT NULL REFERENCES ctf_challenges(id) ON DELETE CASCADE,
+          user_id int NOT NULL REFERENCES ctf_users(id) ON DELETE CASCADE,
+          -- set in team mode: the team is the account that solved
+          team_id int REFERENCES ctf_teams(id) ON DELETE CASCADE,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      // The database decides races: one solve per (challenge, user) in user mode, per (challenge, team) in team mode.
+      await q.query(`CREATE UNIQUE INDEX ctf_solves_user_once ON ctf_solves (challenge_id, user_id) WHERE team_id IS NULL`);
+      await q.query(`CREATE UNIQUE INDEX ctf_solves_team_once ON ctf_solves (challenge_id, team_id) WHERE team_id IS NOT NULL`);
+      await q.query(`CREATE INDEX ctf_solves_challenge_time ON ctf_solves (challenge_id, created_at)`);
+      await q.query(`CREATE INDEX ctf_solves_user_time ON ctf_solves (user_id, created_at)`);
+      await q.query(`CREATE INDEX ctf_solves_team_time ON ctf_solves (team_id, created_at) WHERE team_id IS NOT NULL`);
+
+      await q.query(`
+        CREATE TABLE ctf_tokens (
+          id serial PRIMARY KEY,
+          user_id int NOT NULL REFERENCES ctf_users(id) ON DELETE CASCADE,
+          -- sha256 of the token; the value itself is shown once, at creation
+          token_hash text NOT NULL UNIQUE,
+          description text,
+          expires_at timestamptz NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      await q.query(`CREATE INDEX ctf_tokens_user ON ctf_tokens (user_id)`);
+
+      await q.query(`
+        CREATE TABLE ctf_sessions (
+          -- sha256 of the cookie value
+          id_hash text PRIMARY KEY,
+          user_id int NOT NULL REFERENCES ctf_users(id) ON DELETE CASCADE,
+          csrf_token text NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          expires_at timestamptz NOT NULL
+        )`);
+      await q.query(`CREATE INDEX ctf_sessions_user ON ctf_sessions (user_id)`);
+
+      await q.query(`
+        CREATE TABLE ctf_notifications (
+          id serial PRIMARY KEY,
+          title text NOT NULL,
+          content text NOT NULL,
+          type text NOT NULL DEFAULT 'toast' CHECK (type IN ('toast', 'alert', 'background')),
+          sound boolean NOT NULL DEFAULT true,
+          user_id int REFERENCES ctf_users(id) ON DELETE CASCADE,
+          team_id int REFERENCES ctf_teams(id) ON DELETE CASCADE,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`);
+    },
+  },
+];

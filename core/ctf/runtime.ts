@@ -1,0 +1,65 @@
+import type { Context, Middleware } from "koa";
+import type { Coordination } from "../kernel/coordination/types.js";
+import type { Database } from "../kernel/db/data-source.js";
+import { unauthorized } from "../kernel/errors.js";
+import type { EventName, EventPayload } from "../kernel/events.js";
+import type { Logger } from "../kernel/log.js";
+import type { PluginContext } from "../kernel/plugin-host/api.js";
+import { PlayerAuth } from "./accounts/auth.js";
+import "./events.js";
+import type { ChallengeType, FlagVerifier, Player } from "./service.js";
+import { SettingsStore } from "./settings.js";
+
+/**
+ * Everything core/ctf's route modules and services share, built once in register. Each route module is a
+ * function `(routes, ctf) => void`; reading what it uses from `ctf` tells you what it touches.
+ */
+export class Ctf {
+  readonly settings: SettingsStore;
+  readonly auth: PlayerAuth;
+  readonly challengeTypes = new Map<string, ChallengeType>();
+  readonly flagVerifiers = new Map<string, FlagVerifier>();
+  readonly log: Logger;
+  readonly coordination: Coordination;
+
+  constructor(private readonly plugin: PluginContext<unknown>) {
+    this.log = plugin.log;
+    this.coordination = plugin.coordination;
+    this.settings = new SettingsStore(plugin.db);
+    this.auth = new PlayerAuth(plugin.db, this.settings);
+  }
+
+  /** What the host knows about plugins, pages and jobs (for navigation and admin pages). */
+  get host(): PluginContext<unknown>["host"] {
+    return this.plugin.host;
+  }
+
+  get db(): Database {
+    return this.plugin.db;
+  }
+
+  /** Emits a domain event after the current transaction commits, on every instance. */
+  emit<K extends EventName>(name: K, payload: EventPayload<K>): void {
+    this.plugin.events.emit(name, payload, { broadcast: true });
+  }
+
+  /** The calling player, or null (anonymous or the bootstrap admin token). */
+  async player(ctx: Context): Promise<Player | null> {
+    return this.auth.player(ctx, await this.plugin.auth.actor(ctx));
+  }
+
+  /** True for admins: players with the admin role and the bootstrap admin token. */
+  async isAdmin(ctx: Context): Promise<boolean> {
+    return (await this.plugin.auth.actor(ctx))?.admin === true;
+  }
+
+  /** 401 unless a player is logged in (the bootstrap token has no account, so it is refused here). */
+  readonly requirePlayer: Middleware = async (ctx, next) => {
+    if (!(await this.player(ctx))) throw unauthorized();
+    await next();
+  };
+
+  get requireAdmin(): Middleware {
+    return this.plugin.auth.requireAdmin();
+  }
+}
