@@ -1,4 +1,7 @@
 import { definePlugin } from "../kernel/plugin-host/api.js";
+import { ctfConfig } from "./config.js";
+import { dynamicType, standardType } from "./game/challenge-types.js";
+import { regexFlag, staticFlag } from "./game/flag-verifiers.js";
 import { ctfMigrations } from "./migrations.js";
 import { Ctf } from "./runtime.js";
 import type { GameService } from "./service.js";
@@ -19,6 +22,7 @@ import { createPageShell, pageRoutes } from "./pages/routes.js";
  * Route modules live in api/ (JSON, CTFd shapes) and pages/ (HTML); the game logic in game/ and accounts/.
  */
 export default definePlugin({
+  config: ctfConfig,
   migrations: ctfMigrations,
 
   register(plugin) {
@@ -26,7 +30,13 @@ export default definePlugin({
     plugin.auth.addResolver(ctf.auth.resolver);
     // Cached callers and settings must not outlive a change on any instance.
     plugin.events.on("account.updated", () => ctf.auth.invalidate());
-    plugin.events.on("event.updated", () => ctf.settings.invalidate());
+    plugin.events.on("event.updated", () => {
+      ctf.settings.invalidate();
+      ctf.challenges.invalidate(); // an import replaces every challenge
+    });
+    plugin.events.on("challenge.updated", () => ctf.challenges.invalidate());
+    for (const type of [standardType, dynamicType]) ctf.challengeTypes.set(type.id, type);
+    for (const verifier of [staticFlag, regexFlag]) ctf.flagVerifiers.set(verifier.type, verifier);
 
     const game: GameService = {
       settings: () => ctf.settings.get(),

@@ -7,6 +7,8 @@ import type { Logger } from "../kernel/log.js";
 import type { PluginContext } from "../kernel/plugin-host/api.js";
 import { PlayerAuth } from "./accounts/auth.js";
 import "./events.js";
+import type { CtfConfig } from "./config.js";
+import { ChallengeCache } from "./game/challenge-cache.js";
 import type { ChallengeType, FlagVerifier, Player } from "./service.js";
 import { SettingsStore } from "./settings.js";
 
@@ -16,13 +18,17 @@ import { SettingsStore } from "./settings.js";
  */
 export class Ctf {
   readonly settings: SettingsStore;
+  readonly challenges: ChallengeCache;
+  readonly config: CtfConfig;
   readonly auth: PlayerAuth;
   readonly challengeTypes = new Map<string, ChallengeType>();
   readonly flagVerifiers = new Map<string, FlagVerifier>();
   readonly log: Logger;
   readonly coordination: Coordination;
 
-  constructor(private readonly plugin: PluginContext<unknown>) {
+  constructor(private readonly plugin: PluginContext<CtfConfig>) {
+    this.config = plugin.config;
+    this.challenges = new ChallengeCache(plugin.db);
     this.log = plugin.log;
     this.coordination = plugin.coordination;
     this.settings = new SettingsStore(plugin.db);

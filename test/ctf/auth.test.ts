@@ -50,7 +50,7 @@ describe("core/ctf: setup, register, login, sessions and CSRF", () => {
 
   it("refuses a cookie-authenticated write without the CSRF token, accepts it with the token", async () => {
     const player = await t.register();
-    const withoutToken = await player.request("POST", "/api/v1/tokens", {}, { "csrf-token": "" });
+    const withoutToken = await player.request("POST", "/api/v1/challenges/attempt", { challenge_id: 1, submission: "x" }, { "csrf-token": "" });
     expect(withoutToken.status).to.equal(403);
     expect(withoutToken.body.errors.csrf).to.be.an("array");
     const admin = t.admin;

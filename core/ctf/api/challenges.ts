@@ -1,5 +1,378 @@
+import type { Context } from "koa";
+import { z } from "zod";
+import { badRequest, forbidden, HttpError, notFound, unauthorized } from "../../kernel/errors.js";
+import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
+import { AttemptPipeline } from "../game/attempt.js";
+import { challengeSolvers, solveCounts, solvedBy } from "../game/board.js";
+import type { CachedChallenge } from "../game/challenge-cache.js";
+import { typeData } from "../game/challenge-types.js";
+import { dynamicValue, recomputeDynamicValues } from "../game/dynamic-value.js";
 import type { Ctf } from "../runtime.js";
+import type { Player } from "../service.js";
+import { eventPhase } from "../settings.js";
+import { txQuery, zuluDate } from "../sql.js";
+import { hintsForPlayer } from "./hints.js";
 
-// Placeholder: being written (owner noted in the team plan); replaced wholesale.
-export function challengesRoutes(_routes: PluginRoutes, _ctf: Ctf): void {}
+const id = z.coerce.number().int().positive().max(2 ** 31 - 1);
+const idParams = z.object({ id });
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+
+const requirements = z
+  .object({ prerequisites: z.array(id).max(100).default([]), anonymize: z.boolean().default(false) })
+  .strict()
+  .nullable();
+
+const challengeFields = {
+  name: text(80).trim().min(1, "must not be empty"),
+  category: text(80).trim(),
+  description: text(65_536),
+  connection_info: text(1024).nullable(),
+  attribution: text(1024).nullable(),
+  next_id: id.nullable(),
+  state: z.enum(["visible", "hidden", "locked"]),
+  max_attempts: z.number().int().min(0).max(1_000_000),
+  position: z.number().int().min(-1_000_000).max(1_000_000),
+  type: text(40),
+  value: z.number().int().min(-1_000_000).max(1_000_000),
+  initial: z.number().int().min(0).max(1_000_000),
+  minimum: z.number().int().min(0).max(1_000_000),
+  decay: z.number().int().min(1).max(1_000_000),
+  function: z.enum(["linear", "logarithmic"]),
+  requirements,
+  type_settings: z.record(z.string(), z.unknown()),
+};
+const createBody = z
+  .object(challengeFields)
+  .partial()
+  .required({ name: true })
+  .strict();
+const updateBody = z.object(challengeFields).partial().strict();
+
+const attemptBody = z
+  .object({
+    challenge_id: id,
+    submission: z.string().max(1024, "must be at most 1024 characters"),
+  })
+  .strict();
+const previewQuery = z.object({ preview: z.string().optional() }).loose();
+const listQuery = z
+  .object({
+    view: z.enum(["admin"]).optional(),
+    category: text(80).optional(),
+    type: text(40).optional(),
+    state: z.enum(["visible", "hidden", "locked"]).optional(),
+    name: text(80).optional(),
+    q: text(200).optional(),
+    field: z.enum(["name", "description", "category", "type", "state"]).optional(),
+  })
+  .strict();
+
+/** The board, the challenge view, attempts, solves and the admin challenge API (CTFd shapes). */
+export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
+  const pipeline = new AttemptPipeline(ctf);
+
+  /** Who may look at the board: players of a running (or ended) event, anyone when it is public, admins always. */
+  const boardAccess = async (ctx: Context): Promise<{ player: Player | null; admin: boolean }> => {
+    const [player, admin, settings] = await Promise.all([ctf.player(ctx), ctf.isAdmin(ctx), ctf.settings.get()]);
+    if (admin) return { player, admin };
+    if (!player && settings.challengeVisibility === "private") throw unauthorized("You must be logged in to see the challenges");
+    if (eventPhase(settings) === "not-started") throw new HttpError(403, `${settings.name} has not started yet`);
+    if (player && settings.mode === "teams" && player.teamId === null) throw new HttpError(403, "You must join or create a team first");
+    return { player, admin };
+  };
+
+  /** A challenge a non-admin may not open yet (prerequisites unmet): left out of lists, 403 on its own. */
+  const prerequisitesMet = (challenge: CachedChallenge, solved: Set<number>) => challenge.prerequisites.every((p) => solved.has(p));
+
+  routes.get("/api/v1/challenges", async (ctx) => {
+    const query = parseInput(listQuery, ctx.query);
+    const { player, admin } = await boardAccess(ctx);
+    const adminView = admin && query.view === "admin";
+    const settings = await ctf.settings.get();
+    const [all, counts, solved] = await Promise.all([ctf.challenges.all(), solveCounts(ctf.db, adminView ? null : settings.freezeAt), solvedBy(ctf.db, player)]);
+    const rows = [];
+    for (const c of [...all.values()].sort((a, b) => a.position - b.position || a.value - b.value || a.id - b.id)) {
+      if (!adminView && c.state !== "visible") continue;
+      if (query.category !== undefined && c.category !== query.category) continue;
+      if (query.type !== undefined && c.type !== query.type) continue;
+      if (query.state !== undefined && c.state !== query.state) continue;
+      if (query.name !== undefined && c.name !== query.name) continue;
+      if (query.q !== undefined) {
+        const field = query.field ?? "name";
+        const haystack = { name: c.name, description: c.description, category: c.category, type: c.type, state: c.state }[field];
+        if (!haystack.toLowerCase().includes(query.q.toLowerCase())) continue;
+      }
+      if (!adminView && !prerequisitesMet(c, solved)) {
+        if (c.anonymize) rows.push({ id: c.id, type: "hidden", name: "???", value: 0, solves: null, solved_by_me: false, category: "???", tags: [], template: "", script: "" });
+        continue;
+      }
+      rows.push({
+        id: c.id,
+        type: c.type,
+        name: c.name,
+        value: c.value,
+        position: c.position,
+        solves: counts.get(c.id) ?? 0,
+        solved_by_me: solved.has(c.id),
+        category: c.category,
+        module_id: null,
+        tags: [],
+        template: "",
+        script: "",
+      });
+    }
+    ok(ctx, rows);
+  });
+
+  routes.get("/api/v1/challenges/types", ctf.requireAdmin, (ctx) => {
+    ok(ctx, Object.fromEntries([...ctf.challengeTypes.values()].map((t) => [t.id, typeData(t)])));
+  });
+
+  routes.post("/api/v1/challenges/attempt", async (ctx) => {
+    const body = parseInput(attemptBody, ctx.request.body);
+    const { preview } = parseInput(previewQuery, ctx.query);
+    const result = await pipeline.attempt(ctx, body.challenge_id, body.submission, { preview: preview !== undefined && preview !== "0" && preview !== "false" });
+    ctx.status = result.httpStatus;
+    // CTFd keeps success: true even for 403/429 attempt statuses; clients read data.status.
+    ctx.body = { success: true, data: { status: result.status, message: result.message } };
+    if (result.httpStatus === 429) ctx.set("Retry-After", String(ctf.config.wrongAnswerWindowSeconds));
+  });
+
+  routes.get("/api/v1/challenges/:id", async (ctx) => {
+    const { id: challengeId } = parseInput(idParams, ctx.params);
+    const { player, admin } = await boardAccess(ctx);
+    const challenge = await ctf.challenges.get(challengeId);
+    if (!challenge || (!admin && challenge.state !== "visible")) throw notFound("No such challenge");
+    const settings = await ctf.settings.get();
+    const solved = await solvedBy(ctf.db, player);
+    if (!admin && !prerequisitesMet(challenge, solved)) {
+      if (challenge.anonymize) {
+        return ok(ctx, { id: challenge.id, type: "hidden", name: "???", value: 0, logic: null, solves: null, solved_by_me: false, solution_id: null, category: "???", tags: [], template: "", script: "" });
+      }
+      throw forbidden("You have not solved the prerequisites of this challenge");
+    }
+    const [counts, hints, attempts, extra] = await Promise.all([
+      solveCounts(ctf.db, admin ? null : settings.freezeAt),
+      hintsForPlayer(ctf, challenge.id, player, eventPhase(settings) === "ended"),
+      player?.accountId
+        ? ctf.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM ctf_submissions WHERE challenge_id = $1 AND ${player.accountType === "team" ? "team_id = $2" : "user_id = $2 AND team_id IS NULL"} AND type IN ('correct', 'incorrect')`,
+            [challenge.id, player.accountId],
+          )
+        : Promise.resolve([{ n: 0 }]),
+      ctf.challengeTypes.get(challenge.type)?.view?.({ id: challenge.id, typeSettings: challenge.typeSettings }, player) ?? {},
+    ]);
+    ok(ctx, {
+      ...challengeView(challenge, ctf),
+      solves: counts.get(challenge.id) ?? 0,
+      solved_by_me: solved.has(challenge.id),
+      attempts: attempts[0]!.n,
+      files: [],
+      tags: [],
+      hints,
+      module_id: null,
+      rating: null,
+      ratings: null,
+      solution_id: null,
+      solution_state: "hidden",
+      view: "",
+      ...extra,
+    });
+  });
+
+  routes.get("/api/v1/challenges/:id/solves", async (ctx) => {
+    const { id: challengeId } = parseInput(idParams, ctx.params);
+    const { admin } = await boardAccess(ctx);
+    const challenge = await ctf.challenges.get(challengeId);
+    if (!challenge || (!admin && challenge.state !== "visible")) throw notFound("No such challenge");
+    const settings = await ctf.settings.get();
+    const { preview } = parseInput(previewQuery, ctx.query);
+    const until = admin && preview === undefined ? null : settings.freezeAt;
+    const rows = await challengeSolvers(ctf.db, challengeId, settings.mode, until);
+    const kind = settings.mode === "teams" ? "teams" : "users";
+    ok(ctx, rows.map((r) => ({ account_id: r.account_id, name: r.name, date: zuluDate(r.date), account_url: `/${kind}/${r.account_id}` })));
+  });
+
+  // ---- admin ----
+
+  routes.post("/api/v1/challenges", ctf.requireAdmin, async (ctx) => {
+    const body = parseInput(createBody, ctx.request.body);
+    const type = body.type ?? "standard";
+    const fields = validateTypeFields(ctf, type, body, null);
+    const row = await ctf.db.transaction(async (tx) => {
+      const [created] = await txQuery<{ id: number; value: number; state: CachedChallenge["state"] }>(
+        tx,
+        `INSERT INTO ctf_challenges (name, category, description, connection_info, attribution, next_id, state, max_attempts, position, type, value,
+                                     initial, minimum, decay, decay_function, requirements, type_settings)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id, value, state`,
+        [
+          body.name,
+          body.category ?? "",
+          body.description ?? "",
+          body.connection_info ?? null,
+          body.attribution ?? null,
+          body.next_id ?? null,
+          body.state ?? "visible",
+          body.max_attempts ?? 0,
+          body.position ?? 0,
+          type,
+          fields.value,
+          fields.initial,
+          fields.minimum,
+          fields.decay,
+          fields.function,
+          body.requirements ? JSON.stringify(body.requirements) : null,
+          JSON.stringify(fields.typeSettings),
+        ],
+      );
+      ctf.emit("challenge.updated", { id: created!.id, value: created!.value, previousValue: created!.value, valueChanged: false, state: created!.state, deleted: false, created: true });
+      return created!;
+    });
+    ctf.challenges.invalidate();
+    ok(ctx, challengeView((await ctf.challenges.get(row.id))!, ctf));
+  });
+
+  routes.patch("/api/v1/challenges/:id", ctf.requireAdmin, async (ctx) => {
+    const { id: challengeId } = parseInput(idParams, ctx.params);
+    const body = parseInput(updateBody, ctx.request.body ?? {});
+    const current = await ctf.challenges.get(challengeId);
+    if (!current) throw notFound("No such challenge");
+    const type = body.type ?? current.type;
+    const fields = validateTypeFields(ctf, type, body, current);
+    await ctf.db.transaction(async (tx) => {
+      const [before] = await txQuery<{ value: number }>(tx, `SELECT value FROM ctf_challenges WHERE id = $1 FOR UPDATE`, [challengeId]);
+      if (!before) throw notFound("No such challenge");
+      const columns: Record<string, unknown> = {
+        name: body.name,
+        category: body.category,
+        description: body.description,
+        connection_info: body.connection_info,
+        attribution: body.attribution,
+        next_id: body.next_id,
+        state: body.state,
+        max_attempts: body.max_attempts,
+        position: body.position,
+        requirements: body.requirements === undefined ? undefined : body.requirements === null ? null : JSON.stringify(body.requirements),
+        type,
+        value: fields.value,
+        initial: fields.initial,
+        minimum: fields.minimum,
+        decay: fields.decay,
+        decay_function: fields.function,
+        type_settings: JSON.stringify(fields.typeSettings),
+      };
+      const entries = Object.entries(columns).filter(([, v]) => v !== undefined);
+      const [after] = await txQuery<{ value: number; state: CachedChallenge["state"] }>(
+        tx,
+        `UPDATE ctf_challenges SET ${entries.map(([k], i) => `${k} = $${i + 2}`).join(", ")} WHERE id = $1 RETURNING value, state`,
+        [challengeId, ...entries.map(([, v]) => v)],
+      );
+      let value = after!.value;
+      // A dynamic challenge's value follows its solves, whatever the body said.
+      if (type === "dynamic") for (const change of await recomputeDynamicValues(tx, [challengeId])) value = change.value;
+      ctf.emit("challenge.updated", { id: challengeId, value, previousValue: before.value, valueChanged: value !== before.value, state: after!.state, deleted: false, created: false });
+    });
+    ctf.challenges.invalidate();
+    ok(ctx, challengeView((await ctf.challenges.get(challengeId))!, ctf));
+  });
+
+  routes.delete("/api/v1/challenges/:id", ctf.requireAdmin, async (ctx) => {
+    const { id: challengeId } = parseInput(idParams, ctx.params);
+    await ctf.db.transaction(async (tx) => {
+      const [gone] = await txQuery<{ value: number; state: CachedChallenge["state"] }>(tx, `DELETE FROM ctf_challenges WHERE id = $1 RETURNING value, state`, [challengeId]);
+      if (!gone) throw notFound("No such challenge");
+      ctf.emit("challenge.updated", { id: challengeId, value: gone.value, previousValue: gone.value, valueChanged: true, state: gone.state, deleted: true, created: false });
+    });
+    ctf.challenges.invalidate();
+    ctx.body = { success: true };
+  });
+
+  routes.get("/api/v1/challenges/:id/flags", ctf.requireAdmin, async (ctx) => {
+    const { id: challengeId } = parseInput(idParams, ctx.params);
+    const rows = await ctf.db.query(`SELECT id, type, content, data, challenge_id, challenge_id AS challenge FROM ctf_flags WHERE challenge_id = $1 ORDER BY id`, [challengeId]);
+    ok(ctx, rows);
+  });
+
+  routes.get("/api/v1/challenges/:id/hints", ctf.requireAdmin, async (ctx) => {
+    const { id: challengeId } = parseInput(idParams, ctx.params);
+    const rows = await ctf.db.query(`SELECT id, title, content, cost, prerequisites, challenge_id, challenge_id AS challenge FROM ctf_hints WHERE challenge_id = $1 ORDER BY id`, [challengeId]);
+    ok(ctx, rows);
+  });
+
+  routes.get("/api/v1/challenges/:id/requirements", ctf.requireAdmin, async (ctx) => {
+    const { id: challengeId } = parseInput(idParams, ctx.params);
+    const challenge = await ctf.challenges.get(challengeId);
+    if (!challenge) throw notFound("No such challenge");
+    ok(ctx, { prerequisites: challenge.prerequisites, anonymize: challenge.anonymize });
+  });
+}
+
+/** The challenge as CTFd's admin and detail views show it (without the player fields). */
+function challengeView(c: CachedChallenge, ctf: Ctf) {
+  const type = ctf.challengeTypes.get(c.type);
+  return {
+    id: c.id,
+    name: c.name,
+    value: c.value,
+    description: c.description,
+    attribution: c.attribution,
+    connection_info: c.connectionInfo,
+    next_id: c.nextId,
+    category: c.category,
+    state: c.state,
+    max_attempts: c.maxAttempts,
+    position: c.position,
+    logic: "any",
+    initial: c.initial,
+    decay: c.decay,
+    minimum: c.minimum,
+    function: c.type === "dynamic" ? c.decayFunction : "static",
+    scheduled_at: null,
+    type: c.type,
+    type_data: type ? typeData(type) : { id: c.type, name: c.type, templates: {}, scripts: {} },
+    requirements: c.prerequisites.length > 0 || c.anonymize ? { prerequisites: c.prerequisites, anonymize: c.anonymize } : null,
+  };
+}
+
+type ChallengeInput = Partial<z.infer<typeof updateBody>>;
+
+/**
+ * Checks the type and its fields: a registered type, dynamic decay settings complete and coherent, plugin type
+ * settings valid against the type's own schema. Answers the columns to write.
+ */
+function validateTypeFields(ctf: Ctf, type: string, body: ChallengeInput, current: CachedChallenge | null) {
+  const definition = ctf.challengeTypes.get(type);
+  if (!definition) throw badRequest({ type: [`unknown challenge type "${type}"; known: ${[...ctf.challengeTypes.keys()].join(", ")}`] });
+  const settings = definition.settings.safeParse(body.type_settings ?? current?.typeSettings ?? {});
+  if (!settings.success) {
+    const errors: Record<string, string[]> = {};
+    for (const issue of settings.error.issues) (errors[["type_settings", ...issue.path.map(String)].join(".")] ??= []).push(issue.message);
+    throw badRequest(errors);
+  }
+  const typeSettings = settings.data as Record<string, unknown>;
+  if (type !== "dynamic") {
+    const value = body.value ?? current?.value;
+    if (value === undefined) throw badRequest({ value: ["is required for a challenge of type " + type] });
+    return { value, initial: null, minimum: null, decay: null, function: null, typeSettings };
+  }
+  const initial = body.initial ?? current?.initial ?? undefined;
+  const minimum = body.minimum ?? current?.minimum ?? undefined;
+  const decay = body.decay ?? current?.decay ?? undefined;
+  const decayFunction = body.function ?? current?.decayFunction ?? "logarithmic";
+  const errors: Record<string, string[]> = {};
+  if (initial === undefined) errors.initial = ["is required for a dynamic challenge"];
+  if (minimum === undefined) errors.minimum = ["is required for a dynamic challenge"];
+  if (decay === undefined) errors.decay = ["is required for a dynamic challenge"];
+  if (initial !== undefined && minimum !== undefined && minimum > initial) errors.minimum = ["must not be above initial"];
+  if (Object.keys(errors).length > 0) throw badRequest(errors);
+  return {
+    // Recomputed from solves after the write; a new challenge starts at its initial value.
+    value: dynamicValue({ initial: initial!, minimum: minimum!, decay: decay!, function: decayFunction }, 0),
+    initial: initial!,
+    minimum: minimum!,
+    decay: decay!,
+    function: decayFunction,
+    typeSettings,
+  };
+}

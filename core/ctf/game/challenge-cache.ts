@@ -1,0 +1,98 @@
+import type { Database } from "../../kernel/db/data-source.js";
+
+export interface CachedFlag {
+  id: number;
+  type: string;
+  content: string;
+  data: string | null;
+}
+
+/** A challenge as the attempt pipeline and the board need it. */
+export interface CachedChallenge {
+  id: number;
+  name: string;
+  category: string;
+  description: string;
+  connectionInfo: string | null;
+  attribution: string | null;
+  nextId: number | null;
+  state: "visible" | "hidden" | "locked";
+  maxAttempts: number;
+  position: number;
+  type: string;
+  value: number;
+  initial: number | null;
+  minimum: number | null;
+  decay: number | null;
+  decayFunction: "linear" | "logarithmic" | null;
+  prerequisites: number[];
+  anonymize: boolean;
+  typeSettings: Record<string, unknown>;
+  flags: CachedFlag[];
+}
+
+/**
+ * Every challenge with its flags, in memory: the attempt pipeline reads it on every request. `challenge.updated`
+ * (broadcast by every change, flags included) drops it; a reload is one query, shared by concurrent callers.
+ * A maximum age bounds staleness should an event ever be missed.
+ */
+export class ChallengeCache {
+  private loaded: { at: number; byId: Map<number, CachedChallenge> } | null = null;
+  private loading: Promise<Map<number, CachedChallenge>> | null = null;
+  private generation = 0;
+  private static readonly MAX_AGE_MS = 30_000;
+
+  constructor(private readonly db: Database) {}
+
+  invalidate(): void {
+    this.generation++;
+    this.loaded = null;
+  }
+
+  async get(id: number): Promise<CachedChallenge | undefined> {
+    return (await this.all()).get(id);
+  }
+
+  async all(): Promise<Map<number, CachedChallenge>> {
+    if (this.loaded && Date.now() - this.loaded.at < ChallengeCache.MAX_AGE_MS) return this.loaded.byId;
+    this.loading ??= this.load().finally(() => (this.loading = null));
+    return this.loading;
+  }
+
+  private async load(): Promise<Map<number, CachedChallenge>> {
+    const generation = this.generation;
+    const rows = await this.db.query<Record<string, any>>(
+      `SELECT c.*, coalesce(json_agg(json_build_object('id', f.id, 'type', f.type, 'content', f.content, 'data', f.data) ORDER BY f.id)
+                FILTER (WHERE f.id IS NOT NULL), '[]') AS flags
+         FROM ctf_challenges c LEFT JOIN ctf_flags f ON f.challenge_id = c.id GROUP BY c.id`,
+    );
+    const byId = new Map<number, CachedChallenge>();
+    for (const r of rows) {
+      byId.set(r.id, {
+        id: r.id,
+        name: r.name,
+        category: r.category,
+        description: r.description,
+        connectionInfo: r.connection_info,
+        attribution: r.attribution,
+        nextId: r.next_id,
+        state: r.state,
+        maxAttempts: r.max_attempts,
+        position: r.position,
+        type: r.type,
+        value: r.value,
+        initial: r.initial,
+        minimum: r.minimum,
+        decay: r.decay,
+        decayFunction: r.decay_function,
+        prerequisites: r.requirements?.prerequisites ?? [],
+        anonymize: r.requirements?.anonymize === true,
+        typeSettings: r.type_settings ?? {},
+        flags: typeof r.flags === "string" ? JSON.parse(r.flags) : r.flags,
+      });
+    }
+    // Only keep it if nothing changed while loading; otherwise the next caller loads again.
+    if (generation === this.generation) this.loaded = { at: Date.now(), byId };
+    return byId;
+  }
+}
