@@ -1,0 +1,105 @@
+import { expect } from "chai";
+import { fixturePlugin } from "../helpers/kernel.js";
+import { startCtf, type Client, type TestCtf } from "../helpers/ctf.js";
+
+const attempt = (client: Client, challenge_id: number, submission: string) => client.post("/api/v1/challenges/attempt", { challenge_id, submission });
+
+async function events(t: TestCtf, name: string): Promise<any[]> {
+  await t.kernel.events.drain();
+  return (await t.bootstrap.get("/test/ctf-events")).body.data.filter((e: any) => e.name === name).map((e: any) => e.payload);
+}
+
+describe("core/ctf: attempt pipeline under concurrency, rate limits and events", function () {
+  this.timeout(120_000);
+
+  describe("user mode", () => {
+    let t: TestCtf;
+    before(async () => {
+      // A short window so the test can wait it out; the production default is 60 s.
+      t = await startCtf({ plugins: [fixturePlugin("ctf-recorder")], config: { plugins: { ctf: { wrongAnswerWindowSeconds: 3 } } } });
+    });
+    after(() => t.stop());
+
+    it("100 concurrent correct submissions by one player create exactly one solve and no 500", async () => {
+      const c = await t.challenge({ type: "dynamic", initial: 500, minimum: 100, decay: 10, function: "logarithmic" }, "flag{race}");
+      const player = await t.register();
+      await t.bootstrap.delete("/test/ctf-events");
+      const answers = await Promise.all(Array.from({ length: 100 }, () => attempt(player, c, "flag{race}")));
+      const statuses = answers.map((a) => `${a.status} ${a.body.data?.status}`);
+      expect(statuses.filter((s) => s === "200 correct")).to.have.length(1);
+      expect(statuses.filter((s) => s === "200 already_solved")).to.have.length(99);
+      const solves = await t.admin.get(`/api/v1/challenges/${c}/solves`);
+      expect(solves.body.data).to.have.length(1);
+      const solveEvents = await events(t, "solve.created");
+      expect(solveEvents).to.have.length(1);
+      expect(solveEvents[0]).to.include({ challengeId: c, userId: player.user!.id, teamId: null, accountType: "user", accountId: player.user!.id, value: 500 });
+      // Every attempt was written durably: one correct, the losers kept as discarded submissions.
+      const submitted = await events(t, "submission.created");
+      expect(submitted.filter((e) => e.challengeId === c)).to.have.length(1);
+    });
+
+    it("the 11th wrong answer within the window gets 429 ratelimited; a correct answer after the window works", async () => {
+      const c = await t.challenge({}, "flag{slow}");
+      const other = await t.challenge({}, "flag{other}");
+      const player = await t.register();
+      for (let i = 0; i < 10; i++) {
+        const wrong = await attempt(player, i % 2 ? c : other, `wrong-${i}`);
+        expect(wrong.status, `wrong answer ${i + 1}`).to.equal(200);
+        expect(wrong.body.data.status).to.equal("incorrect");
+      }
+      const eleventh = await attempt(player, c, "wrong-11");
+      expect(eleventh.status).to.equal(429);
+      expect(eleventh.body).to.deep.include({ success: true });
+      expect(eleventh.body.data.status).to.equal("ratelimited");
+      expect(eleventh.headers.get("retry-after")).to.equal("3");
+      // While limited even the right flag is not evaluated: otherwise the limit would be an oracle.
+      expect((await attempt(player, c, "flag{slow}")).status).to.equal(429);
+      // Another account is not affected.
+      const bystander = await t.register();
+      expect((await attempt(bystander, c, "flag{slow}")).body.data.status).to.equal("correct");
+      await new Promise((resolve) => setTimeout(resolve, 3_200));
+      const later = await attempt(player, c, "flag{slow}");
+      expect(later.status).to.equal(200);
+      expect(later.body.data.status).to.equal("correct");
+    });
+
+    it("emits submission.failed for wrong answers and solve.created with the decayed value", async () => {
+      const c = await t.challenge({ type: "dynamic", initial: 300, minimum: 100, decay: 2, function: "linear" }, "flag{ev}");
+      await t.bootstrap.delete("/test/ctf-events");
+      const a = await t.register();
+      const b = await t.register();
+      await attempt(a, c, "nope");
+      await attempt(a, c, "flag{ev}");
+      await attempt(b, c, "flag{ev}");
+      const failed = await events(t, "submission.failed");
+      expect(failed).to.have.length(1);
+      expect(failed[0]).to.include({ challengeId: c, userId: a.user!.id, type: "incorrect" });
+      const solved = await events(t, "solve.created");
+      expect(solved.map((e) => e.value)).to.deep.equal([300, 298]);
+      const changed = await events(t, "challenge.updated");
+      expect(changed.filter((e) => e.id === c && e.valueChanged).map((e) => [e.previousValue, e.value])).to.deep.equal([[300, 298]]);
+    });
+
+    it("the event window: players are refused before the start and after the end; admins may still check flags", async () => {
+      const c = await t.challenge({}, "flag{win}");
+      const player = await t.register();
+      const now = Math.floor(Date.now() / 1000);
+      await t.admin.patch("/api/v1/configs", { start: now + 3600 });
+      const early = await attempt(player, c, "flag{win}");
+      expect(early.status).to.equal(403);
+      expect(early.body.errors.message[0]).to.match(/has not started yet/);
+      await t.admin.patch("/api/v1/configs", { start: now - 7200, end: now - 3600 });
+      const late = await attempt(player, c, "flag{win}");
+      expect(late.status).to.equal(403);
+      expect(late.body.errors.message[0]).to.match(/has ended/);
+      const adminTry = await attempt(t.admin, c, "flag{win}");
+      expect(adminTry.body.data.status).to.equal("correct");
+      expect((await t.admin.get(`/api/v1/challenges/${c}/solves`)).body.data).to.deep.equal([]);
+      await t.admin.patch("/api/v1/configs", { paused: true, end: null, start: null });
+      const paused = await attempt(player, c, "flag{win}");
+      expect(paused.status).to.equal(403);
+      expect(paused.body.data.status).to.equal("paused");
+      await t.admin.patch("/api/v1/configs", { paused: false });
+    });
+  });
+});
