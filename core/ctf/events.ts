@@ -1,6 +1,8 @@
 /**
  * core/ctf's domain events. All are emitted inside the writing transaction and delivered after it commits
- * (never on rollback), locally and, because they are emitted with `broadcast`, on every other instance.
+ * (never on rollback). All but `submission.*` are broadcast: they also reach every other instance, so in-memory
+ * state (standings, caches) stays right everywhere. A handler that WRITES something in response must act only
+ * when `meta.local` is true, or every instance would write it once.
  * Dates are ISO strings; ids are numbers. "account" is the user in user mode and the team in team mode.
  */
 export type AccountType = "user" | "team";
@@ -53,7 +55,8 @@ export interface AwardDeleted {
 export interface AccountUpdated {
   accountType: AccountType;
   id: number;
-  changes: Array<"hidden" | "banned" | "name" | "bracket" | "team" | "deleted" | "created" | "role" | "solves">;
+  /** `credentials`: sessions or API tokens were revoked (caches of callers must forget them). */
+  changes: Array<"hidden" | "banned" | "name" | "bracket" | "team" | "deleted" | "created" | "role" | "solves" | "credentials">;
   /** Teams whose membership or member-owned rows changed with this update. */
   affectedTeamIds: number[];
 }

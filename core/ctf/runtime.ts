@@ -12,6 +12,8 @@ import { ChallengeCache } from "./game/challenge-cache.js";
 import type { ChallengeType, FlagVerifier, Player } from "./service.js";
 import { SettingsStore } from "./settings.js";
 
+const LOCAL_EVENTS = new Set<string>(["submission.created", "submission.failed"]);
+
 /**
  * Everything core/ctf's route modules and services share, built once in register. Each route module is a
  * function `(routes, ctf) => void`; reading what it uses from `ctf` tells you what it touches.
@@ -44,9 +46,13 @@ export class Ctf {
     return this.plugin.db;
   }
 
-  /** Emits a domain event after the current transaction commits, on every instance. */
+  /**
+   * Emits a domain event after the current transaction commits. Events that change what other instances keep in
+   * memory (standings, caches) are broadcast to every instance; submission events stay on the instance that wrote
+   * them (they are the hottest path, and no instance keeps state derived from them).
+   */
   emit<K extends EventName>(name: K, payload: EventPayload<K>): void {
-    this.plugin.events.emit(name, payload, { broadcast: true });
+    this.plugin.events.emit(name, payload, { broadcast: !LOCAL_EVENTS.has(name) });
   }
 
   /** The calling player, or null (anonymous or the bootstrap admin token). */

@@ -9,8 +9,12 @@ import type { SettingsStore } from "../settings.js";
 
 export const SESSION_COOKIE = "session";
 const SESSION_TTL_MS = 7 * 24 * 3600_000;
-/** How long a resolved caller is reused without asking the database; account changes clear it at once. */
-const ACTOR_CACHE_MS = 2_000;
+/**
+ * How long a resolved caller is reused without asking the database. Every change that matters (ban, hide, team,
+ * role, revoked token or session) emits account.updated, which clears the cache on every instance at once; the
+ * age limit only bounds the damage of a lost pub/sub message.
+ */
+const ACTOR_CACHE_MS = 30_000;
 const ACTOR_CACHE_MAX = 50_000;
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 

@@ -71,7 +71,10 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
   });
 
   routes.post("/api/v1/auth/logout", async (ctx) => {
+    const player = await ctf.player(ctx);
     await ctf.auth.destroySession(ctx);
+    // Other instances may hold this session in their caller cache.
+    if (player) ctf.emit("account.updated", { accountType: "user", id: player.userId, changes: ["credentials"], affectedTeamIds: [] });
     ctx.body = { success: true };
   });
 
