@@ -30,7 +30,9 @@ const schema = `bench_attempts_${Date.now().toString(36)}`;
 const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
 
 async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [resolve(root, "bin/flaghost.js"), "start"], {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") goes to the server process only, for profiling.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, resolve(root, "bin/flaghost.js"), "start"], {
     cwd: root,
     env: {
       ...process.env,

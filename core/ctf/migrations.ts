@@ -164,6 +164,9 @@ export const ctfMigrations: Migration[] = [
       await q.query(`CREATE INDEX ctf_submissions_user_challenge ON ctf_submissions (user_id, challenge_id)`);
       await q.query(`CREATE INDEX ctf_submissions_team_challenge ON ctf_submissions (team_id, challenge_id) WHERE team_id IS NOT NULL`);
       await q.query(`CREATE INDEX ctf_submissions_challenge ON ctf_submissions (challenge_id, created_at)`);
+      // The wrong-answer rate limit counts an account's recent wrong answers on every attempt.
+      await q.query(`CREATE INDEX ctf_submissions_user_wrong ON ctf_submissions (user_id, created_at) WHERE type = 'incorrect'`);
+      await q.query(`CREATE INDEX ctf_submissions_team_wrong ON ctf_submissions (team_id, created_at) WHERE type = 'incorrect' AND team_id IS NOT NULL`);
 
       await q.query(`
         CREATE TABLE ctf_solves (

@@ -23,18 +23,66 @@ export function accountCondition(player: Player, param: number, alias = ""): str
   return player.accountType === "team" ? `${p}team_id = $${param}` : `${p}user_id = $${param} AND ${p}team_id IS NULL`;
 }
 
-/** What the pipeline knows about the account before it evaluates: one query, every field only when needed. */
-interface AccountState {
-  solved: boolean;
-  fails: number | null;
-  solvedPrerequisites: number[] | null;
+type Outcome = "prerequisites" | "locked" | "ratelimited" | "already_solved" | "correct" | "incorrect";
+
+/**
+ * One statement decides and writes an attempt: it reads the account's state (solved already? wrong answers on this
+ * challenge, for max attempts; prerequisites solved? wrong answers in the rate-limit window), picks the outcome in
+ * CTFd's order, writes the submission when the outcome records one, and inserts the solve for a correct answer,
+ * where the partial unique index decides races. One round trip per attempt, atomic with its own checks.
+ *
+ * $1 challenge, $2 user, $3 team (team mode) or null, $4 provided, $5 ip, $6 user agent, $7 verdict
+ * ('correct'|'incorrect'), $8 max attempts, $9 prerequisite ids, $10 wrong answers allowed per window,
+ * $11 window seconds.
+ */
+function attemptStatement(account: string): string {
+  return `
+    WITH account_solves AS (
+      SELECT challenge_id FROM ctf_solves WHERE ${account} AND (challenge_id = $1 OR challenge_id = ANY($9::int[]))
+    ), state AS (
+      SELECT EXISTS (SELECT 1 FROM account_solves WHERE challenge_id = $1) AS solved,
+             CASE WHEN $8::int > 0 THEN (SELECT count(*)::int FROM ctf_submissions WHERE challenge_id = $1 AND ${account} AND type = 'incorrect') ELSE 0 END AS fails,
+             NOT ($9::int[] <@ ARRAY(SELECT challenge_id FROM account_solves)) AS missing_prerequisites,
+             (SELECT count(*)::int FROM ctf_submissions
+               WHERE ${account} AND type = 'incorrect' AND created_at > now() - make_interval(secs => $11::float8)) AS recent_wrong
+    ), decision AS (
+      SELECT fails, CASE
+               WHEN missing_prerequisites THEN 'prerequisites'
+               WHEN $8::int > 0 AND fails >= $8::int AND NOT solved THEN 'locked'
+               WHEN recent_wrong >= $10::int THEN 'ratelimited'
+               WHEN solved THEN 'already_solved'
+               ELSE $7::text END AS outcome
+        FROM state
+    ), submission AS (
+      INSERT INTO ctf_submissions (challenge_id, user_id, team_id, provided, type, ip, user_agent)
+      SELECT $1, $2, $3, $4, outcome, $5, $6 FROM decision WHERE outcome IN ('correct', 'incorrect', 'ratelimited')
+      RETURNING id, type, created_at
+    ), solve AS (
+      INSERT INTO ctf_solves (submission_id, challenge_id, user_id, team_id, created_at)
+      SELECT id, $1, $2, $3, created_at FROM submission WHERE type = 'correct'
+      ON CONFLICT DO NOTHING RETURNING id
+    )
+    SELECT d.outcome, d.fails, s.id AS submission_id, s.created_at, (SELECT id FROM solve) AS solve_id
+      FROM decision d LEFT JOIN submission s ON true`;
+}
+
+const USER_MODE_STATEMENT = attemptStatement("user_id = $2 AND team_id IS NULL");
+const TEAM_MODE_STATEMENT = attemptStatement("team_id = $3");
+
+interface AttemptRow {
+  outcome: Outcome;
+  fails: number;
+  submission_id: string | null;
+  created_at: Date | null;
+  solve_id: string | null;
 }
 
 /**
  * POST /api/v1/challenges/attempt, in CTFd's order of checks: event window and pause, team, challenge state,
- * prerequisites, rate limit, max attempts, already solved, then the flag. A submission is written durably before
- * the answer; for a correct one the solve is inserted in the same statement and the unique index decides races
- * (a losing duplicate is answered `already_solved` and its submission kept as `discard`).
+ * prerequisites, max attempts, the wrong-answer rate limit (a sliding window over the account's recent wrong
+ * answers, counted in the same statement that writes, so every instance agrees), already solved, then the flag.
+ * The flag is evaluated first, in memory, but its verdict is only revealed when every check passes.
+ * Every answer that records a submission is given after the submission is committed.
  */
 export class AttemptPipeline {
   constructor(private readonly ctf: Ctf) {}
@@ -61,50 +109,87 @@ export class AttemptPipeline {
     if (!challenge || (challenge.state === "hidden" && !player.admin)) throw notFound("No such challenge");
     if (challenge.state === "locked" && !player.admin) throw new HttpError(403, "This challenge is locked");
 
-    const [state, limited] = await Promise.all([
-      this.accountState(player, challenge),
-      evaluateOnly ? Promise.resolve(false) : this.rateLimited(player, settings.incorrectSubmissionsPerMinute),
-    ]);
-    if (state.solvedPrerequisites && !player.admin) {
-      const missing = challenge.prerequisites.filter((id) => !state.solvedPrerequisites!.includes(id));
-      if (missing.length > 0) throw new HttpError(403, "You have not solved the prerequisites of this challenge");
-    }
-
     const correct = await this.evaluate(challenge, provided, player);
     if (evaluateOnly) return correct ? answer(200, "correct", "Correct") : answer(200, "incorrect", "Incorrect");
 
-    if (limited) {
-      await this.record(ctx, player, challenge, provided, "ratelimited");
-      return answer(429, "ratelimited", `You're submitting flags too fast. Try again in ${this.ctf.config.wrongAnswerWindowSeconds} seconds.`);
-    }
-    if (state.fails !== null && state.fails >= challenge.maxAttempts && !state.solved) {
-      return answer(403, "ratelimited", "Not accepted. You have 0 tries remaining");
-    }
-    if (state.solved) {
-      return answer(200, "already_solved", correct ? "Correct but you already solved this" : "Incorrect but you already solved this");
-    }
-    if (!correct) {
-      await Promise.all([this.record(ctx, player, challenge, provided, "incorrect"), this.takeWrongAnswerToken(player, settings.incorrectSubmissionsPerMinute)]);
-      if (challenge.maxAttempts > 0) {
-        const left = Math.max(0, challenge.maxAttempts - (state.fails ?? 0) - 1);
+    const teamId = player.accountType === "team" ? player.teamId : null;
+    const params = [
+      challenge.id,
+      player.userId,
+      teamId,
+      provided,
+      ctx.ip,
+      ctx.get("user-agent").slice(0, 512),
+      correct ? "correct" : "incorrect",
+      challenge.maxAttempts,
+      player.admin ? [] : challenge.prerequisites,
+      settings.incorrectSubmissionsPerMinute,
+      ctf.config.wrongAnswerWindowSeconds,
+    ];
+    const statement = player.accountType === "team" ? TEAM_MODE_STATEMENT : USER_MODE_STATEMENT;
+    const needsTransaction = correct && challenge.type === "dynamic";
+    const row = needsTransaction
+      ? await ctf.db.transaction(async (tx) => this.afterWrite((await txQuery<AttemptRow>(tx, statement, params))[0]!, player, challenge, teamId, tx))
+      : await this.afterWrite((await ctf.db.query<AttemptRow>(statement, params))[0]!, player, challenge, teamId, null);
+
+    switch (row.outcome) {
+      case "prerequisites":
+        throw new HttpError(403, "You have not solved the prerequisites of this challenge");
+      case "locked":
+        return answer(403, "ratelimited", "Not accepted. You have 0 tries remaining");
+      case "ratelimited":
+        return answer(429, "ratelimited", `You're submitting flags too fast. Try again in ${ctf.config.wrongAnswerWindowSeconds} seconds.`);
+      case "already_solved":
+        return answer(200, "already_solved", correct ? "Correct but you already solved this" : "Incorrect but you already solved this");
+      case "incorrect": {
+        if (challenge.maxAttempts === 0) return answer(200, "incorrect", "Incorrect");
+        const left = Math.max(0, challenge.maxAttempts - row.fails - 1);
         return answer(200, "incorrect", `Incorrect. You have ${left} ${left === 1 ? "try" : "tries"} remaining.`);
       }
-      return answer(200, "incorrect", "Incorrect");
+      case "correct":
+        // A concurrent request of the same account won the race for the solve.
+        return row.solve_id === null ? answer(200, "already_solved", "Correct but you already solved this") : answer(200, "correct", "Correct");
     }
-    const solved = await this.recordSolve(ctx, player, challenge, provided);
-    return solved ? answer(200, "correct", "Correct") : answer(200, "already_solved", "Correct but you already solved this");
   }
 
-  private async accountState(player: Player, challenge: CachedChallenge): Promise<AccountState> {
-    const account = accountCondition(player, 2);
-    const [row] = await this.ctf.db.query<AccountState>(
-      `SELECT EXISTS (SELECT 1 FROM ctf_solves WHERE challenge_id = $1 AND ${account}) AS solved,
-              CASE WHEN $3 > 0 THEN (SELECT count(*)::int FROM ctf_submissions WHERE challenge_id = $1 AND ${account} AND type = 'incorrect') END AS fails,
-              CASE WHEN cardinality($4::int[]) > 0
-                   THEN (SELECT coalesce(array_agg(challenge_id), '{}') FROM ctf_solves WHERE ${account} AND challenge_id = ANY($4::int[])) END AS "solvedPrerequisites"`,
-      [challenge.id, player.accountId, challenge.maxAttempts, challenge.prerequisites],
-    );
-    return row!;
+  /**
+   * Follows up a written attempt: a correct submission that lost the race is kept as `discard`; a solve of a dynamic
+   * challenge recomputes its value (inside the transaction, under the challenge's row lock); events are emitted.
+   */
+  private async afterWrite(row: AttemptRow, player: Player, challenge: CachedChallenge, teamId: number | null, tx: Parameters<typeof txQuery>[0] | null): Promise<AttemptRow> {
+    if (row.submission_id === null) return row;
+    const submissionId = Number(row.submission_id);
+    const date = row.created_at!.toISOString();
+    const query = (sql: string, params: unknown[]) => (tx ? txQuery(tx, sql, params) : this.ctf.db.query(sql, params));
+    if (row.outcome === "correct" && row.solve_id === null) {
+      await query(`UPDATE ctf_submissions SET type = 'discard' WHERE id = $1`, [submissionId]);
+      return row;
+    }
+    const type = row.outcome as "correct" | "incorrect" | "ratelimited";
+    const submission = { submissionId, challengeId: challenge.id, userId: player.userId, teamId: player.teamId, type, date };
+    this.ctf.emit("submission.created", submission);
+    if (type === "incorrect") this.ctf.emit("submission.failed", submission);
+    if (row.solve_id !== null) {
+      let value = challenge.value;
+      if (tx && challenge.type === "dynamic") {
+        for (const change of await recomputeDynamicValues(tx, [challenge.id])) {
+          value = change.value;
+          this.ctf.emit("challenge.updated", { ...change, valueChanged: true, deleted: false, created: false });
+        }
+      }
+      this.ctf.emit("solve.created", {
+        solveId: Number(row.solve_id),
+        submissionId,
+        challengeId: challenge.id,
+        userId: player.userId,
+        teamId,
+        accountType: player.accountType,
+        accountId: player.accountId!,
+        value,
+        date,
+      });
+    }
+    return row;
   }
 
   private async evaluate(challenge: CachedChallenge, provided: string, player: Player): Promise<boolean> {
@@ -118,77 +203,5 @@ export class AttemptPipeline {
       if (await verifier.verify({ challengeId: challenge.id, flag, provided, player })) return true;
     }
     return false;
-  }
-
-  private rateKey(player: Player): string {
-    return `ctf:wrong-answers:${player.accountType}:${player.accountId}`;
-  }
-
-  private rateRule(perWindow: number) {
-    return { capacity: perWindow, refillPerSecond: perWindow / this.ctf.config.wrongAnswerWindowSeconds };
-  }
-
-  /** Peeks at the account's wrong-answer bucket (taking nothing): limited when not one whole token is left. */
-  private async rateLimited(player: Player, perWindow: number): Promise<boolean> {
-    const peek = await this.ctf.coordination.rateLimit(this.rateKey(player), this.rateRule(perWindow), 0);
-    return peek.remaining < 1;
-  }
-
-  private async takeWrongAnswerToken(player: Player, perWindow: number): Promise<void> {
-    await this.ctf.coordination.rateLimit(this.rateKey(player), this.rateRule(perWindow), 1);
-  }
-
-  private async record(ctx: Context, player: Player, challenge: CachedChallenge, provided: string, type: "incorrect" | "ratelimited"): Promise<void> {
-    const [row] = await this.ctf.db.query<{ id: string; created_at: Date }>(
-      `INSERT INTO ctf_submissions (challenge_id, user_id, team_id, provided, type, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
-      [challenge.id, player.userId, player.accountType === "team" ? player.teamId : null, provided, type, ctx.ip, ctx.get("user-agent").slice(0, 512)],
-    );
-    const payload = { submissionId: Number(row!.id), challengeId: challenge.id, userId: player.userId, teamId: player.teamId, type, date: row!.created_at.toISOString() };
-    this.ctf.emit("submission.created", payload);
-    if (type === "incorrect") this.ctf.emit("submission.failed", payload);
-  }
-
-  /** Writes the submission and the solve; false when another request won the race for this account. */
-  private async recordSolve(ctx: Context, player: Player, challenge: CachedChallenge, provided: string): Promise<boolean> {
-    const teamId = player.accountType === "team" ? player.teamId : null;
-    const params = [challenge.id, player.userId, teamId, provided, ctx.ip, ctx.get("user-agent").slice(0, 512)];
-    const insert = `
-      WITH submission AS (
-        INSERT INTO ctf_submissions (challenge_id, user_id, team_id, provided, type, ip, user_agent)
-        VALUES ($1, $2, $3, $4, 'correct', $5, $6) RETURNING id, created_at),
-      solve AS (
-        INSERT INTO ctf_solves (submission_id, challenge_id, user_id, team_id, created_at)
-        SELECT id, $1, $2, $3, created_at FROM submission ON CONFLICT DO NOTHING RETURNING id)
-      SELECT submission.id AS submission_id, submission.created_at, (SELECT id FROM solve) AS solve_id FROM submission`;
-
-    return this.ctf.db.transaction(async (tx) => {
-      const [row] = await txQuery<{ submission_id: string; created_at: Date; solve_id: string | null }>(tx, insert, params);
-      const submissionId = Number(row!.submission_id);
-      const date = row!.created_at.toISOString();
-      if (row!.solve_id === null) {
-        await txQuery(tx, `UPDATE ctf_submissions SET type = 'discard' WHERE id = $1`, [submissionId]);
-        return false;
-      }
-      let value = challenge.value;
-      if (challenge.type === "dynamic") {
-        for (const change of await recomputeDynamicValues(tx, [challenge.id])) {
-          value = change.value;
-          this.ctf.emit("challenge.updated", { ...change, valueChanged: true, deleted: false, created: false });
-        }
-      }
-      this.ctf.emit("submission.created", { submissionId, challengeId: challenge.id, userId: player.userId, teamId: player.teamId, type: "correct", date });
-      this.ctf.emit("solve.created", {
-        solveId: Number(row!.solve_id),
-        submissionId,
-        challengeId: challenge.id,
-        userId: player.userId,
-        teamId,
-        accountType: player.accountType,
-        accountId: player.accountId!,
-        value,
-        date,
-      });
-      return true;
-    });
   }
 }
