@@ -102,4 +102,58 @@ describe("core/ctf: attempt pipeline under concurrency, rate limits and events",
       await t.admin.patch("/api/v1/configs", { paused: false });
     });
   });
+
+  describe("team mode", () => {
+    let t: TestCtf;
+    before(async () => {
+      t = await startCtf({ mode: "teams", plugins: [fixturePlugin("ctf-recorder")] });
+    });
+    after(() => t.stop());
+
+    async function team(size: number): Promise<{ id: number; members: Client[] }> {
+      const members = await Promise.all(Array.from({ length: size }, () => t.register()));
+      const name = `team-${Math.random().toString(36).slice(2, 8)}`;
+      const created = await members[0]!.post("/api/v1/teams/new", { name, password: "team-passphrase" });
+      expect(created.status, JSON.stringify(created.body)).to.equal(200);
+      for (const member of members.slice(1)) {
+        const joined = await member.post("/api/v1/teams/join", { name, password: "team-passphrase" });
+        expect(joined.status, JSON.stringify(joined.body)).to.equal(200);
+      }
+      const me = await members[0]!.get("/api/v1/teams/me");
+      return { id: me.body.data.id, members };
+    }
+
+    it("a player without a team cannot submit", async () => {
+      const c = await t.challenge({}, "flag{solo}");
+      const loner = await t.register();
+      expect((await attempt(loner, c, "flag{solo}")).status).to.equal(403);
+    });
+
+    it("100 concurrent correct submissions by four members of one team create exactly one solve, for the team", async () => {
+      const c = await t.challenge({ type: "dynamic", initial: 400, minimum: 100, decay: 5, function: "logarithmic" }, "flag{team-race}");
+      const { id: teamId, members } = await team(4);
+      await t.bootstrap.delete("/test/ctf-events");
+      const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => attempt(members[i % 4]!, c, "flag{team-race}")));
+      const statuses = answers.map((a) => `${a.status} ${a.body.data?.status}`);
+      expect(statuses.filter((s) => s === "200 correct")).to.have.length(1);
+      expect(statuses.filter((s) => s === "200 already_solved")).to.have.length(99);
+      const solvers = await t.admin.get(`/api/v1/challenges/${c}/solves`);
+      expect(solvers.body.data.map((r: any) => [r.account_id, r.account_url])).to.deep.equal([[teamId, `/teams/${teamId}`]]);
+      const solved = await events(t, "solve.created");
+      expect(solved).to.have.length(1);
+      expect(solved[0]).to.include({ challengeId: c, teamId, accountType: "team", accountId: teamId, value: 400 });
+      // A teammate sees it solved too.
+      const board = await members[3]!.get("/api/v1/challenges");
+      expect(board.body.data.find((x: any) => x.id === c).solved_by_me).to.equal(true);
+    });
+
+    it("wrong answers are limited per team: the 11th of the team within the window is 429", async () => {
+      const c = await t.challenge({}, "flag{limit}");
+      const { members } = await team(2);
+      for (let i = 0; i < 10; i++) expect((await attempt(members[i % 2]!, c, `no-${i}`)).status).to.equal(200);
+      const limited = await attempt(members[0]!, c, "no-11");
+      expect(limited.status).to.equal(429);
+      expect(limited.body.data.status).to.equal("ratelimited");
+    });
+  });
 });
