@@ -14,6 +14,8 @@ interface MountedRouter {
   owner: string;
   prefixes: string[];
   router: Router;
+  /** The router's dispatch middleware, made once: it reads the router's routes at request time. */
+  dispatch: Middleware;
 }
 
 /** True when `path` is `prefix` itself or below it. */
@@ -41,7 +43,7 @@ export class RouteTable {
       }
     }
     const router = new Router();
-    this.routers.set(owner, { owner, prefixes, router });
+    this.routers.set(owner, { owner, prefixes, router, dispatch: router.routes() as unknown as Middleware });
     const facade = {} as PluginRoutes;
     for (const method of ["get", "post", "put", "patch", "delete"] as const) {
       facade[method] = (path, ...handlers) => {
@@ -84,8 +86,8 @@ export class RouteTable {
         .map((m) => ({ m, length: Math.max(-1, ...m.prefixes.filter((p) => underPrefix(ctx.path, p)).map((p) => p.length)) }))
         .filter((c) => c.length >= 0)
         .sort((a, b) => b.length - a.length)
-        .map((c) => c.m.router.routes());
-      return compose(candidates as Middleware[])(ctx, next);
+        .map((c) => c.m.dispatch);
+      return candidates.length === 1 ? candidates[0]!(ctx, next) : compose(candidates)(ctx, next);
     };
   }
 }
