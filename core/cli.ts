@@ -14,6 +14,7 @@ Usage: flaghost <command>
   plugins               check every plugin manifest and show the load order, without starting anything
   jobs [--url URL]      list the jobs of a running instance (needs FLAGHOST_ADMIN_TOKEN)
   run-job <id> [--url URL]   run a job once now, through the cluster claim, and print the run
+  import ctfd <export.zip>   load a CTFd export into the configured database (it must hold no event yet)
   help                  this text
 
 Configuration: config/default.json, config/<NODE_ENV>.json and environment variables (see README.md).`;
@@ -35,6 +36,11 @@ async function main(argv: string[]): Promise<number> {
       const id = args.find((a) => !a.startsWith("--") && !a.startsWith("http"));
       if (!id) return fail("usage: flaghost run-job <job id>");
       return adminRequest("POST", `/api/v1/admin/jobs/${encodeURIComponent(id)}/run`, args);
+    }
+    case "import": {
+      const [kind, file] = args;
+      if (kind !== "ctfd" || !file) return fail("usage: flaghost import ctfd <export.zip>");
+      return importCtfd(file);
     }
     case undefined:
     case "help":
@@ -81,6 +87,38 @@ async function migrate(): Promise<number> {
     for (const p of failed) console.error(`plugin ${p.id}: ${p.error}`);
     console.log(failed.length === 0 ? "migrations applied" : `${failed.length} plugin(s) failed`);
     return failed.length === 0 ? 0 : 1;
+  } finally {
+    await kernel.stop();
+  }
+}
+
+async function importCtfd(file: string): Promise<number> {
+  const { readCtfdExport } = await import("./ctf/import/ctfd-export.js");
+  const { describeImport, importCtfdExport } = await import("./ctf/import/ctfd-import.js");
+  const { isImportError } = await import("./ctf/import/errors.js");
+  // Check the file before opening the database: a bad export changes nothing.
+  let data: Awaited<ReturnType<typeof readCtfdExport>>;
+  try {
+    data = await readCtfdExport(resolve(file), file);
+  } catch (error) {
+    if (isImportError(error)) return fail(`flaghost: ${error.message}`);
+    throw error;
+  }
+  const kernel: Kernel = await createKernel({ root: projectRoot });
+  try {
+    await kernel.plugins.migrateOnly();
+    const ctf = kernel.plugins.pluginStates().find((p) => p.id === "ctf");
+    if (!ctf || ctf.status === "disabled") return fail("flaghost: the ctf plugin is not enabled in this configuration");
+    if (ctf.status === "failed" || ctf.status === "blocked") return fail(`flaghost: the ctf plugin cannot load: ${ctf.error}`);
+    const summary = await importCtfdExport(kernel.plugins.db!, data, {
+      // Running instances (with Redis) rebuild their standings and settings from this.
+      emit: (name, payload) => kernel.events.emit(name, payload, { broadcast: true }),
+    });
+    console.log(describeImport(summary));
+    return 0;
+  } catch (error) {
+    if (isImportError(error)) return fail(`flaghost: ${error.message}`);
+    throw error;
   } finally {
     await kernel.stop();
   }
