@@ -99,7 +99,7 @@ async function run(url: string, scenario: Scenario, tokens: string[], challengeI
       {
         method: "POST",
         path: "/api/v1/challenges/attempt",
-        setupRequest(request: Record<string, unknown>) {
+        setupRequest(request) {
           const i = next++;
           const token = tokens[i % tokens.length]!;
           const challenge = challengeIds[Math.floor(i / tokens.length) % challengeIds.length]!;
@@ -108,7 +108,7 @@ async function run(url: string, scenario: Scenario, tokens: string[], challengeI
           request.body = JSON.stringify({ challenge_id: challenge, submission: correct ? `flag{${challenge}}` : `flag{wrong-${i}}` });
           return request;
         },
-        onResponse(status: number, body: string) {
+        onResponse(status, body) {
           let key = String(status);
           try {
             key += ` ${JSON.parse(body).data?.status ?? "error"}`;
@@ -119,7 +119,7 @@ async function run(url: string, scenario: Scenario, tokens: string[], challengeI
         },
       },
     ],
-  } as autocannon.Options);
+  });
   return { result, statuses };
 }
 

@@ -120,6 +120,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
         tags: [],
         template: "",
         script: "",
+        ...(adminView ? { state: c.state } : {}),
       });
     }
     ok(ctx, rows);
