@@ -1,5 +1,291 @@
+import type { Context } from "koa";
+import { z } from "zod";
+import { badRequest, notFound } from "../../kernel/errors.js";
+import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
+import { assertAccountsVisible, assertScoresVisible, playerOf, readerOf, scoresVisible, type Reader } from "../accounts/access.js";
+import { awardsOf, failsOf, solvesOf, type Owner } from "../accounts/activity.js";
+import { sha256, SESSION_COOKIE } from "../accounts/auth.js";
+import { emitAccountUpdated, recomputeChallenges } from "../accounts/changes.js";
+import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
+import { listConditions, listQuery, pagination } from "../accounts/listing.js";
+import { assertBracket, pageOf, pathId, profileText, profileWebsite, rowId, updateRow, userById } from "../accounts/rows.js";
+import { standingOf, type ScoringAccount } from "../accounts/standings.js";
+import { userView, type UserRow } from "../accounts/views.js";
+import type { AccountUpdated } from "../events.js";
+import { dynamicChallengesSolvedBy } from "../game/dynamic-value.js";
+import { hashPassword, verifyPassword } from "../passwords.js";
 import type { Ctf } from "../runtime.js";
+import { txQuery } from "../sql.js";
 
-// Placeholder: being written (owner noted in the team plan); replaced wholesale.
-export function usersRoutes(_routes: PluginRoutes, _ctf: Ctf): void {}
+const usersQuery = listQuery(["name", "website", "affiliation", "country", "email"]);
+const SEARCH_COLUMNS = { name: "a.name", website: "a.website", affiliation: "a.affiliation", country: "a.country", email: "a.email" };
+
+/** Keys CTFd's profile form may send that a player cannot change: accepted and ignored, like CTFd. */
+const ignored = z.unknown().optional();
+const ADMIN_ONLY_KEYS = ["banned", "hidden", "score", "type", "verified", "id", "team_id", "bracket_id", "oauth_id", "secret", "created", "change_password"] as const;
+
+const profilePatch = z
+  .object({
+    name: accountName,
+    email,
+    password,
+    confirm: z.string().max(128),
+    website: profileWebsite,
+    affiliation: profileText,
+    country: profileText,
+    language: profileText,
+    // CTFd's custom fields: flaghost has none, so any sent are ignored.
+    fields: z.array(z.unknown()).max(100),
+  })
+  .partial()
+  .extend(Object.fromEntries(ADMIN_ONLY_KEYS.map((key) => [key, ignored])) as Record<(typeof ADMIN_ONLY_KEYS)[number], typeof ignored>)
+  .strict();
+
+const adminUserFields = {
+  email: email.nullable(),
+  type: z.enum(["user", "admin"]),
+  verified: z.boolean(),
+  hidden: z.boolean(),
+  banned: z.boolean(),
+  website: profileWebsite,
+  affiliation: profileText,
+  country: profileText,
+  language: profileText,
+  bracket_id: rowId.nullable(),
+  fields: z.array(z.unknown()).max(100),
+};
+const adminUserPatch = z.object({ name: accountName, password, ...adminUserFields }).partial().strict();
+const adminUserCreate = adminUserPatch.required({ name: true, password: true });
+
+/** Body columns of ctf_users an admin may write (password is hashed first). */
+function userColumns(body: z.infer<typeof adminUserPatch>, passwordHash: string | undefined): Record<string, unknown> {
+  return {
+    name: body.name,
+    email: body.email,
+    password_hash: passwordHash,
+    role: body.type,
+    verified: body.verified,
+    hidden: body.hidden,
+    banned: body.banned,
+    website: body.website,
+    affiliation: body.affiliation,
+    country: body.country,
+    language: body.language,
+    bracket_id: body.bracket_id,
+  };
+}
+
+function uniqueUserError(error: unknown): never {
+  if (isUniqueViolation(error, "ctf_users_name")) throw badRequest({ name: ["User name has already been taken"] });
+  if (isUniqueViolation(error, "ctf_users_email")) throw badRequest({ email: ["Email address has already been used"] });
+  throw error;
+}
+
+/** What changed between two versions of a user, in `account.updated` terms. */
+function userChanges(before: UserRow, after: UserRow): AccountUpdated["changes"] {
+  const changes: AccountUpdated["changes"] = [];
+  if (before.name !== after.name) changes.push("name");
+  if (before.hidden !== after.hidden) changes.push("hidden");
+  if (before.banned !== after.banned) changes.push("banned");
+  if (before.bracket_id !== after.bracket_id) changes.push("bracket");
+  if (before.role !== after.role) changes.push("role");
+  return changes;
+}
+
+/**
+ * /api/v1/users: lists and profiles (CTFd shapes), the caller's own profile, solves/fails/awards lists, and
+ * admin account management. Hidden and banned users are invisible to non-admins everywhere here.
+ */
+export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
+  const query = ctf.db.query.bind(ctf.db);
+
+  /** The scoring account behind a user: itself in user mode, its team (or none) in team mode. */
+  const scoringAccountOf = async (user: UserRow): Promise<ScoringAccount | null> => {
+    const { mode } = await ctf.settings.get();
+    if (mode === "users") return { mode, id: user.id };
+    return user.team_id === null ? null : { mode, id: user.team_id };
+  };
+
+  /** A user a non-admin may see (404 for hidden, banned or unknown ones). */
+  const visibleUser = async (ctx: Context, reader: Reader): Promise<UserRow> => {
+    await assertAccountsVisible(ctf, reader);
+    const user = await userById(query, pathId(ctx.params.id));
+    if (!user || (!reader.admin && (user.hidden || user.banned))) throw notFound();
+    return user;
+  };
+
+  const me = async (reader: Reader): Promise<UserRow> => {
+    const user = await userById(query, playerOf(reader).userId);
+    if (!user) throw notFound();
+    return user;
+  };
+
+  routes.get("/api/v1/users", async (ctx) => {
+    const q = parseInput(usersQuery, ctx.query);
+    const reader = await readerOf(ctx, ctf);
+    await assertAccountsVisible(ctf, reader);
+    if (q.field === "email" && !reader.admin) throw badRequest({ field: ["Emails can only be queried by admins"] });
+    const adminView = reader.admin && q.view === "admin";
+    const params: unknown[] = [];
+    const where = listConditions(q, SEARCH_COLUMNS, params);
+    if (!adminView) where.push("NOT a.hidden", "NOT a.banned");
+    const { rows, total } = await pageOf<UserRow>(query, "ctf_users", where, params, q.page, q.per_page);
+    ctx.body = {
+      success: true,
+      data: rows.map((u) => userView(u, adminView ? "admin" : "public")),
+      meta: { pagination: pagination(q.page, q.per_page, total) },
+    };
+  });
+
+  // --- the caller's own account (registered before /users/:id) ---
+
+  routes.get("/api/v1/users/me", ctf.requirePlayer, async (ctx) => {
+    const user = await me(await readerOf(ctx, ctf));
+    const { freezeAt } = await ctf.settings.get();
+    const standing = await standingOf(query, await scoringAccountOf(user), { freezeAt, view: "self" });
+    ok(ctx, { ...userView(user, "self"), ...standing });
+  });
+
+  routes.patch("/api/v1/users/me", ctf.requirePlayer, async (ctx) => {
+    const body = parseInput(profilePatch, ctx.request.body ?? {});
+    const user = await me(await readerOf(ctx, ctf));
+    const emailChanges = body.email !== undefined && body.email.toLowerCase() !== (user.email ?? "").toLowerCase();
+    if (body.password !== undefined || emailChanges) {
+      if (!body.confirm) throw badRequest({ confirm: ["Please confirm your current password"] });
+      if (!(await verifyPassword(body.confirm, user.password_hash))) throw badRequest({ confirm: ["Your previous password is incorrect"] });
+    }
+    const passwordHash = body.password === undefined ? undefined : await hashPassword(body.password);
+    const columns = {
+      name: body.name,
+      email: emailChanges ? body.email : undefined,
+      password_hash: passwordHash,
+      website: body.website,
+      affiliation: body.affiliation,
+      country: body.country,
+      language: body.language,
+    };
+    const updated = await ctf.db.transaction(async (tx) => {
+      let after: UserRow;
+      try {
+        after = await updateRow<UserRow>(tx, "ctf_users", user.id, columns);
+      } catch (error) {
+        uniqueUserError(error);
+      }
+      // A new password ends every other session of the account; this one stays logged in.
+      if (passwordHash) await txQuery(tx, `DELETE FROM ctf_sessions WHERE user_id = $1 AND id_hash <> $2`, [user.id, sha256(ctx.cookies.get(SESSION_COOKIE) ?? "")]);
+      emitAccountUpdated(ctf, { accountType: "user", id: user.id, changes: userChanges(user, after), affectedTeamIds: user.team_id ? [user.team_id] : [] });
+      return after;
+    });
+    if (passwordHash) ctf.auth.invalidate();
+    ok(ctx, userView(updated, "self"));
+  });
+
+  const listActivity = async (ctx: Context, kind: "solves" | "fails" | "awards", owner: Owner, options: { cutoff: Date | null; admin: boolean }) => {
+    if (kind === "fails") {
+      const fails = await failsOf(query, owner, options);
+      ctx.body = { success: true, data: fails.rows, meta: { count: fails.count } };
+      return;
+    }
+    const rows = kind === "solves" ? await solvesOf(query, owner, options) : await awardsOf(query, owner, options);
+    ctx.body = { success: true, data: rows, meta: { count: rows.length } };
+  };
+
+  const ownList = (kind: "solves" | "fails" | "awards") =>
+    routes.get(`/api/v1/users/me/${kind}`, ctf.requirePlayer, async (ctx) => {
+      const reader = await readerOf(ctx, ctf);
+      await listActivity(ctx, kind, { column: "user_id", id: playerOf(reader).userId }, { cutoff: null, admin: reader.admin });
+    });
+  ownList("solves");
+  ownList("fails");
+  ownList("awards");
+
+  // --- any user ---
+
+  routes.get("/api/v1/users/:id", async (ctx) => {
+    const reader = await readerOf(ctx, ctf);
+    const user = await visibleUser(ctx, reader);
+    const { freezeAt } = await ctf.settings.get();
+    const standing = (await scoresVisible(ctf, reader))
+      ? await standingOf(query, await scoringAccountOf(user), { freezeAt, view: reader.admin ? "admin" : "public" })
+      : { score: null, place: null };
+    ok(ctx, { ...userView(user, reader.admin ? "admin" : "public"), ...standing });
+  });
+
+  const publicList = (kind: "solves" | "fails" | "awards") =>
+    routes.get(`/api/v1/users/:id/${kind}`, async (ctx) => {
+      const reader = await readerOf(ctx, ctf);
+      const user = await visibleUser(ctx, reader);
+      await assertScoresVisible(ctf, reader);
+      const { freezeAt } = await ctf.settings.get();
+      await listActivity(ctx, kind, { column: "user_id", id: user.id }, { cutoff: reader.admin ? null : freezeAt, admin: reader.admin });
+    });
+  publicList("solves");
+  publicList("fails");
+  publicList("awards");
+
+  // --- admin ---
+
+  routes.post("/api/v1/users", ctf.requireAdmin, async (ctx) => {
+    const body = parseInput(adminUserCreate, ctx.request.body ?? {});
+    await assertBracket(query, body.bracket_id);
+    const columns = Object.entries(userColumns(body, await hashPassword(body.password))).filter(([, value]) => value !== undefined);
+    const user = await ctf.db.transaction(async (tx) => {
+      let row: UserRow;
+      try {
+        [row] = (await txQuery<UserRow>(
+          tx,
+          `INSERT INTO ctf_users (${columns.map(([c]) => c).join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING *`,
+          columns.map(([, v]) => v),
+        )) as [UserRow];
+      } catch (error) {
+        uniqueUserError(error);
+      }
+      emitAccountUpdated(ctf, { accountType: "user", id: row.id, changes: ["created"], affectedTeamIds: [] });
+      return row;
+    });
+    ok(ctx, userView(user, "admin"));
+  });
+
+  routes.patch("/api/v1/users/:id", ctf.requireAdmin, async (ctx) => {
+    const id = pathId(ctx.params.id);
+    const body = parseInput(adminUserPatch, ctx.request.body ?? {});
+    const caller = await ctf.player(ctx);
+    if (body.banned === true && caller?.userId === id) throw badRequest({ id: ["You cannot ban yourself"] });
+    await assertBracket(query, body.bracket_id);
+    const passwordHash = body.password === undefined ? undefined : await hashPassword(body.password);
+    const updated = await ctf.db.transaction(async (tx) => {
+      const [before] = await txQuery<UserRow>(tx, `SELECT * FROM ctf_users WHERE id = $1 FOR UPDATE`, [id]);
+      if (!before) throw notFound();
+      let after: UserRow;
+      try {
+        after = await updateRow<UserRow>(tx, "ctf_users", id, userColumns(body, passwordHash));
+      } catch (error) {
+        uniqueUserError(error);
+      }
+      const changes = userChanges(before, after);
+      // Hiding or banning a solver changes how many solves count toward dynamic values.
+      if (changes.includes("hidden") || changes.includes("banned")) await recomputeChallenges(tx, ctf, await dynamicChallengesSolvedBy(tx, { userId: id }));
+      emitAccountUpdated(ctf, { accountType: "user", id, changes, affectedTeamIds: after.team_id ? [after.team_id] : [] });
+      return after;
+    });
+    ctf.auth.invalidate();
+    ok(ctx, userView(updated, "admin"));
+  });
+
+  routes.delete("/api/v1/users/:id", ctf.requireAdmin, async (ctx) => {
+    const id = pathId(ctx.params.id);
+    if ((await ctf.player(ctx))?.userId === id) throw badRequest({ id: ["You cannot delete yourself"] });
+    await ctf.db.transaction(async (tx) => {
+      const [user] = await txQuery<UserRow>(tx, `SELECT * FROM ctf_users WHERE id = $1 FOR UPDATE`, [id]);
+      if (!user) throw notFound();
+      const touched = await dynamicChallengesSolvedBy(tx, { userId: id });
+      // Foreign keys cascade: submissions, solves, awards, unlocks, tokens, sessions and notifications go with the user.
+      await txQuery(tx, `DELETE FROM ctf_users WHERE id = $1`, [id]);
+      await recomputeChallenges(tx, ctf, touched);
+      emitAccountUpdated(ctf, { accountType: "user", id, changes: ["deleted"], affectedTeamIds: user.team_id ? [user.team_id] : [] });
+    });
+    ctf.auth.invalidate();
+    ctx.body = { success: true };
+  });
+}

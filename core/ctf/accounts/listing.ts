@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/**
+ * Query rules for the paginated account lists (`GET /users`, `GET /teams`). Unlike CTFd, `per_page` is honoured
+ * (default 50, at most 100). Unknown query keys are ignored, as clients add cache busters.
+ */
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+const optionalText = z.string().trim().max(128).optional();
+
+export function listQuery<F extends string>(searchFields: readonly [F, ...F[]]) {
+  return z.object({
+    page: positiveInt(1_000_000).default(1),
+    per_page: positiveInt(100).default(50),
+    q: optionalText,
+    field: z.enum(searchFields).optional(),
+    affiliation: optionalText,
+    country: optionalText,
+    bracket_id: positiveInt(2 ** 31 - 1).optional(),
+    bracket: positiveInt(2 ** 31 - 1).optional(),
+    view: z.string().max(16).optional(),
+  });
+}
+
+export interface Pagination {
+  page: number;
+  next: number | null;
+  prev: number | null;
+  pages: number;
+  per_page: number;
+  total: number;
+}
+
+export function pagination(page: number, perPage: number, total: number): Pagination {
+  const pages = Math.ceil(total / perPage);
+  return { page, next: page < pages ? page + 1 : null, prev: page > 1 ? page - 1 : null, pages, per_page: perPage, total };
+}
+
+/** An ILIKE pattern matching `text` literally anywhere (escapes %, _ and \). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Builds the WHERE conditions of an account list: exact filters plus the `q`/`field` substring search.
+ * `columns` maps search fields to SQL columns of the list's table (aliased `a`).
+ */
+export function listConditions(
+  query: { q?: string; field?: string; affiliation?: string; country?: string; bracket_id?: number; bracket?: number },
+  columns: Record<string, string>,
+  params: unknown[],
+): string[] {
+  const where: string[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (query.affiliation !== undefined) add((p) => `a.affiliation = ${p}`, query.affiliation);
+  if (query.country !== undefined) add((p) => `a.country = ${p}`, query.country);
+  const bracket = query.bracket_id ?? query.bracket;
+  if (bracket !== undefined) add((p) => `a.bracket_id = ${p}`, bracket);
+  if (query.q) add((p) => `${columns[query.field ?? "name"]} ILIKE ${p}`, containsPattern(query.q));
+  return where;
+}

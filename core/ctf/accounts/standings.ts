@@ -1,0 +1,80 @@
+import { ordinal } from "../sql.js";
+
+/** Runs SQL and answers rows: `ctf.db.query` outside a transaction, or `(sql, p) => txQuery(tx, sql, p)` inside one. */
+export type Query = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+/** The account that scores: the user in user mode, the team in team mode. */
+export interface ScoringAccount {
+  mode: "users" | "teams";
+  id: number;
+}
+
+export interface Standing {
+  score: number;
+  /** Ordinal ("1st") among ranked accounts, or null when the account is not ranked. */
+  place: string | null;
+}
+
+const ownerColumn = (mode: ScoringAccount["mode"]) => (mode === "teams" ? "team_id" : "user_id");
+const accountTable = (mode: ScoringAccount["mode"]) => (mode === "teams" ? "ctf_teams" : "ctf_users");
+
+/**
+ * Every point an account earned: its solves at the challenge's current value, and its awards (negative ones
+ * included: hint unlocks are paid with negative awards). `$1` is the cutoff (the freeze) or NULL for none.
+ * In team mode the team owns solves and awards through their team_id.
+ */
+function pointsSql(mode: ScoringAccount["mode"]): string {
+  const owner = ownerColumn(mode);
+  return `
+    SELECT s.${owner} AS account_id, c.value, s.created_at AS at
+      FROM ctf_solves s JOIN ctf_challenges c ON c.id = s.challenge_id
+     WHERE s.${owner} IS NOT NULL AND ($1::timestamptz IS NULL OR s.created_at < $1::timestamptz)
+    UNION ALL
+    SELECT a.${owner}, a.value, a.created_at
+      FROM ctf_awards a
+     WHERE a.${owner} IS NOT NULL AND ($1::timestamptz IS NULL OR a.created_at < $1::timestamptz)`;
+}
+
+/**
+ * The ranking: visible (not hidden, not banned) accounts with at least one solve or award, by score
+ * descending, then by when they reached it (their latest counted solve or award), then by id.
+ */
+function rankingSql(mode: ScoringAccount["mode"]): string {
+  return `
+    WITH points AS (${pointsSql(mode)}),
+    totals AS (SELECT account_id, sum(value)::int AS score, max(at) AS reached_at FROM points GROUP BY account_id)
+    SELECT t.account_id, t.score, row_number() OVER (ORDER BY t.score DESC, t.reached_at ASC, t.account_id ASC)::int AS place
+      FROM totals t JOIN ${accountTable(mode)} acc ON acc.id = t.account_id
+     WHERE NOT acc.hidden AND NOT acc.banned`;
+}
+
+/** The account's score, counting only points earned before `cutoff` when one is given. */
+export async function scoreOf(query: Query, account: ScoringAccount, cutoff: Date | null): Promise<number> {
+  const [row] = await query<{ score: number | null }>(
+    `SELECT sum(value)::int AS score FROM (${pointsSql(account.mode)}) p WHERE p.account_id = $2`,
+    [cutoff, account.id],
+  );
+  return row?.score ?? 0;
+}
+
+/** The account's 1-based place in the ranking as of `cutoff`, or null when it is not ranked there. */
+export async function placeOf(query: Query, account: ScoringAccount, cutoff: Date | null): Promise<number | null> {
+  const [row] = await query<{ place: number }>(`SELECT place FROM (${rankingSql(account.mode)}) r WHERE r.account_id = $2`, [cutoff, account.id]);
+  return row?.place ?? null;
+}
+
+/**
+ * Score and place as an account page shows them. Public views count up to the freeze for both; an account's
+ * own view (`/me`) shows its full score but the frozen place, like CTFd; admins see everything unfrozen.
+ */
+export async function standingOf(
+  query: Query,
+  account: ScoringAccount | null,
+  options: { freezeAt: Date | null; view: "public" | "self" | "admin" },
+): Promise<Standing> {
+  if (!account) return { score: 0, place: null };
+  const frozen = options.view === "admin" ? null : options.freezeAt;
+  const scoreCutoff = options.view === "public" ? frozen : null;
+  const [score, place] = await Promise.all([scoreOf(query, account, scoreCutoff), placeOf(query, account, frozen)]);
+  return { score, place: place === null ? null : ordinal(place) };
+}
