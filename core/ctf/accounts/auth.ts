@@ -70,6 +70,7 @@ export class PlayerAuth {
              FROM ctf_tokens k JOIN ctf_users u ON u.id = k.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
             WHERE k.token_hash = $1 AND k.expires_at > now()`,
           [sha256(token)],
+          { name: "ctf-token-caller" },
         ),
       );
       if (!row) throw unauthorized("Your access token is invalid or has expired");
@@ -83,6 +84,7 @@ export class PlayerAuth {
            FROM ctf_sessions s JOIN ctf_users u ON u.id = s.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
           WHERE s.id_hash = $1 AND s.expires_at > now()`,
         [sha256(cookie)],
+        { name: "ctf-session-caller" },
       ),
     );
     if (!row) return null; // an expired session is simply anonymous

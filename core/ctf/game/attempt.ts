@@ -130,7 +130,7 @@ export class AttemptPipeline {
     const needsTransaction = correct && challenge.type === "dynamic";
     const row = needsTransaction
       ? await ctf.db.transaction(async (tx) => this.afterWrite((await txQuery<AttemptRow>(tx, statement, params))[0]!, player, challenge, teamId, tx))
-      : await this.afterWrite((await ctf.db.query<AttemptRow>(statement, params))[0]!, player, challenge, teamId, null);
+      : await this.afterWrite((await ctf.db.query<AttemptRow>(statement, params, { name: `ctf-attempt-${player.accountType}` }))[0]!, player, challenge, teamId, null);
 
     switch (row.outcome) {
       case "prerequisites":

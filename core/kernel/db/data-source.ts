@@ -23,8 +23,12 @@ export interface Database {
    * when called outside a transaction. Domain events use this so handlers never see uncommitted data.
    */
   afterCommit(fn: () => void): void;
-  /** A raw query outside any transaction; always answers the rows (also for UPDATE ... RETURNING). */
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * A raw query outside any transaction; always answers the rows (also for UPDATE ... RETURNING).
+   * `options.name` marks a statement that runs on hot paths: on Postgres it is prepared once per connection and
+   * its plan reused (the name must always go with the same SQL).
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: { name?: string }): Promise<T[]>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -72,7 +76,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       if (callbacks) callbacks.push(fn);
       else pendingAfterCommit.exit(() => setImmediate(fn));
     },
-    async query(sql, params) {
+    async query(sql, params, options) {
+      if (!embedded) {
+        // Straight to the driver's pool: no query runner per call, and named statements stay prepared.
+        const pool = (dataSource.driver as unknown as { master: { query(config: object): Promise<{ rows: never[] }> } }).master;
+        return (await pool.query({ text: sql, values: params, name: options?.name })).rows;
+      }
       // Structured results: TypeORM otherwise answers UPDATE/DELETE ... RETURNING with [rows, count].
       const runner = dataSource.createQueryRunner();
       try {

@@ -416,7 +416,7 @@ function pluginDatabase(open: () => Database): Database {
     },
     transaction: (fn) => open().transaction(fn),
     afterCommit: (fn) => open().afterCommit(fn),
-    query: (sql, params) => open().query(sql, params),
+    query: (sql, params, options) => open().query(sql, params, options),
     ping: () => open().ping(),
     close: () => Promise.reject(new Error("the kernel owns the database; plugins do not close it")),
   };
