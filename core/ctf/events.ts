@@ -75,6 +75,11 @@ export interface ChallengeUpdated {
   created: boolean;
 }
 
+/** An admin announcement, as `GET /api/v1/notifications` shows it; `user_id`/`team_id` address one account. */
+export interface NotificationCreated {
+  notification: Record<string, unknown> & { id: number; user_id: number | null; team_id: number | null };
+}
+
 /** Event settings changed (mode, start, end, freeze, visibility...). */
 export interface EventSettingsUpdated {
   changes: string[];
@@ -90,5 +95,6 @@ declare module "../kernel/events.js" {
     "account.updated": AccountUpdated;
     "challenge.updated": ChallengeUpdated;
     "event.updated": EventSettingsUpdated;
+    "notification.created": NotificationCreated;
   }
 }

@@ -11,6 +11,7 @@ import { challengesRoutes } from "./api/challenges.js";
 import { flagsRoutes } from "./api/flags.js";
 import { hintsRoutes } from "./api/hints.js";
 import { importRoutes } from "./api/import.js";
+import { liveEventRoutes } from "./api/live-events.js";
 import { notificationsRoutes } from "./api/notifications.js";
 import { teamsRoutes } from "./api/teams.js";
 import { tokensRoutes } from "./api/tokens.js";
@@ -21,12 +22,15 @@ import { createPageShell, pageRoutes } from "./pages/routes.js";
  * core/ctf, loaded by the kernel as the built-in plugin `ctf` (default pluginPaths: core/ctf, plugins/*).
  * Route modules live in api/ (JSON, CTFd shapes) and pages/ (HTML); the game logic in game/ and accounts/.
  */
+let running: Ctf | null = null;
+
 export default definePlugin({
   config: ctfConfig,
   migrations: ctfMigrations,
 
   register(plugin) {
     const ctf = new Ctf(plugin);
+    running = ctf;
     plugin.auth.addResolver(ctf.auth.resolver);
     // Cached callers and settings must not outlive a change on any instance.
     plugin.events.on("account.updated", () => ctf.auth.invalidate());
@@ -49,8 +53,13 @@ export default definePlugin({
     const shell = createPageShell(ctf);
     plugin.services.provide("pages", shell);
 
-    const apiModules = [authRoutes, challengesRoutes, flagsRoutes, hintsRoutes, usersRoutes, teamsRoutes, awardsRoutes, notificationsRoutes, tokensRoutes, importRoutes];
+    const apiModules = [authRoutes, challengesRoutes, flagsRoutes, hintsRoutes, usersRoutes, teamsRoutes, awardsRoutes, notificationsRoutes, tokensRoutes, importRoutes, liveEventRoutes];
     for (const addRoutes of apiModules) addRoutes(plugin.routes, ctf);
     pageRoutes(plugin.routes, ctf, shell);
+  },
+
+  stop() {
+    running?.stop();
+    running = null;
   },
 });

@@ -2,7 +2,7 @@ import type { Context, Middleware } from "koa";
 import type { Coordination } from "../kernel/coordination/types.js";
 import type { Database } from "../kernel/db/data-source.js";
 import { unauthorized } from "../kernel/errors.js";
-import type { EventName, EventPayload } from "../kernel/events.js";
+import type { EventHandler, EventName, EventPayload } from "../kernel/events.js";
 import type { Logger } from "../kernel/log.js";
 import type { PluginContext } from "../kernel/plugin-host/api.js";
 import { PlayerAuth } from "./accounts/auth.js";
@@ -27,6 +27,7 @@ export class Ctf {
   readonly flagVerifiers = new Map<string, FlagVerifier>();
   readonly log: Logger;
   readonly coordination: Coordination;
+  private readonly stopHooks: Array<() => void> = [];
 
   constructor(private readonly plugin: PluginContext<CtfConfig>) {
     this.config = plugin.config;
@@ -53,6 +54,20 @@ export class Ctf {
    */
   emit<K extends EventName>(name: K, payload: EventPayload<K>): void {
     this.plugin.events.emit(name, payload, { broadcast: !LOCAL_EVENTS.has(name) });
+  }
+
+  /** Subscribes to a domain event (during register only, like every registration). */
+  on<K extends EventName>(name: K, handler: EventHandler<K>): void {
+    this.plugin.events.on(name, handler);
+  }
+
+  /** Runs fn when the plugin stops (timers, open streams). */
+  onStop(fn: () => void): void {
+    this.stopHooks.push(fn);
+  }
+
+  stop(): void {
+    for (const fn of this.stopHooks.splice(0)) fn();
   }
 
   /** The calling player, or null (anonymous or the bootstrap admin token). */

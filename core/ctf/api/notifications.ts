@@ -116,7 +116,9 @@ export function notificationsRoutes(routes: PluginRoutes, ctf: Ctf): void {
       `INSERT INTO ctf_notifications (title, content, type, sound, user_id, team_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
       [body.title, body.content, body.type, body.sound, body.user_id ?? null, body.team_id ?? null],
     );
-    ok(ctx, notificationView(row!));
+    const view = notificationView(row!);
+    ctf.emit("notification.created", { notification: { ...view, id: row!.id, user_id: row!.user_id, team_id: row!.team_id } });
+    ok(ctx, view);
   });
 
   routes.delete("/api/v1/notifications/:id", ctf.requireAdmin, async (ctx) => {
