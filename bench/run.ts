@@ -11,6 +11,9 @@ import { Kernel } from "../core/kernel/kernel.js";
 import { RunStore } from "../core/kernel/scheduler/run-store.js";
 import { dropSchema } from "../test/helpers/kernel.js";
 
+// `npm run bench -- scoreboard` runs bench/scoreboard.ts instead (it exits when done); no argument runs this kernel bench.
+if (process.argv[2] === "scoreboard") await import("./scoreboard.js");
+
 const root = resolve(import.meta.dirname, "..");
 const plugins = [resolve(root, "docs/examples/countdown"), resolve(root, "test/fixtures/plugins/alpha"), resolve(root, "test/fixtures/plugins/beta")];
 

@@ -1,0 +1,527 @@
+import { dynamicValue, type DecaySettings } from "../../../core/ctf/game/dynamic-value.js";
+import { teamTail, userTail, type MemberFields } from "./rows.js";
+
+export type Mode = "users" | "teams";
+
+/**
+ * `live`: every solve and award (what admins see). `public`: only those dated before the freeze, with dynamic
+ * challenges worth what they were worth at the freeze (what everyone else sees). Without a freeze they agree.
+ */
+export type View = "live" | "public";
+export const VIEWS: readonly View[] = ["live", "public"];
+
+export interface BoardSettings {
+  mode: Mode;
+  /** ms since the epoch, or null. */
+  freezeAt: number | null;
+  scoreVisibility: "public" | "private" | "hidden" | "admins";
+  accountVisibility: "public" | "private" | "admins";
+}
+
+export interface UserRecord {
+  id: number;
+  name: string;
+  hidden: boolean;
+  banned: boolean;
+  teamId: number | null;
+  bracketId: number | null;
+}
+
+export interface TeamRecord {
+  id: number;
+  name: string;
+  hidden: boolean;
+  banned: boolean;
+  bracketId: number | null;
+}
+
+export interface ChallengeRecord {
+  id: number;
+  /** The current value (core/ctf keeps dynamic challenges' value up to date). */
+  value: number;
+  /** Decay settings of a dynamic challenge; null for every other type. */
+  decay: DecaySettings | null;
+}
+
+export interface SolveRecord {
+  id: number;
+  challengeId: number;
+  userId: number;
+  /** Set in team mode: the team is the account that solved. */
+  teamId: number | null;
+  /** ms since the epoch. */
+  at: number;
+}
+
+export interface AwardRecord {
+  id: number;
+  userId: number | null;
+  teamId: number | null;
+  value: number;
+  at: number;
+}
+
+export interface BracketRecord {
+  id: number;
+  name: string;
+}
+
+/** Everything the engine needs, as read from core/ctf's tables. */
+export interface BoardData {
+  settings: BoardSettings;
+  brackets: BracketRecord[];
+  users: UserRecord[];
+  teams: TeamRecord[];
+  challenges: ChallengeRecord[];
+  solves: SolveRecord[];
+  awards: AwardRecord[];
+}
+
+type Solve = SolveRecord & { kind: "solve" };
+type Award = AwardRecord & { kind: "award" };
+export type Item = Solve | Award;
+
+interface Challenge extends ChallengeRecord {
+  /** Its value in the public view (see frozenValueOf). */
+  frozenValue: number;
+}
+
+/** One listed account in one view. */
+export interface Standing {
+  readonly id: number;
+  score: number;
+  /** When the account reached its score: its latest counted solve or award (ms). */
+  at: number;
+  /** Its API row without `pos` (rows.ts). */
+  tail: string;
+}
+
+/** Score descending, then who reached it first, then account id. Negative when a ranks above b. */
+export const rankOrder = (a: Standing, b: Standing) => b.score - a.score || a.at - b.at || a.id - b.id;
+
+/** Above this many changed accounts, one sort is cheaper than moving each account. */
+const BULK_THRESHOLD = 64;
+
+/** The listed accounts of one view, kept sorted. */
+class Ranking {
+  order: Standing[] = [];
+  readonly byId = new Map<number, Standing>();
+
+  /** Index of the first standing that does not rank above `s` (s itself when it is in the order). */
+  private lowerBound(s: Standing): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (rankOrder(this.order[mid]!, s) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  insert(s: Standing): void {
+    this.order.splice(this.lowerBound(s), 0, s);
+  }
+
+  /** Call before changing the standing's score or time (the search uses them). */
+  remove(s: Standing): void {
+    let index = this.lowerBound(s);
+    if (this.order[index] !== s) index = this.order.indexOf(s);
+    if (index >= 0) this.order.splice(index, 1);
+  }
+
+  resort(): void {
+    this.order = [...this.byId.values()].sort(rankOrder);
+  }
+}
+
+/** Which views a flush changed. */
+export interface ViewChanges {
+  live: boolean;
+  public: boolean;
+}
+
+/**
+ * The standings, in memory. Pure: no I/O. The board (board.ts) feeds it records read from the database and
+ * calls `flush()` after each change; flush recomputes only the accounts that change touched (an account's
+ * score is a sum over its own solves and awards, a few dozen at most), moves each in the sorted order by binary
+ * search, and says which views changed. A dynamic value change touches every solver of that challenge.
+ *
+ * Rules (CTFd's, docs/ctfd-api-v1.md §2.9): in user mode the account is the user (solves and awards by
+ * user_id), in team mode the team (by team_id). Score = the current value of each solved challenge + award
+ * values (hint costs are negative awards). Hidden and banned accounts are never listed; an account is listed
+ * once it has any solve or award. In team mode members are the team's visible, non-banned users, each with
+ * their own points (solves and awards by user_id).
+ */
+export class StandingsState {
+  settings: BoardSettings;
+  readonly users = new Map<number, UserRecord>();
+  readonly teams = new Map<number, TeamRecord>();
+  readonly brackets = new Map<number, string>();
+  private readonly challenges = new Map<number, Challenge>();
+  private readonly solves = new Map<number, Solve>();
+  private readonly awards = new Map<number, Award>();
+  private readonly solvesByChallenge = new Map<number, Set<Solve>>();
+  private readonly itemsByUser = new Map<number, Set<Item>>();
+  private readonly itemsByTeam = new Map<number, Set<Item>>();
+  private readonly membersByTeam = new Map<number, Set<number>>();
+  private readonly rankings: Record<View, Ranking> = { live: new Ranking(), public: new Ranking() };
+  private readonly dirtyAccounts = new Set<number>();
+  private readonly dirtyChallenges = new Set<number>();
+
+  private constructor(settings: BoardSettings) {
+    this.settings = settings;
+  }
+
+  static build(data: BoardData): StandingsState {
+    const state = new StandingsState(data.settings);
+    state.setBrackets(data.brackets);
+    for (const user of data.users) state.putUser(user);
+    for (const team of data.teams) state.putTeam(team);
+    for (const challenge of data.challenges) state.putChallenge(challenge);
+    for (const solve of data.solves) state.addSolve(solve);
+    for (const award of data.awards) state.addAward(award);
+    state.flush();
+    return state;
+  }
+
+  static empty(settings: BoardSettings): StandingsState {
+    return new StandingsState(settings);
+  }
+
+  get mode(): Mode {
+    return this.settings.mode;
+  }
+
+  /** The listed accounts of a view, best first. Do not modify. */
+  standings(view: View): readonly Standing[] {
+    return this.rankings[view].order;
+  }
+
+  standing(view: View, accountId: number): Standing | undefined {
+    return this.rankings[view].byId.get(accountId);
+  }
+
+  /** The account (user or team, by mode) behind a standing. */
+  account(id: number): UserRecord | TeamRecord | undefined {
+    return this.mode === "teams" ? this.teams.get(id) : this.users.get(id);
+  }
+
+  hasUser = (id: number) => this.users.has(id);
+  hasTeam = (id: number) => this.teams.has(id);
+  hasChallenge = (id: number) => this.challenges.has(id);
+  hasSolve = (id: number) => this.solves.has(id);
+  hasAward = (id: number) => this.awards.has(id);
+
+  get counts() {
+    return { users: this.users.size, teams: this.teams.size, challenges: this.challenges.size, solves: this.solves.size, awards: this.awards.size };
+  }
+
+  /** The solves and awards that make up an account's score in a view, oldest first (the top/N graph). */
+  timeline(view: View, accountId: number): Item[] {
+    const cutoff = this.cutoff(view);
+    const items = [...(this.itemsOf(accountId) ?? [])].filter((item) => item.at < cutoff);
+    return items.sort((a, b) => a.at - b.at || (a.kind === b.kind ? a.id - b.id : a.kind === "solve" ? -1 : 1));
+  }
+
+  /** What an item is worth in a view. */
+  valueOf(item: Item, view: View): number {
+    if (item.kind === "award") return item.value;
+    const challenge = this.challenges.get(item.challengeId);
+    if (!challenge) return 0;
+    return view === "live" ? challenge.value : challenge.frozenValue;
+  }
+
+  // ---- changes (each marks what it touches; flush() recomputes) ----
+
+  /** Visibility settings only: a mode or freeze change needs a rebuild (the board does one). */
+  setVisibility(settings: BoardSettings): void {
+    this.settings = { ...this.settings, scoreVisibility: settings.scoreVisibility, accountVisibility: settings.accountVisibility };
+  }
+
+  setBrackets(brackets: BracketRecord[]): void {
+    const before = JSON.stringify([...this.brackets]);
+    this.brackets.clear();
+    for (const b of brackets) this.brackets.set(b.id, b.name);
+    if (JSON.stringify([...this.brackets]) === before) return;
+    // Bracket names are in rows (and member rows): touch everyone.
+    for (const id of this.mode === "teams" ? this.teams.keys() : this.users.keys()) this.dirtyAccounts.add(id);
+  }
+
+  putUser(user: UserRecord): void {
+    const old = this.users.get(user.id);
+    if (old) {
+      this.touchUser(old);
+      if (old.teamId !== null) this.membersByTeam.get(old.teamId)?.delete(old.id);
+    }
+    this.users.set(user.id, { ...user });
+    if (user.teamId !== null) this.memberSet(user.teamId).add(user.id);
+    this.touchUser(user);
+    if (!old || old.hidden !== user.hidden || old.banned !== user.banned) this.touchSolvedChallenges(this.itemsByUser.get(user.id));
+  }
+
+  /** The user is gone, and (by cascade) their solves and awards. */
+  deleteUser(id: number): void {
+    const old = this.users.get(id);
+    for (const item of [...(this.itemsByUser.get(id) ?? [])]) this.removeItem(item);
+    if (!old) return;
+    this.touchUser(old);
+    if (old.teamId !== null) this.membersByTeam.get(old.teamId)?.delete(id);
+    this.users.delete(id);
+  }
+
+  putTeam(team: TeamRecord): void {
+    const old = this.teams.get(team.id);
+    this.teams.set(team.id, { ...team });
+    if (this.mode === "teams") this.dirtyAccounts.add(team.id);
+    if (!old || old.hidden !== team.hidden || old.banned !== team.banned) this.touchSolvedChallenges(this.itemsByTeam.get(team.id));
+  }
+
+  /** The team is gone with its solves and awards (cascade); its members no longer have a team. */
+  deleteTeam(id: number): void {
+    for (const item of [...(this.itemsByTeam.get(id) ?? [])]) this.removeItem(item);
+    for (const userId of [...(this.membersByTeam.get(id) ?? [])]) {
+      const user = this.users.get(userId);
+      if (user) this.putUser({ ...user, teamId: null });
+    }
+    this.membersByTeam.delete(id);
+    if (this.teams.delete(id) && this.mode === "teams") this.dirtyAccounts.add(id);
+  }
+
+  putChallenge(record: ChallengeRecord): void {
+    const challenge = this.challenges.get(record.id);
+    if (!challenge) {
+      this.challenges.set(record.id, { ...record, frozenValue: record.value });
+      this.dirtyChallenges.add(record.id);
+      for (const solve of this.solvesByChallenge.get(record.id) ?? []) this.touchItem(solve);
+      return;
+    }
+    const valueChanged = challenge.value !== record.value;
+    challenge.value = record.value;
+    challenge.decay = record.decay;
+    this.dirtyChallenges.add(record.id);
+    if (valueChanged) for (const solve of this.solvesByChallenge.get(record.id) ?? []) this.touchItem(solve);
+  }
+
+  /** The challenge is gone, and (by cascade) its solves. */
+  deleteChallenge(id: number): void {
+    for (const solve of [...(this.solvesByChallenge.get(id) ?? [])]) this.removeItem(solve);
+    this.solvesByChallenge.delete(id);
+    this.challenges.delete(id);
+  }
+
+  /** Adds a solve (again is a no-op). Until its challenge is known (putChallenge) it is worth 0. */
+  addSolve(record: SolveRecord): void {
+    if (this.solves.has(record.id)) return;
+    const solve: Solve = { ...record, kind: "solve" };
+    this.solves.set(solve.id, solve);
+    let siblings = this.solvesByChallenge.get(solve.challengeId);
+    if (!siblings) this.solvesByChallenge.set(solve.challengeId, (siblings = new Set()));
+    siblings.add(solve);
+    this.dirtyChallenges.add(solve.challengeId);
+    this.index(solve);
+  }
+
+  removeSolve(id: number): void {
+    const solve = this.solves.get(id);
+    if (solve) this.removeItem(solve);
+  }
+
+  addAward(record: AwardRecord): void {
+    if (this.awards.has(record.id)) return;
+    const award: Award = { ...record, kind: "award" };
+    this.awards.set(award.id, award);
+    this.index(award);
+  }
+
+  removeAward(id: number): void {
+    const award = this.awards.get(id);
+    if (award) this.removeItem(award);
+  }
+
+  /** Replaces every solve and award of a user with what the database holds now. */
+  replaceUserItems(userId: number, solves: SolveRecord[], awards: AwardRecord[]): void {
+    for (const item of [...(this.itemsByUser.get(userId) ?? [])]) this.removeItem(item);
+    for (const solve of solves) this.addSolve(solve);
+    for (const award of awards) this.addAward(award);
+  }
+
+  /** Replaces every solve and award owned by a team (team_id) with what the database holds now. */
+  replaceTeamItems(teamId: number, solves: SolveRecord[], awards: AwardRecord[]): void {
+    for (const item of [...(this.itemsByTeam.get(teamId) ?? [])]) this.removeItem(item);
+    for (const solve of solves) this.addSolve(solve);
+    for (const award of awards) this.addAward(award);
+  }
+
+  /** Ids of a team's members as the engine knows them. */
+  membersOf(teamId: number): number[] {
+    return [...(this.membersByTeam.get(teamId) ?? [])];
+  }
+
+  /**
+   * Recomputes what changed since the last flush and reports which views moved. Frozen values first (they feed
+   * scores), then every touched account.
+   */
+  flush(): ViewChanges {
+    for (const id of this.dirtyChallenges) {
+      const challenge = this.challenges.get(id);
+      if (!challenge) continue;
+      const frozen = this.frozenValueOf(challenge);
+      if (frozen === challenge.frozenValue) continue;
+      challenge.frozenValue = frozen;
+      for (const solve of this.solvesByChallenge.get(id) ?? []) this.touchItem(solve);
+    }
+    this.dirtyChallenges.clear();
+    const changes: ViewChanges = { live: false, public: false };
+    const bulk = this.dirtyAccounts.size > BULK_THRESHOLD;
+    for (const id of this.dirtyAccounts) {
+      for (const view of VIEWS) if (this.recompute(id, view, bulk)) changes[view] = true;
+    }
+    this.dirtyAccounts.clear();
+    if (bulk) for (const view of VIEWS) if (changes[view]) this.rankings[view].resort();
+    return changes;
+  }
+
+  // ---- internals ----
+
+  private cutoff(view: View): number {
+    return view === "public" && this.settings.freezeAt !== null ? this.settings.freezeAt : Infinity;
+  }
+
+  private itemsOf(accountId: number): Set<Item> | undefined {
+    return (this.mode === "teams" ? this.itemsByTeam : this.itemsByUser).get(accountId);
+  }
+
+  /** Recomputes one account in one view; true when its listing, score, time or row changed. */
+  private recompute(id: number, view: View, bulk: boolean): boolean {
+    const ranking = this.rankings[view];
+    const account = this.account(id);
+    const cutoff = this.cutoff(view);
+    let score = 0;
+    let at = -Infinity;
+    let counted = 0;
+    for (const item of this.itemsOf(id) ?? []) {
+      if (item.at >= cutoff) continue;
+      score += this.valueOf(item, view);
+      if (item.at > at) at = item.at;
+      counted++;
+    }
+    const listed = counted > 0 && account !== undefined && !account.hidden && !account.banned;
+    let standing = ranking.byId.get(id);
+    if (!listed) {
+      if (!standing) return false;
+      if (!bulk) ranking.remove(standing);
+      ranking.byId.delete(id);
+      return true;
+    }
+    const tail = this.tailOf(account!, score, view);
+    if (standing && standing.score === score && standing.at === at && standing.tail === tail) return false;
+    if (standing) {
+      if (!bulk) ranking.remove(standing);
+    } else {
+      standing = { id, score, at, tail };
+      ranking.byId.set(id, standing);
+    }
+    standing.score = score;
+    standing.at = at;
+    standing.tail = tail;
+    if (!bulk) ranking.insert(standing);
+    return true;
+  }
+
+  private tailOf(account: UserRecord | TeamRecord, score: number, view: View): string {
+    const bracketName = account.bracketId === null ? null : (this.brackets.get(account.bracketId) ?? null);
+    if (this.mode === "users") return userTail(account, score, bracketName);
+    const cutoff = this.cutoff(view);
+    const members: Array<MemberFields & { bracketName: string | null }> = [];
+    for (const userId of this.membersByTeam.get(account.id) ?? []) {
+      const user = this.users.get(userId);
+      if (!user || user.hidden || user.banned) continue;
+      let points = 0;
+      for (const item of this.itemsByUser.get(userId) ?? []) if (item.at < cutoff) points += this.valueOf(item, view);
+      members.push({ id: user.id, name: user.name, bracketId: user.bracketId, score: points, bracketName: user.bracketId === null ? null : (this.brackets.get(user.bracketId) ?? null) });
+    }
+    members.sort((a, b) => a.id - b.id);
+    return teamTail(account, score, bracketName, members);
+  }
+
+  /**
+   * A dynamic challenge's value in the public view: what it was worth at the freeze. When a counted solve (by a
+   * visible, non-banned account, as core/ctf counts them for decay) is dated at or after the freeze, the value
+   * has decayed since, so recompute it from the counted solves before the freeze; otherwise it is the current
+   * value. Without this, post-freeze solves would move frozen scores through decay.
+   */
+  private frozenValueOf(challenge: Challenge): number {
+    const freezeAt = this.settings.freezeAt;
+    if (freezeAt === null || challenge.decay === null) return challenge.value;
+    let before = 0;
+    let after = false;
+    for (const solve of this.solvesByChallenge.get(challenge.id) ?? []) {
+      if (!this.countsForDecay(solve)) continue;
+      if (solve.at < freezeAt) before++;
+      else after = true;
+    }
+    return after ? dynamicValue(challenge.decay, before) : challenge.value;
+  }
+
+  private countsForDecay(solve: Solve): boolean {
+    const user = this.users.get(solve.userId);
+    if (!user || user.hidden || user.banned) return false;
+    if (solve.teamId === null) return true;
+    const team = this.teams.get(solve.teamId);
+    return !team || (!team.hidden && !team.banned);
+  }
+
+  private index(item: Item): void {
+    if (item.userId !== null) this.itemSet(this.itemsByUser, item.userId).add(item);
+    if (item.teamId !== null) this.itemSet(this.itemsByTeam, item.teamId).add(item);
+    this.touchItem(item);
+  }
+
+  private removeItem(item: Item): void {
+    if (item.userId !== null) this.itemsByUser.get(item.userId)?.delete(item);
+    if (item.teamId !== null) this.itemsByTeam.get(item.teamId)?.delete(item);
+    if (item.kind === "solve") {
+      this.solves.delete(item.id);
+      this.solvesByChallenge.get(item.challengeId)?.delete(item);
+      this.dirtyChallenges.add(item.challengeId);
+    } else {
+      this.awards.delete(item.id);
+    }
+    this.touchItem(item);
+  }
+
+  /** Marks the accounts whose score or row an item feeds: its owner, and in team mode its user's team (member points). */
+  private touchItem(item: Item): void {
+    if (this.mode === "users") {
+      if (item.userId !== null) this.dirtyAccounts.add(item.userId);
+      return;
+    }
+    if (item.teamId !== null) this.dirtyAccounts.add(item.teamId);
+    if (item.userId !== null) {
+      const teamId = this.users.get(item.userId)?.teamId;
+      if (teamId !== null && teamId !== undefined) this.dirtyAccounts.add(teamId);
+    }
+  }
+
+  private touchUser(user: UserRecord): void {
+    if (this.mode === "users") this.dirtyAccounts.add(user.id);
+    else if (user.teamId !== null) this.dirtyAccounts.add(user.teamId);
+  }
+
+  private touchSolvedChallenges(items: Set<Item> | undefined): void {
+    for (const item of items ?? []) if (item.kind === "solve") this.dirtyChallenges.add(item.challengeId);
+  }
+
+  private memberSet(teamId: number): Set<number> {
+    let set = this.membersByTeam.get(teamId);
+    if (!set) this.membersByTeam.set(teamId, (set = new Set()));
+    return set;
+  }
+
+  private itemSet(map: Map<number, Set<Item>>, key: number): Set<Item> {
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    return set;
+  }
+}

@@ -1,0 +1,228 @@
+import { expect } from "chai";
+import { rowObject } from "../../../plugins/scoreboard/engine/rows.js";
+import { StandingsState, type BoardData, type View } from "../../../plugins/scoreboard/engine/state.js";
+
+/** The engine alone (no database): rules, ties, freeze, team members and incremental changes. */
+
+const T = Date.UTC(2030, 0, 1, 12);
+const min = (n: number) => T + n * 60_000;
+
+function data(overrides: Partial<BoardData> = {}): BoardData {
+  return {
+    settings: { mode: "users", freezeAt: null, scoreVisibility: "public", accountVisibility: "public" },
+    brackets: [],
+    users: [],
+    teams: [],
+    challenges: [],
+    solves: [],
+    awards: [],
+    ...overrides,
+  };
+}
+
+const user = (id: number, extra: Partial<{ hidden: boolean; banned: boolean; teamId: number | null; bracketId: number | null; name: string }> = {}) => ({
+  id,
+  name: extra.name ?? `u${id}`,
+  hidden: false,
+  banned: false,
+  teamId: null,
+  bracketId: null,
+  ...extra,
+});
+const team = (id: number, extra: Partial<{ hidden: boolean; banned: boolean; bracketId: number | null }> = {}) => ({ id, name: `t${id}`, hidden: false, banned: false, bracketId: null, ...extra });
+const challenge = (id: number, value: number) => ({ id, value, decay: null });
+let nextId = 1;
+const solve = (challengeId: number, userId: number, at: number, teamId: number | null = null) => ({ id: nextId++, challengeId, userId, teamId, at });
+const award = (userId: number | null, value: number, at: number, teamId: number | null = null) => ({ id: nextId++, userId, teamId, value, at });
+
+/** [name, score] in board order. */
+const board = (state: StandingsState, view: View = "live") => state.standings(view).map((s, i) => rowObject(i + 1, s.tail)).map((r) => [r.name, r.score]);
+
+describe("scoreboard engine: standings rules", () => {
+  it("orders by score, then by who reached it first, then by account id", () => {
+    const state = StandingsState.build(
+      data({
+        users: [user(1), user(2), user(3), user(4)],
+        challenges: [challenge(1, 100), challenge(2, 100)],
+        solves: [solve(1, 3, min(5)), solve(1, 2, min(1)), solve(1, 4, min(1)), solve(1, 1, min(0)), solve(2, 1, min(9))],
+      }),
+    );
+    // u1 200; u2 and u4 reached 100 at the same minute (id decides); u3 reached it later.
+    expect(board(state)).to.deep.equal([
+      ["u1", 200],
+      ["u2", 100],
+      ["u4", 100],
+      ["u3", 100],
+    ]);
+  });
+
+  it("never lists hidden or banned accounts, and lists an account with only a negative award", () => {
+    const state = StandingsState.build(
+      data({
+        users: [user(1, { hidden: true }), user(2, { banned: true }), user(3), user(4), user(5)],
+        challenges: [challenge(1, 100)],
+        solves: [solve(1, 1, min(0)), solve(1, 2, min(0)), solve(1, 3, min(1))],
+        awards: [award(4, -50, min(2))],
+      }),
+    );
+    expect(board(state)).to.deep.equal([
+      ["u3", 100],
+      ["u4", -50],
+    ]);
+  });
+
+  it("gives the same standings whatever order records and flags arrive in", () => {
+    const build = StandingsState.build(
+      data({
+        users: [user(1, { hidden: true }), user(2, { banned: true }), user(3)],
+        challenges: [challenge(1, 100)],
+        solves: [{ id: 901, challengeId: 1, userId: 1, teamId: null, at: min(0) }, { id: 902, challengeId: 1, userId: 2, teamId: null, at: min(0) }, { id: 903, challengeId: 1, userId: 3, teamId: null, at: min(1) }],
+      }),
+    );
+    // Solves first (users unknown), then the users with their flags, then the challenge.
+    const incremental = StandingsState.empty(data().settings);
+    incremental.addSolve({ id: 902, challengeId: 1, userId: 2, teamId: null, at: min(0) });
+    incremental.addSolve({ id: 901, challengeId: 1, userId: 1, teamId: null, at: min(0) });
+    incremental.flush();
+    incremental.putUser(user(3));
+    incremental.addSolve({ id: 903, challengeId: 1, userId: 3, teamId: null, at: min(1) });
+    incremental.flush();
+    incremental.putUser(user(2));
+    incremental.putUser(user(1));
+    incremental.flush();
+    incremental.putUser(user(1, { hidden: true }));
+    incremental.putUser(user(2, { banned: true }));
+    incremental.putChallenge(challenge(1, 100));
+    incremental.flush();
+    expect(board(incremental)).to.deep.equal(board(build));
+    expect(board(build)).to.deep.equal([["u3", 100]]);
+  });
+
+  it("moves every solver when a challenge's value changes", () => {
+    const state = StandingsState.build(
+      data({ users: [user(1), user(2)], challenges: [challenge(1, 100), challenge(2, 150)], solves: [solve(1, 1, min(0)), solve(2, 2, min(1))] }),
+    );
+    expect(board(state)).to.deep.equal([
+      ["u2", 150],
+      ["u1", 100],
+    ]);
+    state.putChallenge(challenge(1, 300));
+    expect(state.flush()).to.deep.equal({ live: true, public: true });
+    expect(board(state)).to.deep.equal([
+      ["u1", 300],
+      ["u2", 150],
+    ]);
+  });
+
+  it("the public view stops at the freeze; the live view does not", () => {
+    const settings = { mode: "users" as const, freezeAt: min(10), scoreVisibility: "public" as const, accountVisibility: "public" as const };
+    const state = StandingsState.build(
+      data({
+        settings,
+        users: [user(1), user(2), user(3)],
+        challenges: [challenge(1, 100), challenge(2, 500)],
+        solves: [solve(1, 1, min(1)), solve(2, 2, min(11))],
+        awards: [award(3, 50, min(10))],
+      }),
+    );
+    expect(board(state, "public")).to.deep.equal([["u1", 100]]);
+    expect(board(state, "live")).to.deep.equal([
+      ["u2", 500],
+      ["u1", 100],
+      ["u3", 50],
+    ]);
+    // A later solve changes only the live view.
+    state.addSolve(solve(1, 3, min(12)));
+    expect(state.flush()).to.deep.equal({ live: true, public: false });
+  });
+
+  it("values a dynamic challenge in the public view as it was at the freeze", () => {
+    const decay = { initial: 500, minimum: 100, decay: 100, function: "linear" as const };
+    const settings = { mode: "users" as const, freezeAt: min(10), scoreVisibility: "public" as const, accountVisibility: "public" as const };
+    // Two solves before the freeze (worth 400 then), two after (worth 200 now).
+    const state = StandingsState.build(
+      data({
+        settings,
+        users: [user(1), user(2), user(3), user(4)],
+        challenges: [{ id: 1, value: 200, decay }],
+        solves: [solve(1, 1, min(1)), solve(1, 2, min(2)), solve(1, 3, min(11)), solve(1, 4, min(12))],
+      }),
+    );
+    expect(board(state, "public")).to.deep.equal([
+      ["u1", 400],
+      ["u2", 400],
+    ]);
+    expect(board(state, "live").map(([, score]) => score)).to.deep.equal([200, 200, 200, 200]);
+    // Hiding a post-freeze solver means fewer counted solves after the freeze; the frozen value holds.
+    state.putUser(user(3, { hidden: true }));
+    state.putChallenge({ id: 1, value: 300, decay });
+    state.flush();
+    expect(board(state, "public")).to.deep.equal([
+      ["u1", 400],
+      ["u2", 400],
+    ]);
+  });
+
+  it("team mode: teams score with every member's solves; members listed are visible, non-banned, with their own points", () => {
+    const state = StandingsState.build(
+      data({
+        settings: { mode: "teams", freezeAt: null, scoreVisibility: "public", accountVisibility: "public" },
+        users: [user(1, { teamId: 1 }), user(2, { teamId: 1, hidden: true }), user(3, { teamId: 1, banned: true }), user(4, { teamId: 2 }), user(5, { teamId: 3 })],
+        teams: [team(1), team(2), team(3, { hidden: true })],
+        challenges: [challenge(1, 100), challenge(2, 200)],
+        solves: [solve(1, 1, min(0), 1), solve(2, 2, min(1), 1), solve(1, 4, min(2), 2), solve(2, 5, min(0), 3)],
+        awards: [award(1, 10, min(3), 1), award(null, 5, min(4), 2)],
+      }),
+    );
+    const rows = state.standings("live").map((s, i) => rowObject(i + 1, s.tail));
+    expect(rows.map((r) => [r.account_id, r.score, r.account_url, r.account_type])).to.deep.equal([
+      [1, 310, "/teams/1", "team"],
+      [2, 105, "/teams/2", "team"],
+    ]);
+    expect(rows[0]!.members).to.deep.equal([{ id: 1, oauth_id: null, name: "u1", score: 110, bracket_id: null, bracket_name: null }]);
+    expect(rows[1]!.members).to.deep.equal([{ id: 4, oauth_id: null, name: "u4", score: 100, bracket_id: null, bracket_name: null }]);
+
+    // A member moves to team 2: the member lists follow; the solves stay with the team that made them.
+    state.putUser(user(1, { teamId: 2 }));
+    state.flush();
+    const moved = state.standings("live").map((s, i) => rowObject(i + 1, s.tail));
+    expect(moved.map((r) => [r.account_id, r.score, (r.members as Array<{ id: number }>).map((m) => m.id)])).to.deep.equal([
+      [1, 310, []],
+      [2, 105, [1, 4]],
+    ]);
+  });
+
+  it("timeline lists the solves and awards behind a score, oldest first, up to the freeze for the public", () => {
+    const state = StandingsState.build(
+      data({
+        settings: { mode: "users", freezeAt: min(10), scoreVisibility: "public", accountVisibility: "public" },
+        users: [user(1)],
+        challenges: [challenge(1, 100), challenge(2, 50)],
+        solves: [solve(2, 1, min(5)), solve(1, 1, min(1)), solve(1, 1, min(20))],
+        awards: [award(1, -20, min(3))],
+      }),
+    );
+    expect(state.timeline("public", 1).map((i) => [i.kind, i.at])).to.deep.equal([
+      ["solve", min(1)],
+      ["award", min(3)],
+      ["solve", min(5)],
+    ]);
+    expect(state.timeline("live", 1)).to.have.length(4);
+  });
+
+  it("brackets name rows, and a bracket rename touches every row", () => {
+    const state = StandingsState.build(
+      data({ brackets: [{ id: 7, name: "students" }], users: [user(1, { bracketId: 7 })], challenges: [challenge(1, 100)], solves: [solve(1, 1, min(0))] }),
+    );
+    expect(rowObject(1, state.standings("live")[0]!.tail)).to.include({ bracket_id: 7, bracket_name: "students" });
+    state.setBrackets([{ id: 7, name: "juniors" }]);
+    expect(state.flush().live).to.equal(true);
+    expect(rowObject(1, state.standings("live")[0]!.tail)).to.include({ bracket_name: "juniors" });
+  });
+
+  it("keeps odd names valid JSON", () => {
+    const name = `"quoted" \\ </script> \u2028 ünïcødé`;
+    const state = StandingsState.build(data({ users: [user(1, { name })], challenges: [challenge(1, 1)], solves: [solve(1, 1, min(0))] }));
+    expect(rowObject(1, state.standings("live")[0]!.tail).name).to.equal(name);
+  });
+});
