@@ -24,9 +24,19 @@ export function requestContext(options: { container: AwilixContainer; log: Logge
     const requestId = /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set("X-Request-Id", requestId);
-    const scope = options.container.createScope();
-    scope.register({ requestId: asValue(requestId), koaContext: asValue(ctx) });
-    ctx.state.scope = scope;
+    // The request's DI scope is made on first use: most requests never resolve anything from it.
+    let scope: AwilixContainer | null = null;
+    Object.defineProperty(ctx.state, "scope", {
+      configurable: true,
+      enumerable: true,
+      get() {
+        if (!scope) {
+          scope = options.container.createScope();
+          scope.register({ requestId: asValue(requestId), koaContext: asValue(ctx) });
+        }
+        return scope;
+      },
+    });
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) renderError(ctx, 404, { success: false, errors: { route: ["Not found"] } });
@@ -50,7 +60,7 @@ export function requestContext(options: { container: AwilixContainer; log: Logge
         renderError(ctx, 500, body);
       }
     } finally {
-      await scope.dispose();
+      if (scope) await (scope as AwilixContainer).dispose();
     }
   };
 }

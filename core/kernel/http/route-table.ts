@@ -32,6 +32,7 @@ export function underPrefix(path: string, prefix: string): boolean {
 export class RouteTable {
   private readonly routers = new Map<string, MountedRouter>();
   private readonly assets = new Map<string, AssetMount[]>();
+  private orderedPrefixes: Array<{ prefix: string; mounted: MountedRouter }> | null = null;
 
   /** A fresh router for `owner` (replacing any previous one) and the guarded facade the plugin sees. */
   createPluginRoutes(owner: string, prefixes: string[], assertOpen: () => void): PluginRoutes {
@@ -44,6 +45,7 @@ export class RouteTable {
     }
     const router = new Router();
     this.routers.set(owner, { owner, prefixes, router, dispatch: router.routes() as unknown as Middleware });
+    this.orderedPrefixes = null;
     const facade = {} as PluginRoutes;
     for (const method of ["get", "post", "put", "patch", "delete"] as const) {
       facade[method] = (path, ...handlers) => {
@@ -64,6 +66,7 @@ export class RouteTable {
 
   withdraw(owner: string): void {
     this.routers.delete(owner);
+    this.orderedPrefixes = null;
     this.assets.delete(owner);
   }
 
@@ -82,12 +85,21 @@ export class RouteTable {
           }
         }
       }
-      const candidates = [...this.routers.values()]
-        .map((m) => ({ m, length: Math.max(-1, ...m.prefixes.filter((p) => underPrefix(ctx.path, p)).map((p) => p.length)) }))
-        .filter((c) => c.length >= 0)
-        .sort((a, b) => b.length - a.length)
-        .map((c) => c.m.dispatch);
+      // Routers whose prefixes hold the path, the most specific prefix first (each router once).
+      const candidates: Middleware[] = [];
+      for (const { prefix, mounted } of this.prefixOrder()) {
+        if (underPrefix(ctx.path, prefix) && !candidates.includes(mounted.dispatch)) candidates.push(mounted.dispatch);
+      }
+      if (candidates.length === 0) return next();
       return candidates.length === 1 ? candidates[0]!(ctx, next) : compose(candidates)(ctx, next);
     };
+  }
+
+  /** Every (prefix, router) pair, longest prefix first; rebuilt only when routers change. */
+  private prefixOrder(): Array<{ prefix: string; mounted: MountedRouter }> {
+    this.orderedPrefixes ??= [...this.routers.values()]
+      .flatMap((mounted) => mounted.prefixes.map((prefix) => ({ prefix, mounted })))
+      .sort((a, b) => b.prefix.length - a.prefix.length);
+    return this.orderedPrefixes;
   }
 }
