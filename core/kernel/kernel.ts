@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { asValue, createContainer, InjectionMode, type AwilixContainer } from "awilix";
 import Koa from "koa";
+import compose from "koa-compose";
 import websockify from "koa-websocket";
 import { kernelMigrations } from "../../migrations/index.js";
 import { AuthService } from "./auth.js";
@@ -16,7 +17,7 @@ import { EventBus } from "./events.js";
 import { bodyParser } from "./http/body.js";
 import { requestContext } from "./http/errors-middleware.js";
 import { kernelRoutes, type Readiness } from "./http/kernel-routes.js";
-import { RouteTable } from "./http/route-table.js";
+import { RouteTable, underPrefix } from "./http/route-table.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { WebSocketHub } from "./http/websocket.js";
 import { createLogger, type Logger } from "./log.js";
@@ -27,6 +28,9 @@ import { Scheduler } from "./scheduler/scheduler.js";
 import { TokenSigner } from "./tokens.js";
 
 export const KERNEL_VERSION = "0.1.0";
+
+/** The paths of the kernel's own routes (kernel-routes.ts). */
+const KERNEL_PATHS = ["/healthz", "/readyz", "/api/v1/admin/plugins", "/api/v1/admin/jobs"];
 
 export interface KernelOptions {
   /** Project root holding config/ (defaults to the current directory). */
@@ -226,8 +230,9 @@ export class Kernel {
       plugins: () => this.plugins.pluginStates(),
       readiness: () => this.readiness(),
     });
-    app.use(kernel.routes());
-    app.use(kernel.allowedMethods());
+    // Only the kernel's own paths go through its router; every other request skips it.
+    const kernelDispatch = compose([kernel.routes(), kernel.allowedMethods()] as Koa.Middleware[]);
+    app.use((ctx, next) => (KERNEL_PATHS.some((prefix) => underPrefix(ctx.path, prefix)) ? kernelDispatch(ctx, next) : next()));
     app.use(this.routes.middleware());
     app.ws.use(this.websocket.middleware);
     return app;

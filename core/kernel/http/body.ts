@@ -15,8 +15,7 @@ declare module "koa" {
  * malformed JSON is 400 naming the problem. Multipart uploads are left to the route (it reads ctx.req itself).
  */
 export function bodyParser(limitBytes: number) {
-  return async (ctx: Context, next: Next) => {
-    if (!["POST", "PUT", "PATCH", "DELETE"].includes(ctx.method) || ctx.is("multipart")) return next();
+  const parse = async (ctx: Context, next: Next) => {
     const declared = Number(ctx.get("content-length") || 0);
     if (declared > limitBytes) throw tooLarge(limitBytes);
     const chunks: Buffer[] = [];
@@ -42,7 +41,11 @@ export function bodyParser(limitBytes: number) {
     }
     return next();
   };
+  // Requests without a body pass straight through (no extra promise on the read path).
+  return (ctx: Context, next: Next) => (WITH_BODY.has(ctx.method) && !ctx.is("multipart") ? parse(ctx, next) : next());
 }
+
+const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 function tooLarge(limitBytes: number): HttpError {
   return new HttpError(413, "Payload too large", { body: [`must be at most ${limitBytes} bytes`] });

@@ -77,14 +77,7 @@ export class RouteTable {
   }
 
   middleware(): Middleware {
-    return async (ctx: Context, next: Next) => {
-      for (const mounts of this.assets.values()) {
-        for (const mount of mounts) {
-          if ((ctx.method === "GET" || ctx.method === "HEAD") && underPrefix(ctx.path, mount.url)) {
-            if (await serveAsset(ctx, mount)) return;
-          }
-        }
-      }
+    const dispatch = (ctx: Context, next: Next) => {
       // Routers whose prefixes hold the path, the most specific prefix first (each router once).
       const candidates: Middleware[] = [];
       for (const { prefix, mounted } of this.prefixOrder()) {
@@ -92,6 +85,20 @@ export class RouteTable {
       }
       if (candidates.length === 0) return next();
       return candidates.length === 1 ? candidates[0]!(ctx, next) : compose(candidates)(ctx, next);
+    };
+    const assetsThenDispatch = async (ctx: Context, next: Next, mounts: AssetMount[]) => {
+      for (const mount of mounts) if (await serveAsset(ctx, mount)) return;
+      return dispatch(ctx, next);
+    };
+    return (ctx: Context, next: Next) => {
+      if (ctx.method === "GET" || ctx.method === "HEAD") {
+        let mounts: AssetMount[] | null = null;
+        for (const mountsOfOwner of this.assets.values()) {
+          for (const mount of mountsOfOwner) if (underPrefix(ctx.path, mount.url)) (mounts ??= []).push(mount);
+        }
+        if (mounts) return assetsThenDispatch(ctx, next, mounts);
+      }
+      return dispatch(ctx, next);
     };
   }
 

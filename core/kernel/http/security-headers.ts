@@ -17,11 +17,12 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
+// Not async: on the hot path every saved promise counts, and setting headers needs no await.
+export function securityHeaders(ctx: Context, next: Next): Promise<void> {
   ctx.set("X-Content-Type-Options", "nosniff");
   ctx.set("X-Frame-Options", "DENY");
   ctx.set("Referrer-Policy", "same-origin");
   ctx.set("Cross-Origin-Opener-Policy", "same-origin");
   ctx.set("Content-Security-Policy", CONTENT_SECURITY_POLICY);
-  await next();
+  return next();
 }
