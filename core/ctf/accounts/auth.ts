@@ -11,10 +11,11 @@ export const SESSION_COOKIE = "session";
 const SESSION_TTL_MS = 7 * 24 * 3600_000;
 /**
  * How long a resolved caller is reused without asking the database. Every change that matters (ban, hide, team,
- * role, revoked token or session) emits account.updated, which clears the cache on every instance at once; the
- * age limit only bounds the damage of a lost pub/sub message.
+ * role, revoked token or session) emits account.updated, which clears the cache on every instance at once, and a
+ * cached credential is still refused once its own expiry passes; the age limit only bounds the damage of a lost
+ * pub/sub message. (At 30 s, an event with 20,000 active players re-read hundreds of callers a second.)
  */
-const ACTOR_CACHE_MS = 30_000;
+const ACTOR_CACHE_MS = 300_000;
 const ACTOR_CACHE_MAX = 50_000;
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -29,6 +30,8 @@ interface AccountRow {
   team_id: number | null;
   team_banned: boolean | null;
   csrf_token?: string;
+  /** When the credential (token or session) stops being valid. */
+  expires_at: Date;
 }
 
 interface CachedActor {
@@ -66,7 +69,7 @@ export class PlayerAuth {
       if (!token.startsWith("ctfd_")) return null; // not ours: leave it to the kernel's bootstrap token
       const row = await this.lookup(`t:${sha256(token)}`, () =>
         this.db.query<AccountRow>(
-          `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned
+          `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, k.expires_at
              FROM ctf_tokens k JOIN ctf_users u ON u.id = k.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
             WHERE k.token_hash = $1 AND k.expires_at > now()`,
           [sha256(token)],
@@ -80,7 +83,7 @@ export class PlayerAuth {
     if (!cookie || cookie.length > 128) return null;
     const row = await this.lookup(`s:${sha256(cookie)}`, () =>
       this.db.query<AccountRow>(
-        `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, s.csrf_token
+        `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, s.csrf_token, s.expires_at
            FROM ctf_sessions s JOIN ctf_users u ON u.id = s.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
           WHERE s.id_hash = $1 AND s.expires_at > now()`,
         [sha256(cookie)],
@@ -146,7 +149,7 @@ export class PlayerAuth {
 
   private async lookup(key: string, load: () => Promise<AccountRow[]>): Promise<AccountRow | null> {
     const hit = this.cache.get(key);
-    if (hit && Date.now() - hit.at < ACTOR_CACHE_MS) return hit.row;
+    if (hit && Date.now() - hit.at < ACTOR_CACHE_MS) return hit.row && hit.row.expires_at.getTime() > Date.now() ? hit.row : null;
     const [row] = await load();
     if (this.cache.size >= ACTOR_CACHE_MAX) this.cache.clear();
     this.cache.set(key, { row: row ?? null, at: Date.now() });
