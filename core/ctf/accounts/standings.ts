@@ -1,3 +1,4 @@
+import { dynamicValue } from "../game/dynamic-value.js";
 import { ordinal } from "../sql.js";
 
 /** Runs SQL and answers rows: `ctf.db.query` outside a transaction, or `(sql, p) => txQuery(tx, sql, p)` inside one. */
@@ -20,14 +21,16 @@ const accountTable = (mode: ScoringAccount["mode"]) => (mode === "teams" ? "ctf_
 
 /**
  * Every point an account earned: its solves at the challenge's current value, and its awards (negative ones
- * included: hint unlocks are paid with negative awards). `$1` is the cutoff (the freeze) or NULL for none.
+ * included: hint unlocks are paid with negative awards). `$1` is the cutoff (the freeze) or NULL for none;
+ * `$3`/`$4` list challenges whose value counts differently before the cutoff (see frozenValues).
  * In team mode the team owns solves and awards through their team_id.
  */
 function pointsSql(mode: ScoringAccount["mode"]): string {
   const owner = ownerColumn(mode);
   return `
-    SELECT s.${owner} AS account_id, c.value, s.created_at AS at
+    SELECT s.${owner} AS account_id, coalesce(fv.value, c.value) AS value, s.created_at AS at
       FROM ctf_solves s JOIN ctf_challenges c ON c.id = s.challenge_id
+      LEFT JOIN unnest($3::int[], $4::int[]) AS fv(id, value) ON fv.id = c.id
      WHERE s.${owner} IS NOT NULL AND ($1::timestamptz IS NULL OR s.created_at < $1::timestamptz)
     UNION ALL
     SELECT a.${owner}, a.value, a.created_at
@@ -48,18 +51,37 @@ function rankingSql(mode: ScoringAccount["mode"]): string {
      WHERE NOT acc.hidden AND NOT acc.banned`;
 }
 
+/**
+ * As of a freeze, a dynamic challenge that decayed with later solves is worth what it was worth at the freeze
+ * (the scoreboard plugin's rule: later solves must not move a frozen board). Answers [ids, values] for those.
+ */
+async function frozenValues(query: Query, cutoff: Date | null): Promise<[number[], number[]]> {
+  if (cutoff === null) return [[], []];
+  const rows = await query<{ id: number; initial: number; minimum: number; decay: number; decay_function: "linear" | "logarithmic"; before: number }>(
+    `SELECT c.id, c.initial, c.minimum, c.decay, c.decay_function, count(*) FILTER (WHERE s.created_at < $1)::int AS before
+       FROM ctf_challenges c JOIN ctf_solves s ON s.challenge_id = c.id
+       JOIN ctf_users u ON u.id = s.user_id LEFT JOIN ctf_teams t ON t.id = s.team_id
+      WHERE c.type = 'dynamic' AND NOT u.hidden AND NOT u.banned AND NOT coalesce(t.hidden, false) AND NOT coalesce(t.banned, false)
+      GROUP BY c.id HAVING bool_or(s.created_at >= $1)`,
+    [cutoff],
+  );
+  return [rows.map((r) => r.id), rows.map((r) => dynamicValue({ initial: r.initial, minimum: r.minimum, decay: r.decay, function: r.decay_function }, r.before))];
+}
+
 /** The account's score, counting only points earned before `cutoff` when one is given. */
 export async function scoreOf(query: Query, account: ScoringAccount, cutoff: Date | null): Promise<number> {
+  const [ids, values] = await frozenValues(query, cutoff);
   const [row] = await query<{ score: number | null }>(
     `SELECT sum(value)::int AS score FROM (${pointsSql(account.mode)}) p WHERE p.account_id = $2`,
-    [cutoff, account.id],
+    [cutoff, account.id, ids, values],
   );
   return row?.score ?? 0;
 }
 
 /** The account's 1-based place in the ranking as of `cutoff`, or null when it is not ranked there. */
 export async function placeOf(query: Query, account: ScoringAccount, cutoff: Date | null): Promise<number | null> {
-  const [row] = await query<{ place: number }>(`SELECT place FROM (${rankingSql(account.mode)}) r WHERE r.account_id = $2`, [cutoff, account.id]);
+  const [ids, values] = await frozenValues(query, cutoff);
+  const [row] = await query<{ place: number }>(`SELECT place FROM (${rankingSql(account.mode)}) r WHERE r.account_id = $2`, [cutoff, account.id, ids, values]);
   return row?.place ?? null;
 }
 

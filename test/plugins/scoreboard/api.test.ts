@@ -310,6 +310,27 @@ describe("scoreboard API, user mode", function () {
       ["fz_first", 100_001],
     ]);
   });
+
+  it("after the freeze a dynamic challenge keeps its value at the freeze, and account pages agree with the board", async () => {
+    const dynamic = await t.challenge({ type: "dynamic", initial: 900_000, minimum: 100, decay: 100_000, function: "linear" });
+    const [early, late] = [await t.register("fzd_early"), await t.register("fzd_late")];
+    await solve(early, dynamic);
+    const freeze = Math.ceil((Date.now() + 1) / 1000);
+    await setConfig(t, { freeze });
+    while (Date.now() < freeze * 1000 + 50) await sleep(50);
+    await solve(late, dynamic); // decays the challenge to 800,000 after the freeze
+    await settle(t);
+    const row = (await boardOf(anonymous)).find((r) => r.name === "fzd_early")!;
+    expect(row.score).to.equal(900_000);
+    const page = await anonymous.get(`/api/v1/users/${early.user!.id}`);
+    expect(page.body.data.score).to.equal(row.score);
+    expect(page.body.data.place).to.match(new RegExp(`^${row.pos}(st|nd|rd|th)$`));
+    // Live (admin) views use the current value.
+    const live = (await boardOf(t.admin)).find((r) => r.name === "fzd_early")!;
+    expect(live.score).to.equal(800_000);
+    expect((await t.admin.get(`/api/v1/users/${early.user!.id}`)).body.data.score).to.equal(800_000);
+    await setConfig(t, { freeze: null });
+  });
 });
 
 describe("scoreboard API, team mode", function () {
