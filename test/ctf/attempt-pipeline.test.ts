@@ -38,6 +38,25 @@ describe("core/ctf: attempt pipeline under concurrency, rate limits and events",
       expect(submitted.filter((e) => e.challengeId === c)).to.have.length(1);
     });
 
+    it("max attempts hold under concurrency: 20 simultaneous wrong answers with 3 allowed record exactly 3", async () => {
+      const c = await t.challenge({ max_attempts: 3 }, "flag{exact}");
+      const player = await t.register();
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(player, c, `wrong-${i}`)));
+      expect(answers.filter((a) => a.status === 200 && a.body.data.status === "incorrect")).to.have.length(3);
+      expect(answers.filter((a) => a.status === 403 && a.body.data.status === "ratelimited")).to.have.length(17);
+      const fails = await t.admin.get(`/api/v1/users/${player.user!.id}/fails`);
+      expect(fails.body.meta.count).to.equal(3);
+    });
+
+    it("many players answering at once each get their own verdict (attempts share batched writes)", async () => {
+      const c = await t.challenge({}, "flag{batch}");
+      const players = await Promise.all(Array.from({ length: 12 }, () => t.register()));
+      const answers = await Promise.all(players.map((p, i) => attempt(p, c, i % 3 === 0 ? "flag{batch}" : `nope-${i}`)));
+      answers.forEach((a, i) => expect(a.body.data.status, `player ${i}`).to.equal(i % 3 === 0 ? "correct" : "incorrect"));
+      const solvers = (await t.admin.get(`/api/v1/challenges/${c}/solves`)).body.data.map((r: any) => r.account_id).sort();
+      expect(solvers).to.deep.equal(players.filter((_, i) => i % 3 === 0).map((p) => p.user!.id).sort());
+    });
+
     it("the 11th wrong answer within the window gets 429 ratelimited; a correct answer after the window works", async () => {
       const c = await t.challenge({}, "flag{slow}");
       const other = await t.challenge({}, "flag{other}");

@@ -5,6 +5,7 @@ import type { Player } from "../service.js";
 import { eventPhase } from "../settings.js";
 import { txQuery } from "../sql.js";
 import type { CachedChallenge } from "./challenge-cache.js";
+import { AttemptWriter, type AttemptInput, type AttemptRow } from "./attempt-writer.js";
 import { recomputeDynamicValues } from "./dynamic-value.js";
 
 export type AttemptStatus = "correct" | "incorrect" | "already_solved" | "ratelimited" | "paused" | "authentication_required";
@@ -23,60 +24,6 @@ export function accountCondition(player: Player, param: number, alias = ""): str
   return player.accountType === "team" ? `${p}team_id = $${param}` : `${p}user_id = $${param} AND ${p}team_id IS NULL`;
 }
 
-type Outcome = "prerequisites" | "locked" | "ratelimited" | "already_solved" | "correct" | "incorrect";
-
-/**
- * One statement decides and writes an attempt: it reads the account's state (solved already? wrong answers on this
- * challenge, for max attempts; prerequisites solved? wrong answers in the rate-limit window), picks the outcome in
- * CTFd's order, writes the submission when the outcome records one, and inserts the solve for a correct answer,
- * where the partial unique index decides races. One round trip per attempt, atomic with its own checks.
- *
- * $1 challenge, $2 user, $3 team (team mode) or null, $4 provided, $5 ip, $6 user agent, $7 verdict
- * ('correct'|'incorrect'), $8 max attempts, $9 prerequisite ids, $10 wrong answers allowed per window,
- * $11 window seconds.
- */
-function attemptStatement(account: string): string {
-  return `
-    WITH account_solves AS (
-      SELECT challenge_id FROM ctf_solves WHERE ${account} AND (challenge_id = $1 OR challenge_id = ANY($9::int[]))
-    ), state AS (
-      SELECT EXISTS (SELECT 1 FROM account_solves WHERE challenge_id = $1) AS solved,
-             CASE WHEN $8::int > 0 THEN (SELECT count(*)::int FROM ctf_submissions WHERE challenge_id = $1 AND ${account} AND type = 'incorrect') ELSE 0 END AS fails,
-             NOT ($9::int[] <@ ARRAY(SELECT challenge_id FROM account_solves)) AS missing_prerequisites,
-             (SELECT count(*)::int FROM ctf_submissions
-               WHERE ${account} AND type = 'incorrect' AND created_at > now() - make_interval(secs => $11::float8)) AS recent_wrong
-    ), decision AS (
-      SELECT fails, CASE
-               WHEN missing_prerequisites THEN 'prerequisites'
-               WHEN $8::int > 0 AND fails >= $8::int AND NOT solved THEN 'locked'
-               WHEN recent_wrong >= $10::int THEN 'ratelimited'
-               WHEN solved THEN 'already_solved'
-               ELSE $7::text END AS outcome
-        FROM state
-    ), submission AS (
-      INSERT INTO ctf_submissions (challenge_id, user_id, team_id, provided, type, ip, user_agent)
-      SELECT $1, $2, $3, $4, outcome, $5, $6 FROM decision WHERE outcome IN ('correct', 'incorrect', 'ratelimited')
-      RETURNING id, type, created_at
-    ), solve AS (
-      INSERT INTO ctf_solves (submission_id, challenge_id, user_id, team_id, created_at)
-      SELECT id, $1, $2, $3, created_at FROM submission WHERE type = 'correct'
-      ON CONFLICT DO NOTHING RETURNING id
-    )
-    SELECT d.outcome, d.fails, s.id AS submission_id, s.created_at, (SELECT id FROM solve) AS solve_id
-      FROM decision d LEFT JOIN submission s ON true`;
-}
-
-const USER_MODE_STATEMENT = attemptStatement("user_id = $2 AND team_id IS NULL");
-const TEAM_MODE_STATEMENT = attemptStatement("team_id = $3");
-
-interface AttemptRow {
-  outcome: Outcome;
-  fails: number;
-  submission_id: string | null;
-  created_at: Date | null;
-  solve_id: string | null;
-}
-
 /**
  * POST /api/v1/challenges/attempt, in CTFd's order of checks: event window and pause, team, challenge state,
  * prerequisites, max attempts, the wrong-answer rate limit (a sliding window over the account's recent wrong
@@ -85,7 +32,11 @@ interface AttemptRow {
  * Every answer that records a submission is given after the submission is committed.
  */
 export class AttemptPipeline {
-  constructor(private readonly ctf: Ctf) {}
+  private readonly writer: AttemptWriter;
+
+  constructor(private readonly ctf: Ctf) {
+    this.writer = new AttemptWriter(ctf.db, ctf.log);
+  }
 
   async attempt(ctx: Context, challengeId: number, provided: string, options: { preview: boolean }): Promise<AttemptAnswer> {
     const { ctf } = this;
@@ -113,24 +64,20 @@ export class AttemptPipeline {
     if (evaluateOnly) return correct ? answer(200, "correct", "Correct") : answer(200, "incorrect", "Incorrect");
 
     const teamId = player.accountType === "team" ? player.teamId : null;
-    const params = [
-      challenge.id,
-      player.userId,
+    const input: AttemptInput = {
+      challengeId: challenge.id,
+      userId: player.userId,
       teamId,
       provided,
-      ctx.ip,
-      ctx.get("user-agent").slice(0, 512),
-      correct ? "correct" : "incorrect",
-      challenge.maxAttempts,
-      player.admin ? [] : challenge.prerequisites,
-      settings.incorrectSubmissionsPerMinute,
-      ctf.config.wrongAnswerWindowSeconds,
-    ];
-    const statement = player.accountType === "team" ? TEAM_MODE_STATEMENT : USER_MODE_STATEMENT;
-    const needsTransaction = correct && challenge.type === "dynamic";
-    const row = needsTransaction
-      ? await ctf.db.transaction(async (tx) => this.afterWrite((await txQuery<AttemptRow>(tx, statement, params))[0]!, player, challenge, teamId, tx))
-      : await this.afterWrite((await ctf.db.query<AttemptRow>(statement, params, { name: `ctf-attempt-${player.accountType}` }))[0]!, player, challenge, teamId, null);
+      ip: ctx.ip,
+      userAgent: ctx.get("user-agent").slice(0, 512),
+      verdict: correct ? "correct" : "incorrect",
+      maxAttempts: challenge.maxAttempts,
+      prerequisites: player.admin ? [] : challenge.prerequisites,
+      wrongAnswersPerWindow: settings.incorrectSubmissionsPerMinute,
+      windowSeconds: ctf.config.wrongAnswerWindowSeconds,
+    };
+    const row = await this.write(input, player, challenge, teamId);
 
     switch (row.outcome) {
       case "prerequisites":
@@ -150,6 +97,25 @@ export class AttemptPipeline {
         // A concurrent request of the same account won the race for the solve.
         return row.solve_id === null ? answer(200, "already_solved", "Correct but you already solved this") : answer(200, "correct", "Correct");
     }
+  }
+
+  /**
+   * Most attempts are written in shared batches. Two kinds run alone in a transaction: a correct answer to a dynamic
+   * challenge (its value is recomputed under the challenge's row lock), and any attempt on a challenge with a
+   * maximum number of attempts (an advisory lock per account and challenge makes that maximum exact under
+   * concurrent requests, where CTFd answers "Another submission is already being processed").
+   */
+  private async write(input: AttemptInput, player: Player, challenge: CachedChallenge, teamId: number | null): Promise<AttemptRow> {
+    const mode = player.accountType;
+    const alone = (input.verdict === "correct" && challenge.type === "dynamic") || challenge.maxAttempts > 0;
+    if (!alone) return this.afterWrite(await this.writer.write(mode, input), player, challenge, teamId, null);
+    return this.ctf.db.transaction(async (tx) => {
+      if (challenge.maxAttempts > 0) {
+        await txQuery(tx, `SELECT pg_advisory_xact_lock(hashtext('ctf-attempt'), hashtext($1))`, [`${challenge.id}:${mode}:${player.accountId}`]);
+      }
+      const { sql, params } = AttemptWriter.single(mode, input);
+      return this.afterWrite((await txQuery<AttemptRow>(tx, sql, params))[0]!, player, challenge, teamId, tx);
+    });
   }
 
   /**
