@@ -5,13 +5,13 @@
  * wrong answers a minute and the wrong-answer rate limit (10 a minute) is not what is measured. After each run, every answered attempt is checked against the
  * submissions table (each one must be durable before its answer). Prints figures, writes bench/results/attempts.json.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import autocannon from "autocannon";
 import pg from "pg";
 import { dropSchema } from "../test/helpers/kernel.js";
+import { startFlaghost } from "./support/processes.js";
 
 const root = resolve(import.meta.dirname, "..");
 const ACCOUNTS = 20_000;
@@ -29,33 +29,8 @@ if (!databaseUrl || !redisUrl) {
 const schema = `bench_attempts_${Date.now().toString(36)}`;
 const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
 
-async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") goes to the server process only, for profiling.
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, resolve(root, "bin/flaghost.js"), "start"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: "0",
-      FLAGHOST_HOST: "127.0.0.1",
-      FLAGHOST_DB_SCHEMA: schema,
-      FLAGHOST_REDIS_PREFIX: `${schema}:`,
-      FLAGHOST_PLUGIN_PATHS: "core/ctf",
-      FLAGHOST_LOG_LEVEL: "warn",
-      NODE_ENV: "production",
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolvePromise, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk;
-      const match = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (match) resolvePromise(`http://127.0.0.1:${match[1]}`);
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return { child, url };
+function startServer() {
+  return startFlaghost({ FLAGHOST_DB_SCHEMA: schema, FLAGHOST_REDIS_PREFIX: `${schema}:`, FLAGHOST_PLUGIN_PATHS: "core/ctf" });
 }
 
 async function seed(url: string, db: pg.Client): Promise<{ tokens: string[]; challengeIds: number[] }> {

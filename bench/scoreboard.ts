@@ -30,6 +30,7 @@ import { boardBody } from "../plugins/scoreboard/engine/rows.js";
 import { BoardSource } from "../plugins/scoreboard/engine/source.js";
 import { StandingsState } from "../plugins/scoreboard/engine/state.js";
 import { dropSchema } from "../test/helpers/kernel.js";
+import { startFlaghost, waitForLine } from "./support/processes.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -196,38 +197,14 @@ async function engineFigures(db: Database) {
   };
 }
 
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
-  return new Promise((resolvePromise, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk;
-      const match = pattern.exec(out);
-      if (match) resolvePromise(match);
-    });
-    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}: ${out}`)));
+function startServer(place: Place) {
+  return startFlaghost({
+    FLAGHOST_DB_SCHEMA: place.schema,
+    FLAGHOST_REDIS_PREFIX: `${place.schema}:`,
+    ...(place.dataDir ? { FLAGHOST_DATA_DIR: place.dataDir } : {}),
+    FLAGHOST_PLUGIN_PATHS: "core/ctf,plugins/scoreboard",
+    FLAGHOST_ADMIN_TOKEN: ADMIN_TOKEN,
   });
-}
-
-async function startFlaghost(place: Place): Promise<{ child: ChildProcess; url: string }> {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, resolve(root, "bin/flaghost.js"), "start"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: "0",
-      FLAGHOST_HOST: "127.0.0.1",
-      FLAGHOST_DB_SCHEMA: place.schema,
-      FLAGHOST_REDIS_PREFIX: `${place.schema}:`,
-      ...(place.dataDir ? { FLAGHOST_DATA_DIR: place.dataDir } : {}),
-      FLAGHOST_PLUGIN_PATHS: "core/ctf,plugins/scoreboard",
-      FLAGHOST_ADMIN_TOKEN: ADMIN_TOKEN,
-      FLAGHOST_LOG_LEVEL: "warn",
-      NODE_ENV: "production",
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const [, port] = await waitForLine(child, /listening on http:\/\/[^:]+:(\d+)/, "flaghost");
-  return { child, url: `http://127.0.0.1:${port}` };
 }
 
 /** A bare node:http process answering each path with fixed bytes and headers: what Node itself can do. */
@@ -385,7 +362,7 @@ async function runDataset(name: string, spec: Dataset) {
     console.log(`  loaded in ${round(loadMs / 1000, 1)} s; engine: build ${engine.buildMs} ms, heap ${engine.heapMb} MB, one solve applied p50 ${engine.applyOneSolve.p50Ms} ms p99 ${engine.applyOneSolve.p99Ms} ms`);
 
     started = performance.now();
-    const server = await startFlaghost(place);
+    const server = await startServer(place);
     children.push(server.child);
     const bootMs = performance.now() - started;
     const paths = ["/api/v1/scoreboard", "/api/v1/scoreboard/top/10"];
