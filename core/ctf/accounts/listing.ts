@@ -1,4 +1,11 @@
+import type { Context } from "koa";
 import { z } from "zod";
+import { badRequest } from "../../kernel/errors.js";
+import { parseInput } from "../../kernel/http/envelope.js";
+import type { Ctf } from "../runtime.js";
+import { assertAccountsVisible, readerOf } from "./access.js";
+import { pageOf } from "./rows.js";
+import type { ViewLevel } from "./views.js";
 
 /**
  * Query rules for the paginated account lists (`GET /users`, `GET /teams`). Unlike CTFd, `per_page` is honoured
@@ -60,4 +67,29 @@ export function listConditions(
   if (bracket !== undefined) add((p) => `a.bracket_id = ${p}`, bracket);
   if (query.q) add((p) => `${columns[query.field ?? "name"]} ILIKE ${p}`, containsPattern(query.q));
   return where;
+}
+
+/**
+ * `GET /users` and `GET /teams`: one page of the accounts a caller may list (hidden and banned ones only for admins
+ * asking `?view=admin`, who then get the admin field set), with CTFd's pagination meta.
+ */
+export async function answerAccountPage<Row, F extends string>(
+  ctx: Context,
+  ctf: Ctf,
+  list: { table: "ctf_users" | "ctf_teams"; query: ReturnType<typeof listQuery<F>>; searchColumns: Record<F, string>; view(row: Row, level: ViewLevel): unknown },
+): Promise<void> {
+  const q = parseInput(list.query, ctx.query);
+  const reader = await readerOf(ctx, ctf);
+  await assertAccountsVisible(ctf, reader);
+  if ((q.field as string | undefined) === "email" && !reader.admin) throw badRequest({ field: ["Emails can only be queried by admins"] });
+  const adminView = reader.admin && q.view === "admin";
+  const params: unknown[] = [];
+  const where = listConditions(q, list.searchColumns, params);
+  if (!adminView) where.push("NOT a.hidden", "NOT a.banned");
+  const { rows, total } = await pageOf<Row>(ctf.db.query.bind(ctf.db), list.table, where, params, q.page, q.per_page);
+  ctx.body = {
+    success: true,
+    data: rows.map((row) => list.view(row, adminView ? "admin" : "public")),
+    meta: { pagination: pagination(q.page, q.per_page, total) },
+  };
 }

@@ -7,8 +7,8 @@ import { assertAccountsVisible, assertScoresVisible, assertTeamMode, playerOf, r
 import { awardsOf, failsOf, solvesOf, type Owner } from "../accounts/activity.js";
 import { emitAccountUpdated, inTx, recomputeChallenges } from "../accounts/changes.js";
 import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
-import { listConditions, listQuery, pagination } from "../accounts/listing.js";
-import { assertBracket, pageOf, pathId, profileText, profileWebsite, rowId, teamById, updateRow, userById } from "../accounts/rows.js";
+import { answerAccountPage, listQuery } from "../accounts/listing.js";
+import { assertBracket, pathId, profileText, profileWebsite, rowId, teamById, updateRow, userById } from "../accounts/rows.js";
 import { standingOf } from "../accounts/standings.js";
 import { addMember, insertTeam, invitedTeamId, inviteCode, inviteSignedBy, memberIds, removeMember } from "../accounts/teams.js";
 import { teamView, type TeamRow } from "../accounts/views.js";
@@ -187,22 +187,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
       return after;
     });
 
-  routes.get("/api/v1/teams", async (ctx) => {
-    const q = parseInput(teamsQuery, ctx.query);
-    const reader = await readerOf(ctx, ctf);
-    await assertAccountsVisible(ctf, reader);
-    if (q.field === "email" && !reader.admin) throw badRequest({ field: ["Emails can only be queried by admins"] });
-    const adminView = reader.admin && q.view === "admin";
-    const params: unknown[] = [];
-    const where = listConditions(q, SEARCH_COLUMNS, params);
-    if (!adminView) where.push("NOT a.hidden", "NOT a.banned");
-    const { rows, total } = await pageOf<TeamRow>(query, "ctf_teams", where, params, q.page, q.per_page);
-    ctx.body = {
-      success: true,
-      data: rows.map((t) => teamView(t, adminView ? "admin" : "public")),
-      meta: { pagination: pagination(q.page, q.per_page, total) },
-    };
-  });
+  routes.get("/api/v1/teams", (ctx) => answerAccountPage<TeamRow, string>(ctx, ctf, { table: "ctf_teams", query: teamsQuery, searchColumns: SEARCH_COLUMNS, view: teamView }));
 
   // --- players: create, join, leave ---
 

@@ -8,8 +8,8 @@ import { awardsOf, failsOf, solvesOf, type Owner } from "../accounts/activity.js
 import { sha256, SESSION_COOKIE } from "../accounts/auth.js";
 import { emitAccountUpdated, recomputeChallenges } from "../accounts/changes.js";
 import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
-import { listConditions, listQuery, pagination } from "../accounts/listing.js";
-import { assertBracket, pageOf, pathId, profileText, profileWebsite, rowId, updateRow, userById } from "../accounts/rows.js";
+import { answerAccountPage, listQuery } from "../accounts/listing.js";
+import { assertBracket, pathId, profileText, profileWebsite, rowId, updateRow, userById } from "../accounts/rows.js";
 import { standingOf, type ScoringAccount } from "../accounts/standings.js";
 import { userView, type UserRow } from "../accounts/views.js";
 import type { AccountUpdated } from "../events.js";
@@ -121,22 +121,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     return user;
   };
 
-  routes.get("/api/v1/users", async (ctx) => {
-    const q = parseInput(usersQuery, ctx.query);
-    const reader = await readerOf(ctx, ctf);
-    await assertAccountsVisible(ctf, reader);
-    if (q.field === "email" && !reader.admin) throw badRequest({ field: ["Emails can only be queried by admins"] });
-    const adminView = reader.admin && q.view === "admin";
-    const params: unknown[] = [];
-    const where = listConditions(q, SEARCH_COLUMNS, params);
-    if (!adminView) where.push("NOT a.hidden", "NOT a.banned");
-    const { rows, total } = await pageOf<UserRow>(query, "ctf_users", where, params, q.page, q.per_page);
-    ctx.body = {
-      success: true,
-      data: rows.map((u) => userView(u, adminView ? "admin" : "public")),
-      meta: { pagination: pagination(q.page, q.per_page, total) },
-    };
-  });
+  routes.get("/api/v1/users", (ctx) => answerAccountPage<UserRow, string>(ctx, ctf, { table: "ctf_users", query: usersQuery, searchColumns: SEARCH_COLUMNS, view: userView }));
 
   // --- the caller's own account (registered before /users/:id) ---
 
