@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
@@ -8,7 +8,8 @@ import { Client, startCtf, type TestCtf } from "../helpers/ctf.js";
 import { dropSchema, eventually, fixturePlugin, projectRoot } from "../helpers/kernel.js";
 import { zip } from "../helpers/zip.js";
 
-const SAMPLE = "/work/shared/samples/ctfd-export-sample-teams.zip";
+/** The CTFd-written sample in shared/, which sits beside the project (in CI as on a developer's machine). */
+const SAMPLE = resolve(projectRoot, "../shared/samples/ctfd-export-sample-teams.zip");
 const sample = () => readFileSync(SAMPLE);
 
 /** A CTFd export as CTFd writes it: db/<table>.json with {count, results, meta}, empty tables as empty files. */
@@ -468,9 +469,12 @@ describe("core/ctf import: CTFd exports", () => {
     /** Runs bin/flaghost.js on its own database: a fresh Postgres schema, or a fresh embedded data folder. */
     const database = backends.databaseUrl
       ? { env: { DATABASE_URL: backends.databaseUrl, FLAGHOST_DB_SCHEMA: uniqueName("import_cli") } }
-      : { env: { FLAGHOST_DATA_DIR: mkdtempSync(join(tmpdir(), "flaghost-import-")) } };
+      : { env: { FLAGHOST_DATA_DIR: join(tmpdir(), uniqueName("flaghost-import-data")) } };
+    const scratch = mkdtempSync(join(tmpdir(), "flaghost-import-"));
     after(async () => {
       if (backends.databaseUrl) await dropSchema(database.env.FLAGHOST_DB_SCHEMA!);
+      else rmSync(database.env.FLAGHOST_DATA_DIR!, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
     });
 
     const flaghost = (args: string[]) => {
@@ -495,7 +499,7 @@ describe("core/ctf import: CTFd exports", () => {
       expect(second.code).to.equal(1);
       expect(second.stderr).to.include("already holds an event (4 challenges, 4 teams, 8 players, 9 submissions, 2 awards)");
 
-      const bad = join(mkdtempSync(join(tmpdir(), "flaghost-bad-")), "export.zip");
+      const bad = join(scratch, "export.zip");
       writeFileSync(bad, ctfdExport({ solves: "[{" }));
       const invalid = flaghost(["import", "ctfd", bad]);
       expect(invalid.code).to.equal(1);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
@@ -17,8 +17,16 @@ function flaghost(args: string[], env: Record<string, string> = {}) {
 }
 
 describe("flaghost CLI", () => {
+  const configDirs: string[] = [];
+  const scratchConfigDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), "flaghost-config-"));
+    configDirs.push(dir);
+    return dir;
+  };
+  after(() => configDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
   it("stops start-up on invalid configuration with the key path, the reason and a non-zero exit code", () => {
-    const configDir = mkdtempSync(join(tmpdir(), "flaghost-config-"));
+    const configDir = scratchConfigDir();
     writeFileSync(join(configDir, "default.json"), JSON.stringify({ port: "eighty", websocket: { heartbeatMs: -5 } }));
     const { code, stderr } = flaghost(["start"], { FLAGHOST_CONFIG_DIR: configDir, FLAGHOST_ADMIN_TOKEN: "short" });
     expect(code).to.equal(1);
@@ -30,7 +38,7 @@ describe("flaghost CLI", () => {
   });
 
   it("reports a config file that is not JSON", () => {
-    const configDir = mkdtempSync(join(tmpdir(), "flaghost-config-"));
+    const configDir = scratchConfigDir();
     writeFileSync(join(configDir, "default.json"), "{ port: 8000 ");
     const { code, stderr } = flaghost(["start"], { FLAGHOST_CONFIG_DIR: configDir });
     expect(code).to.equal(1);
