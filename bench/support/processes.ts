@@ -7,11 +7,21 @@ const root = resolve(import.meta.dirname, "../..");
 export function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
   return new Promise((resolvePromise, reject) => {
     let out = "";
-    child.stdout!.on("data", (chunk) => {
+    const listen = (chunk: Buffer) => {
       out += chunk;
       const match = pattern.exec(out);
-      if (match) resolvePromise(match);
-    });
+      if (!match) return;
+      // Keep draining the pipe (a full pipe would block the child's logging), without keeping what it says.
+      child.stdout!.off("data", listen);
+      child.stdout!.on("data", (more: Buffer) => {
+        drained += more.length;
+        if (process.env.BENCH_SHOW_SERVER_OUTPUT) process.stderr.write(more);
+      });
+      resolvePromise(match);
+    };
+    let drained = 0;
+    child.stdout!.on("data", listen);
+    child.once("exit", () => drained > 0 && console.error(`(${what} wrote ${drained} bytes after start-up)`));
     child.once("exit", (code) => reject(new Error(`${what} exited with ${code}: ${out}`)));
   });
 }
