@@ -259,6 +259,8 @@ describe("scoreboard API, user mode", function () {
 
   it("the consistency job finds drift (a change that never sent its event), logs it and repairs it", async () => {
     const player = await t.register("drift_player");
+    // Let the engine handle the registration first, so the silent write below is not picked up by that reload.
+    await settle(t);
     // Written behind the engine's back: no award.created event.
     await t.kernel.db.query(`INSERT INTO ctf_awards (user_id, name, value) VALUES ($1, 'silent', 4242)`, [player.user!.id]);
     expect((await boardOf(anonymous)).map((r) => r.name)).not.to.include("drift_player");
