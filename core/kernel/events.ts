@@ -39,6 +39,8 @@ const BROADCAST_CHANNEL = "kernel:events";
 export class EventBus {
   private readonly handlers = new Map<string, Subscription[]>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Broadcast events waiting for this turn's publish. */
+  private readonly outbox: Array<{ name: string; payload: unknown }> = [];
   private unsubscribeBroadcast: Unsubscribe | null = null;
 
   constructor(
@@ -55,7 +57,7 @@ export class EventBus {
   async connect(): Promise<void> {
     if (this.unsubscribeBroadcast || this.deps.coordination.kind !== "redis") return;
     this.unsubscribeBroadcast = await this.deps.coordination.subscribe(BROADCAST_CHANNEL, (message) => {
-      let parsed: { name: string; payload: unknown; origin: string };
+      let parsed: { origin: string; events?: Array<{ name: string; payload: unknown }>; name?: string; payload?: unknown };
       try {
         parsed = JSON.parse(message);
       } catch {
@@ -63,7 +65,9 @@ export class EventBus {
         return;
       }
       if (parsed.origin === this.deps.instanceId) return; // already delivered locally
-      this.dispatch(parsed.name, parsed.payload, { name: parsed.name, origin: parsed.origin, local: false });
+      // A batch of events; a single `{name, payload}` is what instances of an earlier version send during an upgrade.
+      const events = parsed.events ?? [{ name: parsed.name!, payload: parsed.payload }];
+      for (const { name, payload } of events) this.dispatch(name, payload, { name, origin: parsed.origin, local: false });
     });
   }
 
@@ -101,13 +105,27 @@ export class EventBus {
   emit<K extends EventName>(name: K, payload: EventPayload<K>, options: { broadcast?: boolean } = {}): void {
     this.deps.afterCommit(() => {
       this.dispatch(name, payload, { name, origin: this.deps.instanceId, local: true });
-      if (options.broadcast && this.deps.coordination.kind === "redis") {
-        const message = JSON.stringify({ name, payload, origin: this.deps.instanceId });
-        this.deps.coordination.publish(BROADCAST_CHANNEL, message).catch((error) => {
-          this.deps.log.error({ err: error, event: name }, "could not broadcast an event to other instances");
-        });
+      if (options.broadcast && this.deps.coordination.kind === "redis") this.queueBroadcast(name, payload);
+    });
+  }
+
+  /**
+   * Broadcast events committed in the same turn of the event loop go out as one message, in order: a burst of
+   * solves costs one publish (and one delivery to each instance) instead of one per event.
+   */
+  private queueBroadcast(name: string, payload: unknown): void {
+    this.outbox.push({ name, payload });
+    if (this.outbox.length > 1) return; // a flush is already scheduled
+    const flush = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const events = this.outbox.splice(0);
+      try {
+        await this.deps.coordination.publish(BROADCAST_CHANNEL, JSON.stringify({ origin: this.deps.instanceId, events }));
+      } catch (error) {
+        this.deps.log.error({ err: error, events: events.map((e) => e.name) }, "could not broadcast events to other instances");
       }
     });
+    this.inFlight.add(flush);
+    void flush.finally(() => this.inFlight.delete(flush));
   }
 
   /** Resolves when every handler started so far has finished (tests and graceful shutdown). */

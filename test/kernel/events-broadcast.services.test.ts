@@ -31,4 +31,14 @@ describe("event bus across instances (Redis pub/sub)", () => {
     expect(events!.map((e) => e.local).sort()).to.deep.equal([false, true]);
     expect(final.every((e) => e.payload.from === "a")).to.equal(true);
   });
+
+  it("delivers a burst of broadcast events on the other instance once each, in order", async () => {
+    await a.request("DELETE", "/events/seen");
+    await a.request("POST", "/events/broadcast-burst", { headers: { "x-from": "burst" } });
+    const remote = async () =>
+      ((await a.request("GET", "/events/seen")).body.data as Array<Record<string, any>>).filter((e) => e.name === "fixture.broadcast" && !e.local).map((e) => e.payload.i);
+    await eventually(async () => (await remote()).length >= 5, 5000);
+    await new Promise((r) => setTimeout(r, 200)); // nothing more arrives
+    expect(await remote()).to.deep.equal([0, 1, 2, 3, 4]);
+  });
 });
