@@ -1,3 +1,4 @@
+import type { Context } from "koa";
 import { isoDate } from "../sql.js";
 import type { Query } from "./standings.js";
 
@@ -110,4 +111,15 @@ export async function awardsOf(query: Query, owner: Owner, options: Pick<Activit
     [owner.id, options.cutoff],
   );
   return rows.map(awardView);
+}
+
+/** Answers `/users|teams/:id|me/solves|fails|awards` in CTFd's shape: the rows and `meta.count` (fails: count only for non-admins). */
+export async function answerActivity(ctx: Context, query: Query, kind: "solves" | "fails" | "awards", owner: Owner, options: ActivityOptions): Promise<void> {
+  if (kind === "fails") {
+    const fails = await failsOf(query, owner, options);
+    ctx.body = { success: true, data: fails.rows, meta: { count: fails.count } };
+    return;
+  }
+  const rows = kind === "solves" ? await solvesOf(query, owner, options) : await awardsOf(query, owner, options);
+  ctx.body = { success: true, data: rows, meta: { count: rows.length } };
 }

@@ -4,7 +4,7 @@ import { badRequest, HttpError, notFound } from "../../kernel/errors.js";
 import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { assertAccountsVisible, assertScoresVisible, assertTeamMode, playerOf, readerOf, scoresVisible, type Reader } from "../accounts/access.js";
-import { awardsOf, failsOf, solvesOf, type Owner } from "../accounts/activity.js";
+import { answerActivity } from "../accounts/activity.js";
 import { emitAccountUpdated, inTx, recomputeChallenges } from "../accounts/changes.js";
 import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
 import { answerAccountPage, listQuery } from "../accounts/listing.js";
@@ -156,16 +156,6 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     return { team, userId };
   };
 
-  const listActivity = async (ctx: Context, kind: "solves" | "fails" | "awards", owner: Owner, options: { cutoff: Date | null; admin: boolean }) => {
-    if (kind === "fails") {
-      const fails = await failsOf(query, owner, options);
-      ctx.body = { success: true, data: fails.rows, meta: { count: fails.count } };
-      return;
-    }
-    const rows = kind === "solves" ? await solvesOf(query, owner, options) : await awardsOf(query, owner, options);
-    ctx.body = { success: true, data: rows, meta: { count: rows.length } };
-  };
-
   /** Applies a validated patch; a new captain must be a member. Emits `account.updated`, recomputes on hide/ban. */
   const patchTeam = (id: number, body: z.infer<typeof adminTeamPatch>, passwordHash: string | undefined) =>
     ctf.db.transaction(async (tx) => {
@@ -286,7 +276,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     routes.get(`/api/v1/teams/me/${kind}`, ctf.requirePlayer, async (ctx) => {
       const reader = await readerOf(ctx, ctf);
       const team = await myTeam(reader);
-      await listActivity(ctx, kind, { column: "team_id", id: team.id }, { cutoff: null, admin: reader.admin });
+      await answerActivity(ctx, query, kind, { column: "team_id", id: team.id }, { cutoff: null, admin: reader.admin });
     });
   ownList("solves");
   ownList("fails");
@@ -312,7 +302,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
       const team = await visibleTeam(ctx, reader);
       await assertScoresVisible(ctf, reader);
       const { freezeAt } = await ctf.settings.get();
-      await listActivity(ctx, kind, { column: "team_id", id: team.id }, { cutoff: reader.admin ? null : freezeAt, admin: reader.admin });
+      await answerActivity(ctx, query, kind, { column: "team_id", id: team.id }, { cutoff: reader.admin ? null : freezeAt, admin: reader.admin });
     });
   publicList("solves");
   publicList("fails");

@@ -4,7 +4,7 @@ import { badRequest, notFound } from "../../kernel/errors.js";
 import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { assertAccountsVisible, assertScoresVisible, playerOf, readerOf, scoresVisible, type Reader } from "../accounts/access.js";
-import { awardsOf, failsOf, solvesOf, type Owner } from "../accounts/activity.js";
+import { answerActivity } from "../accounts/activity.js";
 import { sha256, SESSION_COOKIE } from "../accounts/auth.js";
 import { emitAccountUpdated, recomputeChallenges } from "../accounts/changes.js";
 import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
@@ -166,20 +166,10 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, userView(updated, "self"));
   });
 
-  const listActivity = async (ctx: Context, kind: "solves" | "fails" | "awards", owner: Owner, options: { cutoff: Date | null; admin: boolean }) => {
-    if (kind === "fails") {
-      const fails = await failsOf(query, owner, options);
-      ctx.body = { success: true, data: fails.rows, meta: { count: fails.count } };
-      return;
-    }
-    const rows = kind === "solves" ? await solvesOf(query, owner, options) : await awardsOf(query, owner, options);
-    ctx.body = { success: true, data: rows, meta: { count: rows.length } };
-  };
-
   const ownList = (kind: "solves" | "fails" | "awards") =>
     routes.get(`/api/v1/users/me/${kind}`, ctf.requirePlayer, async (ctx) => {
       const reader = await readerOf(ctx, ctf);
-      await listActivity(ctx, kind, { column: "user_id", id: playerOf(reader).userId }, { cutoff: null, admin: reader.admin });
+      await answerActivity(ctx, query, kind, { column: "user_id", id: playerOf(reader).userId }, { cutoff: null, admin: reader.admin });
     });
   ownList("solves");
   ownList("fails");
@@ -203,7 +193,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
       const user = await visibleUser(ctx, reader);
       await assertScoresVisible(ctf, reader);
       const { freezeAt } = await ctf.settings.get();
-      await listActivity(ctx, kind, { column: "user_id", id: user.id }, { cutoff: reader.admin ? null : freezeAt, admin: reader.admin });
+      await answerActivity(ctx, query, kind, { column: "user_id", id: user.id }, { cutoff: reader.admin ? null : freezeAt, admin: reader.admin });
     });
   publicList("solves");
   publicList("fails");
