@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { projectRoot, startTestKernel, TEST_ADMIN_TOKEN, type TestKernel } from "./kernel.js";
+import { projectRoot, responseBody, startTestKernel, TEST_ADMIN_TOKEN, type TestKernel } from "./kernel.js";
 
 export const CTF_PLUGIN = resolve(projectRoot, "core/ctf");
 export const ADMIN_PASSWORD = "admin-password-123";
@@ -40,14 +40,7 @@ export class Client {
       const [pair] = line.split(";");
       if (pair!.startsWith("session=")) this.cookie = pair!.endsWith("=") ? null : pair!;
     }
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: response.status, body: parsed, headers: response.headers };
+    return { status: response.status, body: await responseBody(response), headers: response.headers };
   }
 
   get = (path: string) => this.request("GET", path);

@@ -70,14 +70,7 @@ export async function startTestKernel(options: { plugins: string[]; config?: Rec
         },
         body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
       });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        /* not JSON: keep the text */
-      }
-      return { status: response.status, body: parsed, headers: response.headers };
+      return { status: response.status, body: await responseBody(response), headers: response.headers };
     },
     async stop() {
       await kernel.stop();
@@ -93,6 +86,16 @@ export async function dropSchema(schema: string): Promise<void> {
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   } finally {
     await client.end();
+  }
+}
+
+/** A response's body: parsed when it is JSON, else the text. */
+export async function responseBody(response: Response): Promise<any> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 
