@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { asValue, createContainer, InjectionMode, type AwilixContainer } from "awilix";
@@ -29,6 +29,9 @@ import { TokenSigner } from "./tokens.js";
 
 export const KERNEL_VERSION = "0.1.0";
 
+/** Options of the WebSocket server beside the HTTP server (the Origin and token check is the hub's verifyClient). */
+const WEBSOCKET_OPTIONS = { maxPayload: 64 * 1024 };
+
 /** The paths of the kernel's own routes (kernel-routes.ts). */
 const KERNEL_PATHS = ["/healthz", "/readyz", "/api/v1/admin/plugins", "/api/v1/admin/jobs"];
 
@@ -52,11 +55,11 @@ export class Kernel {
   readonly coordination: Coordination;
   readonly events: EventBus;
   readonly scheduler: Scheduler;
-  readonly routes = new RouteTable();
+  readonly routes: RouteTable;
   readonly websocket: WebSocketHub;
   readonly auth: AuthService;
   readonly plugins: PluginHost;
-  readonly app: Koa & { ws: { use(fn: unknown): unknown; server?: { close(cb?: () => void): void } } };
+  readonly app: Koa & { ws: { use(fn: unknown): unknown; listen(options: Record<string, unknown>): void; server?: { close(cb?: () => void): void } } };
   readonly instanceId: string;
   private database: Database | null = null;
   private signer: TokenSigner | null = null;
@@ -67,6 +70,7 @@ export class Kernel {
   constructor(readonly config: KernelConfig, options: { logDestination?: NodeJS.WritableStream } = {}) {
     this.instanceId = config.instanceId ?? `${hostname()}-${process.pid}`;
     this.log = createLogger({ level: config.log.level, destination: options.logDestination }).child({ instance: this.instanceId });
+    this.routes = new RouteTable(this.log.child({ component: "http" }));
     this.container = createContainer({ injectionMode: InjectionMode.PROXY, strict: true });
     this.coordination = openCoordination({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix });
     this.events = new EventBus({
@@ -150,7 +154,10 @@ export class Kernel {
   async listen(port = this.config.port, host = this.config.host): Promise<number> {
     await this.start();
     if (!this.server) {
-      const server = this.app.listen(port, host) as Server;
+      // Prepared answers go first; everything else is Koa's. WebSockets upgrade on the same server.
+      const server = createServer(this.routes.prepared.listener(this.app.callback()));
+      this.app.ws.listen({ ...WEBSOCKET_OPTIONS, verifyClient: this.websocket.verifyClient, server });
+      server.listen(port, host);
       this.server = server;
       await new Promise<void>((resolve, reject) => {
         server.once("listening", resolve);
@@ -218,7 +225,7 @@ export class Kernel {
   }
 
   private createApp() {
-    const app = websockify(new Koa(), { verifyClient: this.websocket.verifyClient, maxPayload: 64 * 1024 }) as Kernel["app"];
+    const app = websockify(new Koa()) as Kernel["app"];
     app.proxy = this.config.http.trustProxy;
     app.silent = true; // errors are rendered and logged by requestContext
     app.use(requestContext({ container: this.container, log: this.log, development: this.config.env === "development" }));

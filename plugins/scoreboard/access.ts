@@ -1,4 +1,4 @@
-import type { Context } from "koa";
+import type { IncomingHttpHeaders } from "node:http";
 import type { Actor } from "../../core/kernel/auth.js";
 import type { BoardSettings } from "./engine/state.js";
 
@@ -26,8 +26,8 @@ export function refusal(settings: BoardSettings, viewer: Viewer): { status: 403 
 }
 
 /** True when a request carries credentials worth resolving (a cookie or an Authorization header). */
-export function hasCredentials(ctx: Context): boolean {
-  return ctx.headers.cookie !== undefined || ctx.headers.authorization !== undefined;
+export function hasCredentials(headers: IncomingHttpHeaders): boolean {
+  return headers.cookie !== undefined || headers.authorization !== undefined;
 }
 
 export function viewerOf(actor: Actor | null): Viewer {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { AccountUpdated, AwardCreated, AwardDeleted, ChallengeUpdated, EventSettingsUpdated, SolveCreated } from "../../core/ctf/events.js";
+import type { PreparedResponse } from "../../core/kernel/http/prepared.js";
 import type { Logger } from "../../core/kernel/log.js";
 import { boardBody, zulu } from "./engine/rows.js";
 import type { BoardSource } from "./engine/source.js";
@@ -13,11 +14,17 @@ export interface BoardChange {
   views: ViewChanges;
 }
 
-/** A response body serialized once per change, with its ETag. */
-export interface CachedBody {
-  body: Buffer;
-  etag: string;
-}
+/** A response serialized once per change: its bytes, ETag and headers (served as is by the prepared route). */
+export type CachedBody = PreparedResponse;
+
+/**
+ * Always revalidate (the board changes with every solve); the admin view must not sit in a shared cache, and
+ * the answer depends on who asks.
+ */
+const HEADERS: Record<View, Readonly<Record<string, string>>> = {
+  public: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-cache", Vary: "Cookie, Authorization" },
+  live: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "private, no-cache", Vary: "Cookie, Authorization" },
+};
 
 export interface CheckResult {
   drift: boolean;
@@ -241,7 +248,7 @@ export class Scoreboard {
     const standings = this.filtered(view, bracketId);
     const tails = new Array<string>(standings.length);
     for (let i = 0; i < standings.length; i++) tails[i] = standings[i]!.tail;
-    return this.remember(key, bracketId, boardBody(tails));
+    return this.remember(key, view, bracketId, boardBody(tails));
   }
 
   /** `GET /api/v1/scoreboard/top/:count`: the top accounts with every solve and award that made their score. */
@@ -273,7 +280,7 @@ export class Scoreboard {
           })),
         };
       });
-    return this.remember(key, bracketId, Buffer.from(JSON.stringify({ success: true, data })));
+    return this.remember(key, view, bracketId, Buffer.from(JSON.stringify({ success: true, data })));
   }
 
   // ---- internals ----
@@ -286,8 +293,8 @@ export class Scoreboard {
   }
 
   /** Caches a body unless it is for an unknown bracket (ids from the query string must not grow the cache). */
-  private remember(key: string, bracketId: number | null, body: Buffer): CachedBody {
-    const cached = { body, etag: etagOf(body) };
+  private remember(key: string, view: View, bracketId: number | null, body: Buffer): CachedBody {
+    const cached = { body, etag: etagOf(body), headers: HEADERS[view] };
     if (bracketId === null || this.current.brackets.has(bracketId)) this.cache.set(key, cached);
     return cached;
   }

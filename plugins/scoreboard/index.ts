@@ -28,7 +28,7 @@ export default definePlugin({
 
   register(plugin) {
     const board = new Scoreboard(new BoardSource(plugin.db), plugin.log);
-    const stream = new ScoreStream(board, plugin.config.streamTop);
+    const stream = new ScoreStream(board, plugin.config.streamTop, (connections, message) => plugin.websocket.broadcast(connections, message));
     instances.set(plugin, { board, stream });
 
     // Handlers return when the change is applied (events.drain() waits for them); failures are logged by the board.

@@ -2,6 +2,7 @@ import type { Context } from "koa";
 import { z } from "zod";
 import { HttpError, notFound } from "../../core/kernel/errors.js";
 import { ok, parseInput } from "../../core/kernel/http/envelope.js";
+import { etagMatches, type PreparedRequest } from "../../core/kernel/http/prepared.js";
 import type { PluginContext } from "../../core/kernel/plugin-host/api.js";
 import { ANONYMOUS, hasCredentials, refusal, viewerOf, type Viewer } from "./access.js";
 import type { CachedBody, Scoreboard } from "./board.js";
@@ -10,8 +11,13 @@ import { STREAM_PATH } from "./stream.js";
 
 const bracketQuery = z.object({ bracket_id: z.coerce.number().int().min(1).max(2_147_483_647).optional() });
 
-/** CTFd clamps `/top/:count` to 1..50. */
-const MAX_TOP = 50;
+const bracketOf = (ctx: Context): number | null => (ctx.querystring === "" ? null : (parseInput(bracketQuery, ctx.query).bracket_id ?? null));
+
+/** CTFd's route takes an unsigned integer (anything else is not a route: null, for a 404) and clamps it to 1..50. */
+function topCount(param: string | undefined): number | null {
+  if (!/^\d{1,9}$/.test(param ?? "")) return null;
+  return Math.min(50, Math.max(1, Number(param)));
+}
 
 /**
  * The HTTP side: CTFd's `GET /api/v1/scoreboard` and `GET /api/v1/scoreboard/top/:count` served from the
@@ -23,48 +29,52 @@ export function scoreboardRoutes(plugin: PluginContext<unknown>, board: Scoreboa
 
   /** The caller's view; resolving credentials only when some were sent. Throws the visibility refusal. */
   const viewFor = async (ctx: Context): Promise<{ view: View; viewer: Viewer; actorId: string | null }> => {
-    const actor = hasCredentials(ctx) ? await plugin.auth.actor(ctx) : null;
-    return gate(actor ? viewerOf(actor) : ANONYMOUS, actor ? String(actor.id) : null);
-  };
-
-  const gate = (viewer: Viewer, actorId: string | null) => {
+    const actor = hasCredentials(ctx.headers) ? await plugin.auth.actor(ctx) : null;
+    const viewer = actor ? viewerOf(actor) : ANONYMOUS;
     const refused = refusal(board.settings, viewer);
     if (refused) throw new HttpError(refused.status, refused.message);
-    return { view: (viewer.admin ? "live" : "public") as View, viewer, actorId };
+    return { view: viewer.admin ? "live" : "public", viewer, actorId: actor ? String(actor.id) : null };
   };
 
-  /** The read path's view: an anonymous request is answered without awaiting anything. */
-  const readView = async (ctx: Context): Promise<View> => (await viewFor(ctx)).view;
-  const anonymousView = () => gate(ANONYMOUS, null).view;
-
-  const bracketOf = (ctx: Context): number | null => (ctx.querystring === "" ? null : (parseInput(bracketQuery, ctx.query).bracket_id ?? null));
-
-  const send = (ctx: Context, view: View, cached: CachedBody) => {
+  const send = (ctx: Context, cached: CachedBody) => {
     ctx.set("ETag", cached.etag);
-    // Always revalidate (the board changes with every solve); the admin view must not sit in a shared cache.
-    ctx.set("Cache-Control", view === "live" ? "private, no-cache" : "no-cache");
-    ctx.set("Vary", "Cookie, Authorization");
-    if (matches(ctx.headers["if-none-match"], cached.etag)) {
+    for (const [name, value] of Object.entries(cached.headers)) ctx.set(name, value);
+    if (etagMatches(ctx.headers["if-none-match"], cached.etag)) {
       ctx.status = 304;
       return;
     }
-    ctx.set("Content-Type", "application/json; charset=utf-8");
     ctx.body = cached.body;
   };
 
+  // The Koa routes answer every read: with credentials, a query to validate, or a refusal to render.
   routes.get("/api/v1/scoreboard", async (ctx) => {
     const bracketId = bracketOf(ctx);
-    const view = hasCredentials(ctx) ? await readView(ctx) : anonymousView();
-    send(ctx, view, board.board(view, bracketId));
+    send(ctx, board.board((await viewFor(ctx)).view, bracketId));
   });
 
   routes.get("/api/v1/scoreboard/top/:count", async (ctx) => {
-    // CTFd's route takes an unsigned integer; anything else is not a route (404).
-    if (!/^\d{1,9}$/.test(ctx.params.count ?? "")) throw notFound();
-    const count = Math.min(MAX_TOP, Math.max(1, Number(ctx.params.count)));
+    const count = topCount(ctx.params.count);
+    if (count === null) throw notFound();
     const bracketId = bracketOf(ctx);
-    const view = hasCredentials(ctx) ? await readView(ctx) : anonymousView();
-    send(ctx, view, board.top(view, count, bracketId));
+    send(ctx, board.top((await viewFor(ctx)).view, count, bracketId));
+  });
+
+  // The common read, anonymous and allowed (a public board, no query or a plain bracket), is answered from the
+  // cached bytes ahead of Koa; whatever this declines goes to the routes above.
+  const anonymousBracket = (request: PreparedRequest): number | null | undefined => {
+    if (hasCredentials(request.headers) || refusal(board.settings, ANONYMOUS)) return undefined;
+    if (request.querystring === "") return null;
+    const plain = /^bracket_id=([1-9]\d{0,8})$/.exec(request.querystring);
+    return plain ? Number(plain[1]) : undefined;
+  };
+  routes.prepared("/api/v1/scoreboard", (request) => {
+    const bracketId = anonymousBracket(request);
+    return bracketId === undefined ? null : board.board("public", bracketId);
+  });
+  routes.prepared("/api/v1/scoreboard/top/:count", (request) => {
+    const count = topCount(request.params.count);
+    const bracketId = anonymousBracket(request);
+    return count === null || bracketId === undefined ? null : board.top("public", count, bracketId);
   });
 
   /** A short-lived token for the stream; anonymous callers get one when the board is public. */
@@ -83,11 +93,3 @@ export function scoreboardRoutes(plugin: PluginContext<unknown>, board: Scoreboa
   });
 }
 
-/** If-None-Match may list several tags, possibly weak (`W/"..."`), or `*`. */
-function matches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(",").some((tag) => {
-    const t = tag.trim();
-    return t === "*" || t === etag || t === `W/${etag}`;
-  });
-}

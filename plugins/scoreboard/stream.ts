@@ -41,6 +41,7 @@ export class ScoreStream {
   constructor(
     private readonly board: Scoreboard,
     private readonly top: number,
+    private readonly sendToAll: (connections: Iterable<ChannelConnection>, message: unknown) => number,
   ) {
     board.onChange((change) => this.publish(change));
     board.onSettings(() => {
@@ -149,7 +150,7 @@ export class ScoreStream {
   }
 
   private broadcast(view: View, message: unknown): void {
-    for (const connection of this.clients[view]) connection.send(message);
+    this.sendToAll(this.clients[view], message);
   }
 
   /** A token's holder: logged in when it names a subject, admin when it says so. */

@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { expect } from "chai";
 import { WebSocket } from "ws";
 import { TokenSigner } from "../../core/kernel/tokens.js";
@@ -95,7 +96,7 @@ describe("HTTP and WebSocket", () => {
     ]) {
       it(`answers 404 to ${attempt}`, async () => {
         // fetch() would normalise "..", so send the raw path over a socket-level request.
-        const res = await rawGet(t.url, attempt);
+        const res = await rawRequest(t.url, "GET", attempt);
         expect(res.status).to.equal(404);
         expect(res.body).not.to.include("\"entry\"");
       });
@@ -118,6 +119,27 @@ describe("HTTP and WebSocket", () => {
       await waitFor(() => messages.length >= 2);
       expect(messages).to.deep.equal([{ type: "hello" }, { type: "echo", message: { hi: 1 } }]);
       ws.close();
+    });
+
+    it("broadcasts one message to every connection of the channel, as a text frame", async () => {
+      const sockets = await Promise.all(
+        [1, 2, 3].map(async () => {
+          const ws = new WebSocket(wsUrl(await issue()), { origin: t.url });
+          const frames: Array<{ text: boolean; message: any }> = [];
+          ws.on("message", (m, isBinary) => frames.push({ text: !isBinary, message: JSON.parse(m.toString()) }));
+          await new Promise((resolve) => ws.once("open", resolve));
+          await waitFor(() => frames.length >= 1); // hello
+          return { ws, frames };
+        }),
+      );
+      sockets[0]!.ws.send(JSON.stringify({ type: "shout" }));
+      await waitFor(() => sockets.every((s) => s.frames.some((f) => f.message.type === "shout")));
+      await waitFor(() => sockets[0]!.frames.some((f) => f.message.type === "shouted"));
+      expect(sockets[0]!.frames.find((f) => f.message.type === "shouted")!.message.reached).to.equal(3);
+      const shouts = sockets.map((s) => s.frames.find((f) => f.message.type === "shout")!);
+      expect(shouts.every((f) => f.text)).to.equal(true);
+      expect(new Set(shouts.map((f) => f.message.from)).size).to.equal(1);
+      for (const { ws } of sockets) ws.close();
     });
 
     it("refuses a wrong Origin with 403", async () => {
@@ -161,16 +183,81 @@ describe("HTTP and WebSocket", () => {
       expect(t.logs.some((l) => String(l.msg).includes("fell too far behind"))).to.equal(true);
     });
   });
+
+  describe("prepared answers (routes.prepared)", () => {
+    const greeting = "/channels/greetings/ada";
+    const preparedBody = JSON.stringify({ success: true, data: { greeting: "hello ada", via: "prepared" } });
+
+    it("answers from the prepared bytes with the headers every response carries", async () => {
+      const res = await fetch(t.url + greeting);
+      expect(res.status).to.equal(200);
+      expect(await res.text()).to.equal(preparedBody);
+      expect(res.headers.get("content-type")).to.equal("application/json; charset=utf-8");
+      expect(res.headers.get("content-length")).to.equal(String(Buffer.byteLength(preparedBody)));
+      expect(res.headers.get("etag")).to.equal('"greeting-ada"');
+      expect(res.headers.get("cache-control")).to.equal("no-cache");
+      expect(res.headers.get("x-content-type-options")).to.equal("nosniff");
+      expect(res.headers.get("content-security-policy")).to.include("default-src 'self'");
+      expect(res.headers.get("x-request-id")).to.match(/^[0-9a-f-]{36}$/);
+      const echoed = await fetch(t.url + greeting, { headers: { "x-request-id": "trace-12345678" } });
+      expect(echoed.headers.get("x-request-id")).to.equal("trace-12345678");
+      const another = await fetch(t.url + greeting);
+      expect(another.headers.get("x-request-id")).not.to.equal(res.headers.get("x-request-id"));
+    });
+
+    it("answers 304 to a matching If-None-Match (also weak or in a list) and HEAD without a body", async () => {
+      for (const tag of ['"greeting-ada"', 'W/"greeting-ada"', '"other", "greeting-ada"', "*"]) {
+        const res = await fetch(t.url + greeting, { headers: { "if-none-match": tag } });
+        expect(res.status, tag).to.equal(304);
+        expect(await res.text()).to.equal("");
+        expect(res.headers.get("etag")).to.equal('"greeting-ada"');
+        expect(res.headers.get("content-type")).to.equal(null);
+        expect(res.headers.get("x-frame-options")).to.equal("DENY");
+      }
+      expect((await fetch(t.url + greeting, { headers: { "if-none-match": '"stale"' } })).status).to.equal(200);
+      const head = await rawRequest(t.url, "HEAD", greeting);
+      expect(head.status).to.equal(200);
+      expect(head.headers["content-length"]).to.equal(String(Buffer.byteLength(preparedBody)));
+      expect(head.body).to.equal("");
+    });
+
+    it("leaves to the Koa route what the answer declines: unknown params, a query, other methods", async () => {
+      const unknown = await t.request("GET", "/channels/greetings/linus", { token: null });
+      expect(unknown.body.data).to.deep.equal({ greeting: "hello linus", via: "koa", query: "" });
+      const query = await t.request("GET", `${greeting}?lang=fr`, { token: null });
+      expect(query.body.data).to.deep.equal({ greeting: "hello ada", via: "koa", query: "lang=fr" });
+      // The channels router has no POST route there: Koa's JSON 404, not the prepared bytes.
+      expect((await t.request("POST", greeting, { token: null })).body).to.deep.equal({ success: false, errors: { route: ["Not found"] } });
+      // A path the pattern does not cover (an extra segment) is not prepared either.
+      expect((await t.request("GET", `${greeting}/more`, { token: null })).status).to.equal(404);
+    });
+
+    it("logs an answer that throws, with the plugin's id, and lets the Koa route answer", async () => {
+      const res = await t.request("GET", "/channels/greetings/boom", { token: null });
+      expect(res.status).to.equal(200);
+      expect(res.body.data.via).to.equal("koa");
+      const logged = t.logs.find((l) => String(l.msg).startsWith("prepared answer failed"));
+      expect(logged).to.deep.include({ plugin: "channels", path: "/channels/greetings/:name" });
+      expect(JSON.stringify(logged)).to.include("prepared answer exploded");
+    });
+
+    it("keeps one prepared route per registration across reloads", async () => {
+      const before = t.kernel.routes.routeCount("channels");
+      await t.kernel.reload();
+      await t.kernel.reload();
+      expect(t.kernel.routes.routeCount("channels")).to.equal(before);
+      expect(await (await fetch(t.url + greeting)).text()).to.equal(preparedBody);
+    });
+  });
 });
 
-async function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
-  const { request } = await import("node:http");
-  const url = new URL(base);
+async function rawRequest(base: string, method: string, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method: "GET" }, (res) => {
+    const req = request({ hostname, port, path, method }, (res) => {
       let body = "";
       res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on("error", reject);
     req.end();

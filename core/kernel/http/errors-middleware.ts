@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
 import type { AwilixContainer } from "awilix";
 import { asValue } from "awilix";
 import type { Context, Next } from "koa";
 import { isHttpError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { requestIdOf } from "./request-id.js";
 
 declare module "koa" {
   interface DefaultState {
@@ -20,8 +20,7 @@ declare module "koa" {
  */
 export function requestContext(options: { container: AwilixContainer; log: Logger; development: boolean }) {
   return async (ctx: Context, next: Next) => {
-    const incoming = ctx.get("x-request-id");
-    const requestId = /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(ctx.headers["x-request-id"]);
     ctx.state.requestId = requestId;
     ctx.set("X-Request-Id", requestId);
     // The request's DI scope is made on first use: most requests never resolve anything from it.

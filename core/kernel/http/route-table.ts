@@ -1,13 +1,21 @@
 import Router from "@koa/router";
 import type { Context, Middleware, Next } from "koa";
 import compose from "koa-compose";
+import type { Logger } from "../log.js";
 import { serveAsset, type AssetMount } from "./assets.js";
+import { PreparedRoutes, type PreparedAnswer, type PreparedRoute } from "./prepared.js";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 
 /** What a plugin uses to add routes: paths must lie under the http prefixes its manifest declares. */
 export type PluginRoutes = {
   [M in Method]: (path: string, ...handlers: Middleware[]) => PluginRoutes;
+} & {
+  /**
+   * Answers GET and HEAD of `path` (`:name` segments allowed) from prepared bytes before Koa sees the request,
+   * falling back to the ordinary route of the same path whenever `answer` returns null (see prepared.ts).
+   */
+  prepared(path: string, answer: PreparedAnswer): PluginRoutes;
 };
 
 interface MountedRouter {
@@ -33,6 +41,12 @@ export class RouteTable {
   private readonly routers = new Map<string, MountedRouter>();
   private readonly assets = new Map<string, AssetMount[]>();
   private orderedPrefixes: Array<{ prefix: string; mounted: MountedRouter }> | null = null;
+  /** Answered ahead of Koa: `prepared.listener(koa)` is the server's request listener. */
+  readonly prepared: PreparedRoutes;
+
+  constructor(log: Logger) {
+    this.prepared = new PreparedRoutes(log);
+  }
 
   /** A fresh router for `owner` (replacing any previous one) and the guarded facade the plugin sees. */
   createPluginRoutes(owner: string, prefixes: string[], assertOpen: () => void): PluginRoutes {
@@ -46,17 +60,28 @@ export class RouteTable {
     const router = new Router();
     this.routers.set(owner, { owner, prefixes, router, dispatch: router.routes() as unknown as Middleware });
     this.orderedPrefixes = null;
+    const preparedRoutes: PreparedRoute[] = [];
+    this.prepared.set(owner, preparedRoutes);
+    const checkPath = (method: string, path: string) => {
+      assertOpen();
+      if (!prefixes.some((prefix) => underPrefix(path, prefix))) {
+        throw new Error(`route ${method} ${path} is outside the http prefixes declared in plugin.json (${prefixes.join(", ") || "none"})`);
+      }
+    };
     const facade = {} as PluginRoutes;
     for (const method of ["get", "post", "put", "patch", "delete"] as const) {
       facade[method] = (path, ...handlers) => {
-        assertOpen();
-        if (!prefixes.some((prefix) => underPrefix(path, prefix))) {
-          throw new Error(`route ${method.toUpperCase()} ${path} is outside the http prefixes declared in plugin.json (${prefixes.join(", ") || "none"})`);
-        }
+        checkPath(method.toUpperCase(), path);
         router[method](path, ...(handlers as Parameters<Router["get"]>[1][]));
         return facade;
       };
     }
+    facade.prepared = (path, answer) => {
+      checkPath("GET (prepared)", path);
+      preparedRoutes.push({ owner, path, answer });
+      this.prepared.set(owner, preparedRoutes);
+      return facade;
+    };
     return facade;
   }
 
@@ -68,12 +93,13 @@ export class RouteTable {
     this.routers.delete(owner);
     this.orderedPrefixes = null;
     this.assets.delete(owner);
+    this.prepared.withdraw(owner);
   }
 
   routeCount(owner?: string): number {
     let count = 0;
     for (const mounted of this.routers.values()) if (!owner || mounted.owner === owner) count += mounted.router.stack.length;
-    return count;
+    return count + this.prepared.count(owner);
   }
 
   middleware(): Middleware {

@@ -40,6 +40,8 @@ const MAX_INCOMING_MESSAGE_BYTES = 64 * 1024;
 export class WebSocketHub {
   private readonly channels = new Map<string, { owner: string; definition: ChannelDefinition }>();
   private readonly sockets = new Set<LiveSocket>();
+  /** Each connection handed to a plugin, to its socket (for broadcast). */
+  private readonly liveOf = new WeakMap<ChannelConnection, LiveSocket>();
   private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(
@@ -141,23 +143,41 @@ export class WebSocketHub {
     }
   }
 
+  /**
+   * Sends one message to many connections, serialized once (a solve on a busy scoreboard goes to thousands).
+   * Returns how many took it; a client too far behind is dropped, as with `send`. Only the owner's own
+   * connections are sent to.
+   */
+  broadcast(owner: string, connections: Iterable<ChannelConnection>, message: unknown): number {
+    const data = Buffer.from(JSON.stringify(message));
+    let sent = 0;
+    for (const connection of connections) {
+      const live = this.liveOf.get(connection);
+      if (live?.owner === owner && this.sendData(live, data)) sent++;
+    }
+    return sent;
+  }
+
+  /** Sends serialized JSON as a text frame, or drops the client when its unsent data would pass the bound. */
+  private sendData(live: LiveSocket, data: Buffer): boolean {
+    const { socket } = live;
+    if (socket.readyState !== socket.OPEN) return false;
+    if (socket.bufferedAmount + data.length > this.deps.maxBufferedBytes) {
+      this.deps.log.warn({ plugin: live.owner }, "dropping a WebSocket client that fell too far behind");
+      socket.terminate();
+      this.sockets.delete(live);
+      return false;
+    }
+    socket.send(data, { binary: false });
+    return true;
+  }
+
   private connection(live: LiveSocket, claims: TokenClaims): ChannelConnection {
     const { socket } = live;
-    return {
+    const connection: ChannelConnection = {
       id: randomUUID(),
       claims,
-      send: (message) => {
-        if (socket.readyState !== socket.OPEN) return false;
-        const data = JSON.stringify(message);
-        if (socket.bufferedAmount + Buffer.byteLength(data) > this.deps.maxBufferedBytes) {
-          this.deps.log.warn({ plugin: live.owner }, "dropping a WebSocket client that fell too far behind");
-          socket.terminate();
-          this.sockets.delete(live);
-          return false;
-        }
-        socket.send(data);
-        return true;
-      },
+      send: (message) => this.sendData(live, Buffer.from(JSON.stringify(message))),
       close: (code = 1000, reason = "") => socket.close(code, reason),
       onMessage: (handler) =>
         socket.on("message", (raw, isBinary) => {
@@ -171,6 +191,8 @@ export class WebSocketHub {
         }),
       onClose: (handler) => socket.on("close", handler),
     };
+    this.liveOf.set(connection, live);
+    return connection;
   }
 }
 

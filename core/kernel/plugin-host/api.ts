@@ -8,7 +8,7 @@ import type { Database } from "../db/data-source.js";
 import type { Migration } from "../db/migrations.js";
 import type { EventHandler, EventName, EventPayload } from "../events.js";
 import type { PluginRoutes } from "../http/route-table.js";
-import type { ChannelDefinition } from "../http/websocket.js";
+import type { ChannelConnection, ChannelDefinition } from "../http/websocket.js";
 import type { Logger } from "../log.js";
 import type { JobRun } from "../scheduler/run-store.js";
 import type { JobDefinition, JobSummary } from "../scheduler/scheduler.js";
@@ -48,7 +48,11 @@ export interface PluginContext<Config = Record<string, never>> {
     /** Delivered after the current transaction commits; `broadcast` also reaches every other instance. */
     emit<K extends EventName>(name: K, payload: EventPayload<K>, options?: { broadcast?: boolean }): void;
   };
-  readonly websocket: { channel(definition: ChannelDefinition): void };
+  readonly websocket: {
+    channel(definition: ChannelDefinition): void;
+    /** Sends one message to many of your connections, serialized once; returns how many took it. */
+    broadcast(connections: Iterable<ChannelConnection>, message: unknown): number;
+  };
   /** Signs and verifies short-lived tokens (e.g. for WebSocket channels). */
   readonly tokens: Pick<TokenSigner, "sign" | "verify">;
   readonly auth: {

@@ -277,6 +277,7 @@ export class PluginHost {
           }
           deps.websocket.register(id, definition);
         },
+        broadcast: (connections, message) => deps.websocket.broadcast(id, connections, message),
       },
       // Resolved at call time: the signing secret is read from the database after register.
       tokens: {

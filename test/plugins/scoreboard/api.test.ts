@@ -179,6 +179,47 @@ describe("scoreboard API, user mode", function () {
     expect(changed.body.data.map((r: any) => r.name)).to.include("etag_player");
   });
 
+  it("answers an anonymous read ahead of Koa with the same bytes and headers as the ordinary route", async () => {
+    const [bracket] = await t.kernel.db.query<{ id: number }>(`INSERT INTO ctf_brackets (name, type) VALUES ('prepared', 'users') RETURNING id`);
+    const member = await t.register("prepared_member");
+    await solve(member, await t.challenge({ value: 11 }));
+    await patchUser(t, member.user!.id, { bracket_id: bracket!.id });
+    await settle(t);
+    const shown = ["content-type", "etag", "cache-control", "vary", "x-content-type-options", "content-security-policy"];
+    const headersOf = (h: Headers) => Object.fromEntries(shown.map((name) => [name, h.get(name)]));
+    // Koa makes a context for every request it handles: count them to tell which way a request went.
+    const app = t.kernel.app as unknown as { createContext: (...args: unknown[]) => unknown };
+    const createContext = app.createContext;
+    let koaRequests = 0;
+    app.createContext = function (this: unknown, ...args: unknown[]) {
+      koaRequests++;
+      return createContext.apply(this, args);
+    };
+    try {
+      // A cookie that names no session, or a query the prepared answer does not parse, takes the Koa route.
+      for (const [prepared, ordinary] of [
+        ["/api/v1/scoreboard", "/api/v1/scoreboard"],
+        ["/api/v1/scoreboard/top/10", "/api/v1/scoreboard/top/10"],
+        [`/api/v1/scoreboard?bracket_id=${bracket!.id}`, `/api/v1/scoreboard?bracket_id=0${bracket!.id}`],
+        [`/api/v1/scoreboard/top/3?bracket_id=${bracket!.id}`, `/api/v1/scoreboard/top/03?bracket_id=${bracket!.id}&extra=1`],
+      ]) {
+        const koaBefore = koaRequests;
+        const fast = await anonymous.get(prepared!);
+        expect(koaRequests, `${prepared} went through Koa`).to.equal(koaBefore);
+        const slow = await anonymous.request("GET", ordinary!, undefined, { cookie: "unrelated=1" });
+        expect(koaRequests, `${ordinary} did not go through Koa`).to.equal(koaBefore + 1);
+        expect(fast.status, prepared).to.equal(200);
+        expect(slow.status, ordinary).to.equal(200);
+        expect(fast.body, prepared).to.deep.equal(slow.body);
+        expect(headersOf(fast.headers), prepared).to.deep.equal(headersOf(slow.headers));
+        expect(fast.headers.get("x-request-id")).to.be.a("string");
+      }
+      expect((await anonymous.get(`/api/v1/scoreboard?bracket_id=${bracket!.id}`)).body.data.map((r: any) => r.name)).to.deep.equal(["prepared_member"]);
+    } finally {
+      app.createContext = createContext;
+    }
+  });
+
   it("answers anonymous reads without database, coordination or session work, even right after a change", async () => {
     const touched: string[] = [];
     const restore: Array<() => void> = [];
