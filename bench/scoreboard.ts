@@ -5,7 +5,8 @@
  * For each dataset: the data is loaded into a fresh database (real Postgres when DATABASE_URL is set, with Redis
  * when REDIS_URL is set; else an embedded PGlite folder), then flaghost serves it as its own process
  * (`flaghost start`, core/ctf + scoreboard), and this process is the load generator:
- *  - `GET /api/v1/scoreboard` and `/api/v1/scoreboard/top/10`, anonymous, 50 keep-alive connections (autocannon),
+ *  - `GET /api/v1/scoreboard` and `/api/v1/scoreboard/top/10`, anonymous, 50 keep-alive connections (wrk when
+ *    installed, else autocannon: support/load.ts),
  *    and the same with a bare `node:http` process answering the very same bytes and headers: the ceiling;
  *  - a solve made through the API (POST /challenges/attempt) reaching 1,000 connected stream clients: latency
  *    from the request to each client's receipt;
@@ -21,7 +22,6 @@ import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import autocannon from "autocannon";
 import WebSocket from "ws";
 import { loadConfig } from "../core/kernel/config.js";
 import type { Database } from "../core/kernel/db/data-source.js";
@@ -30,6 +30,7 @@ import { boardBody } from "../plugins/scoreboard/engine/rows.js";
 import { BoardSource } from "../plugins/scoreboard/engine/source.js";
 import { StandingsState } from "../plugins/scoreboard/engine/state.js";
 import { dropSchema } from "../test/helpers/kernel.js";
+import { loadGet, loadTool } from "./support/load.js";
 import { startFlaghost, waitForLine } from "./support/processes.js";
 
 setFlagsFromString("--expose-gc");
@@ -246,11 +247,7 @@ async function capture(url: string): Promise<{ headers: Record<string, string>; 
   return { headers, body: Buffer.from(await response.arrayBuffer()) };
 }
 
-async function load50(url: string, seconds: number) {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
-  return { reqPerSec: round(result.requests.average, 0), p50Ms: result.latency.p50, p99Ms: result.latency.p99, throughputMBps: round(result.throughput.average / 2 ** 20, 1), requests: result.requests.total };
-}
+const load50 = (url: string, seconds: number) => loadGet(url, CONNECTIONS, seconds);
 
 /**
  * flaghost and the bare ceiling, measured in alternating rounds (the machine's speed drifts while a benchmark runs,
@@ -293,11 +290,11 @@ async function fanout(url: string, solvers: Array<{ token: string; userId: numbe
         return new Promise<void>((ready, fail) => {
           socket.once("error", fail);
           socket.on("message", (data) => {
+            const at = now(); // receipt, before this client's own parsing
             const message = JSON.parse(data.toString());
             if (message.type === "snapshot") return ready();
             if (message.type !== "delta" || message.event !== "solve") return;
             const key = `${message.account_id}:${message.challenge_id}`;
-            const at = now();
             let list = received.get(key);
             if (!list) received.set(key, (list = []));
             list.push(at);
@@ -401,8 +398,8 @@ async function runDataset(name: string, spec: Dataset) {
 }
 
 const chosen = process.argv.slice(2).filter((a) => a in DATASETS);
-const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, backend, connections: CONNECTIONS, durationS: DURATION_S, datasets: {} };
-console.log(`scoreboard benchmark on ${backend}, ${cpus().length} CPUs, ${CONNECTIONS} connections, ${DURATION_S} s per run`);
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, backend, loadTool, connections: CONNECTIONS, durationS: DURATION_S, datasets: {} };
+console.log(`scoreboard benchmark on ${backend}, ${cpus().length} CPUs, ${CONNECTIONS} connections (${loadTool}), ${DURATION_S} s per run`);
 for (const name of chosen.length > 0 ? chosen : Object.keys(DATASETS)) (results.datasets as Record<string, unknown>)[name] = await runDataset(name, DATASETS[name]!);
 mkdirSync(resolve(root, "bench/results"), { recursive: true });
 writeFileSync(resolve(root, "bench/results/scoreboard.json"), JSON.stringify(results, null, 2));
