@@ -57,6 +57,18 @@ describe("core/ctf: attempt pipeline under concurrency, rate limits and events",
       expect(solvers).to.deep.equal(players.filter((_, i) => i % 3 === 0).map((p) => p.user!.id).sort());
     });
 
+    it("a burst of 40 simultaneous wrong answers by one player gets exactly the 10 the window allows checked", async () => {
+      const c = await t.challenge({}, "flag{burst}");
+      const other = await t.challenge({}, "flag{burst-other}");
+      const player = await t.register();
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => attempt(player, i % 2 ? c : other, `guess-${i}`)));
+      const statuses = answers.map((a) => `${a.status} ${a.body.data?.status}`);
+      expect(statuses.filter((s) => s === "200 incorrect"), statuses.join(", ")).to.have.length(10);
+      expect(statuses.filter((s) => s === "429 ratelimited")).to.have.length(30);
+      const fails = await t.admin.get(`/api/v1/users/${player.user!.id}/fails`);
+      expect(fails.body.meta.count).to.equal(10);
+    });
+
     it("the 11th wrong answer within the window gets 429 ratelimited; a correct answer after the window works", async () => {
       const c = await t.challenge({}, "flag{slow}");
       const other = await t.challenge({}, "flag{other}");
@@ -164,6 +176,16 @@ describe("core/ctf: attempt pipeline under concurrency, rate limits and events",
       // A teammate sees it solved too.
       const board = await members[3]!.get("/api/v1/challenges");
       expect(board.body.data.find((x: any) => x.id === c).solved_by_me).to.equal(true);
+    });
+
+    it("a burst of wrong answers by four members at once gets exactly the team's 10 checked", async () => {
+      const c = await t.challenge({}, "flag{team-burst}");
+      const { id: teamId, members } = await team(4);
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => attempt(members[i % 4]!, c, `guess-${i}`)));
+      const statuses = answers.map((a) => `${a.status} ${a.body.data?.status}`);
+      expect(statuses.filter((s) => s === "200 incorrect"), statuses.join(", ")).to.have.length(10);
+      expect(statuses.filter((s) => s === "429 ratelimited")).to.have.length(30);
+      expect((await t.admin.get(`/api/v1/teams/${teamId}/fails`)).body.meta.count).to.equal(10);
     });
 
     it("wrong answers are limited per team: the 11th of the team within the window is 429", async () => {

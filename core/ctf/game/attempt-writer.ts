@@ -35,16 +35,19 @@ export interface AttemptRow {
  * ids are drawn before the insert so every answer finds its own row. (Postgres runs a data-modifying WITH clause
  * to completion whether or not the main query reads it, and checks the solve's foreign key at the statement's end.)
  *
- * The inputs are arrays (one element per attempt), so one statement serves a whole batch of attempts. `state` is
- * MATERIALIZED: inlined, Postgres re-ran each subquery once per reference in the CASE (seven index scans a row).
+ * The inputs are arrays (one element per attempt), so one statement serves a whole batch of attempts. The rate
+ * limit counts, besides the account's wrong answers already written, the wrong answers before it in the same
+ * batch that get as far as the flag check (`checked`): as if the batch were answered one attempt after the other.
+ * `state` is MATERIALIZED: inlined, Postgres re-ran each subquery once per reference in the CASE.
  */
 function batchStatement(account: (alias: string, input?: string) => string): string {
   return `
     WITH input AS (
       SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::int[], $11::float8[])
                WITH ORDINALITY AS i(challenge_id, user_id, team_id, provided, ip, user_agent, verdict, max_attempts, prerequisites, wrong_limit, window_seconds, n)
-    ), state AS MATERIALIZED (
-      SELECT i.*, i.prerequisites::int[] AS required,
+    ), account_state AS MATERIALIZED (
+      SELECT i.*,
+             i.prerequisites::int[] <@ ARRAY(SELECT s.challenge_id FROM ctf_solves s WHERE ${account("s")} AND s.challenge_id = ANY(i.prerequisites::int[])) AS prerequisites_met,
              EXISTS (SELECT 1 FROM ctf_solves s WHERE s.challenge_id = i.challenge_id AND ${account("s")}) AS solved,
              CASE WHEN i.max_attempts > 0
                   THEN (SELECT count(*)::int FROM ctf_submissions x WHERE x.challenge_id = i.challenge_id AND ${account("x")} AND x.type = 'incorrect')
@@ -52,12 +55,17 @@ function batchStatement(account: (alias: string, input?: string) => string): str
              (SELECT count(*)::int FROM ctf_submissions x
                WHERE ${account("x")} AND x.type = 'incorrect' AND x.created_at > now() - make_interval(secs => i.window_seconds)) AS recent_wrong
         FROM input i
+    ), state AS MATERIALIZED (
+      SELECT a.*, a.max_attempts > 0 AND a.fails >= a.max_attempts AND NOT a.solved AS locked,
+             a.prerequisites_met AND NOT a.solved AND NOT (a.max_attempts > 0 AND a.fails >= a.max_attempts) AS checked
+        FROM account_state a
     ), decision AS (
       SELECT d.*, CASE WHEN d.outcome IN ('correct', 'incorrect', 'ratelimited') THEN nextval('ctf_submissions_id_seq') END AS submission_id
         FROM (SELECT st.*, CASE
-                WHEN NOT (st.required <@ ARRAY(SELECT s.challenge_id FROM ctf_solves s WHERE ${account("s", "st")} AND s.challenge_id = ANY(st.required))) THEN 'prerequisites'
-                WHEN st.max_attempts > 0 AND st.fails >= st.max_attempts AND NOT st.solved THEN 'locked'
-                WHEN st.recent_wrong >= st.wrong_limit THEN 'ratelimited'
+                WHEN NOT st.prerequisites_met THEN 'prerequisites'
+                WHEN st.locked THEN 'locked'
+                WHEN st.recent_wrong + (SELECT count(*) FROM state e WHERE e.n < st.n AND e.checked AND e.verdict = 'incorrect' AND ${account("e", "st")}) >= st.wrong_limit
+                  THEN 'ratelimited'
                 WHEN st.solved THEN 'already_solved'
                 ELSE st.verdict END AS outcome
                 FROM state st) d
@@ -84,14 +92,24 @@ const MAX_BATCH = 64;
 
 type Pending = { input: AttemptInput; resolve: (row: AttemptRow) => void; reject: (error: unknown) => void };
 
+/** The account an attempt counts against: the user in user mode, the team in team mode. */
+const accountOf = (mode: "user" | "team", input: AttemptInput) => (mode === "team" ? `t${input.teamId}` : `u${input.userId}`);
+
 /**
  * Writes attempts in batches: attempts that arrive while the event loop is busy are sent together in one statement
  * on the next turn, so a burst of attempts costs one round trip and one commit instead of one each. Every attempt
  * still gets its own answer, given only after the statement (and so its submission) has committed. Should a batch
  * fail (say, a challenge deleted mid-flight), its attempts are retried one by one, so one bad row fails alone.
+ *
+ * An account has at most one statement in flight on this instance: its attempts that arrive meanwhile wait for
+ * the next. Two statements running side by side would not see each other's wrong answers, and a burst of
+ * guesses could pass the rate limit once per statement. (Across instances the limit can be passed once per
+ * instance, at most.)
  */
 export class AttemptWriter {
-  private readonly queues = { user: [] as Pending[], team: [] as Pending[] };
+  private queues = { user: [] as Pending[], team: [] as Pending[] };
+  /** Accounts with a statement in flight, per mode. */
+  private readonly writing = { user: new Set<string>(), team: new Set<string>() };
   private scheduled = false;
 
   constructor(
@@ -102,18 +120,40 @@ export class AttemptWriter {
   write(mode: "user" | "team", input: AttemptInput): Promise<AttemptRow> {
     return new Promise((resolve, reject) => {
       this.queues[mode].push({ input, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
   }
 
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Sends what is queued in batches of MAX_BATCH; an account already in flight waits, in order, for the next flush. */
   private flush(): void {
     this.scheduled = false;
     for (const mode of ["user", "team"] as const) {
-      const queue = this.queues[mode];
-      while (queue.length > 0) void this.run(mode, queue.splice(0, MAX_BATCH));
+      const writing = this.writing[mode];
+      const waiting: Pending[] = [];
+      let batch: Pending[] = [];
+      const send = () => {
+        if (batch.length === 0) return;
+        const accounts = new Set(batch.map((p) => accountOf(mode, p.input)));
+        for (const account of accounts) writing.add(account);
+        void this.run(mode, batch).finally(() => {
+          for (const account of accounts) writing.delete(account);
+          if (this.queues.user.length > 0 || this.queues.team.length > 0) this.schedule();
+        });
+        batch = [];
+      };
+      for (const pending of this.queues[mode]) {
+        if (batch.length === MAX_BATCH) send();
+        if (writing.has(accountOf(mode, pending.input))) waiting.push(pending);
+        else batch.push(pending);
+      }
+      send();
+      this.queues[mode] = waiting;
     }
   }
 
@@ -124,7 +164,10 @@ export class AttemptWriter {
     } catch (error) {
       if (batch.length === 1) return batch[0]!.reject(error);
       this.log.warn({ err: error, attempts: batch.length }, "a batch of attempts failed; retrying them one by one");
-      for (const pending of batch) this.execute(mode, [pending.input]).then((rows) => pending.resolve(rows[0]!), pending.reject);
+      // One at a time, in order: the retries of one account must not run side by side either.
+      for (const pending of batch) {
+        await this.execute(mode, [pending.input]).then((rows) => pending.resolve(rows[0]!), pending.reject);
+      }
     }
   }
 
