@@ -7,7 +7,7 @@
  *  - Without them: every suite on the embedded backends, and a plain list of the real-service suites not run.
  *  - Under CI (CI=true) missing services are an error, never a silent skip.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
@@ -39,6 +39,26 @@ function step(title: string, command: string, args: string[], env: NodeJS.Proces
   return result.status === 0;
 }
 
+/** Test counts over every mocha run, read from its closing lines, for one plain total at the end. */
+const counted = { passed: 0, failed: 0, skipped: 0 };
+
+/** Runs mocha with its output shown as it comes, and adds its closing counts to `counted`. */
+async function mochaStep(title: string, files: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
+  console.log(`\n=== ${title} ===`);
+  const child = spawn(process.execPath, [mocha, ...files], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  let tail = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    tail = (tail + chunk.toString()).slice(-4096);
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(tail.replace(/\x1b\[[0-9;]*m/g, ""))?.[1] ?? 0);
+  counted.passed += count("passing");
+  counted.failed += count("failing");
+  counted.skipped += count("pending");
+  return code === 0;
+}
+
 const mocha = resolve(root, "node_modules/mocha/bin/mocha.js");
 const results: Array<[string, boolean]> = [];
 
@@ -47,10 +67,7 @@ if (onlyFiles.length === 0) {
 }
 
 if (haveServices) {
-  results.push([
-    "real Postgres + Redis",
-    step(`all suites on real Postgres (${redact(databaseUrl!)}) and Redis (${redact(redisUrl!)})`, process.execPath, [mocha, ...all], process.env),
-  ]);
+  results.push(["real Postgres + Redis", await mochaStep(`all suites on real Postgres (${redact(databaseUrl!)}) and Redis (${redact(redisUrl!)})`, all, process.env)]);
 }
 
 const embeddedEnv = { ...process.env };
@@ -58,7 +75,7 @@ delete embeddedEnv.DATABASE_URL;
 delete embeddedEnv.REDIS_URL;
 const embeddedFiles = all.filter((f) => !needsServices(f));
 if (embeddedFiles.length > 0) {
-  results.push(["embedded PGlite + in-process", step("suites on the embedded backends (PGlite, in-process coordination)", process.execPath, [mocha, ...embeddedFiles], embeddedEnv)]);
+  results.push(["embedded PGlite + in-process", await mochaStep("suites on the embedded backends (PGlite, in-process coordination)", embeddedFiles, embeddedEnv)]);
 }
 
 console.log("\n=== summary ===");
@@ -74,6 +91,8 @@ if (!haveServices) {
       ].join("\n"),
   );
 }
+// One plain total over every run (each suite counts once per backend it ran on).
+console.log(`tests: ${counted.passed} passed, ${counted.failed} failed${counted.skipped > 0 ? `, ${counted.skipped} skipped` : ""}`);
 process.exit(results.every(([, passed]) => passed) ? 0 : 1);
 
 function redact(url: string): string {
