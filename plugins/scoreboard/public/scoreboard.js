@@ -231,8 +231,21 @@ function drawChart(entries) {
     const tick = document.createElementNS(SVG, "text");
     tick.setAttribute("x", String(CHART.left - 6));
     tick.setAttribute("y", String(y(value) + 4));
+    tick.setAttribute("text-anchor", "end");
     tick.setAttribute("class", "scoreboard-tick");
     tick.textContent = label;
+    svg.append(tick);
+  }
+  // The time axis: when the first score was made and the latest (with the date when they are days apart).
+  const when = (t) =>
+    new Date(t).toLocaleString([], t1 - t0 > 86_400_000 ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" } : { hour: "2-digit", minute: "2-digit" });
+  for (const [t, anchor] of [[t0, "start"], [t1, "end"]]) {
+    const tick = document.createElementNS(SVG, "text");
+    tick.setAttribute("x", String(x(t)));
+    tick.setAttribute("y", String(CHART.height - 8));
+    tick.setAttribute("text-anchor", anchor);
+    tick.setAttribute("class", "scoreboard-tick");
+    tick.textContent = when(t);
     svg.append(tick);
   }
   series.forEach((s, i) => {
