@@ -242,18 +242,18 @@ export class Scoreboard {
 
   /** `GET /api/v1/scoreboard` for a view (and bracket), serialized once per change. */
   board(view: View, bracketId: number | null): CachedBody {
-    const key = `${view}|board|${bracketId ?? ""}`;
+    const key = `${view}|board|${this.bracketKey(bracketId)}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
     const standings = this.filtered(view, bracketId);
     const tails = new Array<string>(standings.length);
     for (let i = 0; i < standings.length; i++) tails[i] = standings[i]!.tail;
-    return this.remember(key, view, bracketId, boardBody(tails));
+    return this.remember(key, view, boardBody(tails));
   }
 
   /** `GET /api/v1/scoreboard/top/:count`: the top accounts with every solve and award that made their score. */
   top(view: View, count: number, bracketId: number | null): CachedBody {
-    const key = `${view}|top${count}|${bracketId ?? ""}`;
+    const key = `${view}|top${count}|${this.bracketKey(bracketId)}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
     const state = this.current;
@@ -280,7 +280,7 @@ export class Scoreboard {
           })),
         };
       });
-    return this.remember(key, view, bracketId, Buffer.from(JSON.stringify({ success: true, data })));
+    return this.remember(key, view, Buffer.from(JSON.stringify({ success: true, data })));
   }
 
   // ---- internals ----
@@ -289,14 +289,23 @@ export class Scoreboard {
     const standings = this.current.standings(view);
     if (bracketId === null) return standings;
     const state = this.current;
+    if (!state.brackets.has(bracketId)) return [];
     return standings.filter((s) => state.account(s.id)?.bracketId === bracketId);
   }
 
-  /** Caches a body unless it is for an unknown bracket (ids from the query string must not grow the cache). */
-  private remember(key: string, view: View, bracketId: number | null, body: Buffer): CachedBody {
+  private remember(key: string, view: View, body: Buffer): CachedBody {
     const cached = { body, etag: etagOf(body), headers: HEADERS[view] };
-    if (bracketId === null || this.current.brackets.has(bracketId)) this.cache.set(key, cached);
+    this.cache.set(key, cached);
     return cached;
+  }
+
+  /**
+   * The cache key part of a bracket filter. Every id the engine does not know shares one key (its board is
+   * empty), so ids from query strings neither grow the cache nor cost a fresh filtering per request.
+   */
+  private bracketKey(bracketId: number | null): string {
+    if (bracketId === null) return "";
+    return this.current.brackets.has(bracketId) ? String(bracketId) : "unknown";
   }
 
   /**
