@@ -44,6 +44,9 @@ interface CompiledRoute extends PreparedRoute {
   names: string[];
 }
 
+/** Headers about the body, left out of a 304. */
+const ENTITY_HEADERS = new Set(["content-type", "content-length", "content-encoding"]);
+
 /** Header lines for one prepared response, made on its first request (a 304 sends no Content-Type or Length). */
 interface HeaderLines {
   ok: string[];
@@ -64,10 +67,9 @@ export class PreparedRoutes {
 
   constructor(private readonly log: Logger) {}
 
-  /** Replaces every prepared route of `owner` (a reload registers them again). */
-  set(owner: string, routes: PreparedRoute[]): void {
-    if (routes.length === 0) this.byOwner.delete(owner);
-    else this.byOwner.set(owner, routes.map(compile));
+  add(route: PreparedRoute): void {
+    const routes = this.byOwner.get(route.owner) ?? [];
+    this.byOwner.set(route.owner, [...routes, compile(route)]);
     this.index();
   }
 
@@ -138,10 +140,9 @@ export class PreparedRoutes {
     if (!lines) {
       const common = [...SECURITY_HEADERS.flat(), "ETag", prepared.etag];
       const own = Object.entries(prepared.headers);
-      const entity = new Set(["content-type", "content-length", "content-encoding"]);
       lines = {
         ok: [...common, ...own.flat(), "Content-Length", String(prepared.body.length)],
-        notModified: [...common, ...own.filter(([name]) => !entity.has(name.toLowerCase())).flat()],
+        notModified: [...common, ...own.filter(([name]) => !ENTITY_HEADERS.has(name.toLowerCase())).flat()],
       };
       this.headerLines.set(prepared, lines);
     }

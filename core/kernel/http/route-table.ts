@@ -3,7 +3,7 @@ import type { Context, Middleware, Next } from "koa";
 import compose from "koa-compose";
 import type { Logger } from "../log.js";
 import { serveAsset, type AssetMount } from "./assets.js";
-import { PreparedRoutes, type PreparedAnswer, type PreparedRoute } from "./prepared.js";
+import { PreparedRoutes, type PreparedAnswer } from "./prepared.js";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 
@@ -60,8 +60,7 @@ export class RouteTable {
     const router = new Router();
     this.routers.set(owner, { owner, prefixes, router, dispatch: router.routes() as unknown as Middleware });
     this.orderedPrefixes = null;
-    const preparedRoutes: PreparedRoute[] = [];
-    this.prepared.set(owner, preparedRoutes);
+    this.prepared.withdraw(owner); // a reload registers them again
     const checkPath = (method: string, path: string) => {
       assertOpen();
       if (!prefixes.some((prefix) => underPrefix(path, prefix))) {
@@ -78,8 +77,7 @@ export class RouteTable {
     }
     facade.prepared = (path, answer) => {
       checkPath("GET (prepared)", path);
-      preparedRoutes.push({ owner, path, answer });
-      this.prepared.set(owner, preparedRoutes);
+      this.prepared.add({ owner, path, answer });
       return facade;
     };
     return facade;
