@@ -37,7 +37,7 @@ export interface AttemptRow {
  *
  * The inputs are arrays (one element per attempt), so one statement serves a whole batch of attempts. The rate
  * limit counts, besides the account's wrong answers already written, the wrong answers before it in the same
- * batch that get as far as the flag check (`checked`): as if the batch were answered one attempt after the other.
+ * batch that get as far as the flag check (prerequisites met, not solved, attempts left): as if the batch were answered one attempt after the other.
  * `state` is MATERIALIZED: inlined, Postgres re-ran each subquery once per reference in the CASE.
  */
 function batchStatement(account: (alias: string, input?: string) => string): string {
@@ -56,15 +56,15 @@ function batchStatement(account: (alias: string, input?: string) => string): str
                WHERE ${account("x")} AND x.type = 'incorrect' AND x.created_at > now() - make_interval(secs => i.window_seconds)) AS recent_wrong
         FROM input i
     ), state AS MATERIALIZED (
-      SELECT a.*, a.max_attempts > 0 AND a.fails >= a.max_attempts AND NOT a.solved AS locked,
-             a.prerequisites_met AND NOT a.solved AND NOT (a.max_attempts > 0 AND a.fails >= a.max_attempts) AS checked
-        FROM account_state a
+      SELECT a.*, a.max_attempts > 0 AND a.fails >= a.max_attempts AS exhausted FROM account_state a
     ), decision AS (
       SELECT d.*, CASE WHEN d.outcome IN ('correct', 'incorrect', 'ratelimited') THEN nextval('ctf_submissions_id_seq') END AS submission_id
         FROM (SELECT st.*, CASE
                 WHEN NOT st.prerequisites_met THEN 'prerequisites'
-                WHEN st.locked THEN 'locked'
-                WHEN st.recent_wrong + (SELECT count(*) FROM state e WHERE e.n < st.n AND e.checked AND e.verdict = 'incorrect' AND ${account("e", "st")}) >= st.wrong_limit
+                WHEN st.exhausted AND NOT st.solved THEN 'locked'
+                WHEN st.recent_wrong + (SELECT count(*) FROM state e
+                                         WHERE e.n < st.n AND e.verdict = 'incorrect' AND e.prerequisites_met AND NOT e.solved AND NOT e.exhausted
+                                           AND ${account("e", "st")}) >= st.wrong_limit
                   THEN 'ratelimited'
                 WHEN st.solved THEN 'already_solved'
                 ELSE st.verdict END AS outcome
