@@ -1,10 +1,10 @@
-import { definePlugin } from "../kernel/plugin-host/api.js";
+import { coreServices, definePlugin, provide } from "../kernel/plugin-host/api.js";
 import { ctfConfig } from "./config.js";
 import { dynamicType, standardType } from "./game/challenge-types.js";
 import { regexFlag, staticFlag } from "./game/flag-verifiers.js";
 import { ctfMigrations } from "./migrations.js";
 import { Ctf } from "./runtime.js";
-import type { GameService } from "./service.js";
+import { gameService, pageShellService, type GameService } from "./service.js";
 import { authRoutes } from "./api/auth.js";
 import { awardsRoutes } from "./api/awards.js";
 import { challengesRoutes } from "./api/challenges.js";
@@ -18,27 +18,35 @@ import { tokensRoutes } from "./api/tokens.js";
 import { usersRoutes } from "./api/users.js";
 import { createPageShell, pageRoutes } from "./pages/routes.js";
 
+const API_MODULES = [authRoutes, challengesRoutes, flagsRoutes, hintsRoutes, usersRoutes, teamsRoutes, awardsRoutes, notificationsRoutes, tokensRoutes, importRoutes, liveEventRoutes];
+
 /**
  * core/ctf, loaded by the kernel as the built-in plugin `ctf` (default pluginPaths: core/ctf, plugins/*).
  * Route modules live in api/ (JSON, CTFd shapes) and pages/ (HTML); the game logic in game/ and accounts/.
  */
-let running: Ctf | null = null;
-
 export default definePlugin({
   config: ctfConfig,
   migrations: ctfMigrations,
+  deps: {
+    db: coreServices.database,
+    coordination: coreServices.coordination,
+    host: coreServices.host,
+    log: coreServices.logger,
+    routes: coreServices.routes,
+    events: coreServices.events,
+    auth: coreServices.auth,
+  },
 
-  register(plugin) {
-    const ctf = new Ctf(plugin);
-    running = ctf;
-    plugin.auth.addResolver(ctf.auth.resolver);
+  create({ routes, auth, ...deps }, { config }) {
+    const ctf = new Ctf({ ...deps, auth, config });
+    auth.addResolver(ctf.auth.resolver);
     // Cached callers and settings must not outlive a change on any instance.
-    plugin.events.on("account.updated", () => ctf.auth.invalidate());
-    plugin.events.on("event.updated", () => {
+    deps.events.on("account.updated", () => ctf.auth.invalidate());
+    deps.events.on("event.updated", () => {
       ctf.settings.invalidate();
       ctf.challenges.invalidate(); // an import replaces every challenge
     });
-    plugin.events.on("challenge.updated", () => ctf.challenges.invalidate());
+    deps.events.on("challenge.updated", () => ctf.challenges.invalidate());
     for (const type of [standardType, dynamicType]) ctf.challengeTypes.set(type.id, type);
     for (const verifier of [staticFlag, regexFlag]) ctf.flagVerifiers.set(verifier.type, verifier);
 
@@ -48,18 +56,13 @@ export default definePlugin({
       addChallengeType: (type) => void ctf.challengeTypes.set(type.id, type),
       addFlagVerifier: (verifier) => void ctf.flagVerifiers.set(verifier.type, verifier),
     };
-    plugin.services.provide("game", game);
-
     const shell = createPageShell(ctf);
-    plugin.services.provide("pages", shell);
+    for (const addRoutes of API_MODULES) addRoutes(routes, ctf);
+    pageRoutes(routes, ctf, shell);
 
-    const apiModules = [authRoutes, challengesRoutes, flagsRoutes, hintsRoutes, usersRoutes, teamsRoutes, awardsRoutes, notificationsRoutes, tokensRoutes, importRoutes, liveEventRoutes];
-    for (const addRoutes of apiModules) addRoutes(plugin.routes, ctf);
-    pageRoutes(plugin.routes, ctf, shell);
-  },
-
-  stop() {
-    running?.stop();
-    running = null;
+    return {
+      provides: [provide(gameService, game), provide(pageShellService, shell)],
+      stop: () => ctf.stop(),
+    };
   },
 });

@@ -4,13 +4,24 @@ import type { Database } from "../kernel/db/data-source.js";
 import { unauthorized } from "../kernel/errors.js";
 import type { EventHandler, EventName, EventPayload } from "../kernel/events.js";
 import type { Logger } from "../kernel/log.js";
-import type { PluginContext } from "../kernel/plugin-host/api.js";
+import type { HostView, PluginAuth, PluginEvents } from "../kernel/plugin-host/api.js";
 import { PlayerAuth } from "./accounts/auth.js";
 import "./events.js";
 import type { CtfConfig } from "./config.js";
 import { ChallengeCache } from "./game/challenge-cache.js";
 import type { ChallengeType, FlagVerifier, Player } from "./service.js";
 import { SettingsStore } from "./settings.js";
+
+/** The kernel services core/ctf's runtime is built from (its deps in index.ts, plus its config slice). */
+export interface CtfRuntimeDeps {
+  config: CtfConfig;
+  db: Database;
+  host: HostView;
+  log: Logger;
+  coordination: Coordination;
+  events: PluginEvents;
+  auth: PluginAuth;
+}
 
 const LOCAL_EVENTS = new Set<string>(["submission.created", "submission.failed"]);
 
@@ -29,22 +40,23 @@ export class Ctf {
   readonly coordination: Coordination;
   private readonly stopHooks: Array<() => void> = [];
 
-  constructor(private readonly plugin: PluginContext<CtfConfig>) {
-    this.config = plugin.config;
-    this.challenges = new ChallengeCache(plugin.db);
-    this.log = plugin.log;
-    this.coordination = plugin.coordination;
-    this.settings = new SettingsStore(plugin.db);
-    this.auth = new PlayerAuth(plugin.db, this.settings);
-  }
-
+  readonly db: Database;
   /** What the host knows about plugins, pages and jobs (for navigation and admin pages). */
-  get host(): PluginContext<unknown>["host"] {
-    return this.plugin.host;
-  }
+  readonly host: HostView;
+  private readonly events: PluginEvents;
+  private readonly kernelAuth: PluginAuth;
 
-  get db(): Database {
-    return this.plugin.db;
+  constructor(deps: CtfRuntimeDeps) {
+    this.config = deps.config;
+    this.db = deps.db;
+    this.host = deps.host;
+    this.log = deps.log;
+    this.coordination = deps.coordination;
+    this.events = deps.events;
+    this.kernelAuth = deps.auth;
+    this.challenges = new ChallengeCache(deps.db);
+    this.settings = new SettingsStore(deps.db);
+    this.auth = new PlayerAuth(deps.db, this.settings);
   }
 
   /**
@@ -53,12 +65,12 @@ export class Ctf {
    * them (they are the hottest path, and no instance keeps state derived from them).
    */
   emit<K extends EventName>(name: K, payload: EventPayload<K>): void {
-    this.plugin.events.emit(name, payload, { broadcast: !LOCAL_EVENTS.has(name) });
+    this.events.emit(name, payload, { broadcast: !LOCAL_EVENTS.has(name) });
   }
 
   /** Subscribes to a domain event (during register only, like every registration). */
   on<K extends EventName>(name: K, handler: EventHandler<K>): void {
-    this.plugin.events.on(name, handler);
+    this.events.on(name, handler);
   }
 
   /** Runs fn when the plugin stops (timers, open streams). */
@@ -72,12 +84,12 @@ export class Ctf {
 
   /** The calling player, or null (anonymous or the bootstrap admin token). */
   async player(ctx: Context): Promise<Player | null> {
-    return this.auth.player(ctx, await this.plugin.auth.actor(ctx));
+    return this.auth.player(ctx, await this.kernelAuth.actor(ctx));
   }
 
   /** True for admins: players with the admin role and the bootstrap admin token. */
   async isAdmin(ctx: Context): Promise<boolean> {
-    return (await this.plugin.auth.actor(ctx))?.admin === true;
+    return (await this.kernelAuth.actor(ctx))?.admin === true;
   }
 
   /** 401 unless a player is logged in (the bootstrap token has no account, so it is refused here). */
@@ -87,6 +99,6 @@ export class Ctf {
   };
 
   get requireAdmin(): Middleware {
-    return this.plugin.auth.requireAdmin();
+    return this.kernelAuth.requireAdmin();
   }
 }

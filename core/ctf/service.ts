@@ -1,12 +1,14 @@
 import type { Context } from "koa";
 import type { z } from "zod";
+import { serviceRef } from "../kernel/plugin-host/service-ref.js";
 import type { EventSettings } from "./settings.js";
 
 /**
- * What core/ctf offers other plugins through `ctx.services.get("ctf", name)` (declare `ctf` in dependsOn):
+ * core/ctf's service type module: the one file of core/ctf another plugin may import. It declares what core/ctf
+ * offers other plugins as typed service references (declare `ctf` in your dependsOn and list them in your deps):
  *
- *  - "game": GameService   (settings, who is calling, challenge types, flag verifiers)
- *  - "pages": PageShell    (render a page inside the shared layout and navigation)
+ *  - gameService: GameService    (settings, who is calling, challenge types, flag verifiers)
+ *  - pageShellService: PageShell (render a page inside the shared layout and navigation)
  */
 
 /** The caller as core/ctf sees it. `accountId` is the user in user mode and the team in team mode. */
@@ -72,3 +74,6 @@ export interface PageShell {
   /** Tagged template: interpolated values are HTML-escaped unless they are SafeHtml (or arrays of it). */
   html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml;
 }
+
+export const gameService = serviceRef<GameService>("ctf.game");
+export const pageShellService = serviceRef<PageShell>("ctf.pages");

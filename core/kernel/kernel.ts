@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
-import { asValue, createContainer, InjectionMode, type AwilixContainer } from "awilix";
-import Koa from "koa";
+import { asFunction, asValue, createContainer, InjectionMode, type AwilixContainer } from "awilix";
+import Koa, { type Context } from "koa";
 import compose from "koa-compose";
 import websockify from "koa-websocket";
 import { kernelMigrations } from "../../migrations/index.js";
@@ -21,7 +21,8 @@ import { RouteTable, underPrefix } from "./http/route-table.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { WebSocketHub } from "./http/websocket.js";
 import { createLogger, type Logger } from "./log.js";
-import type { EntityClass } from "./plugin-host/api.js";
+import type { EntityClass, HostView, TokenService } from "./plugin-host/api.js";
+import { coreServices } from "./plugin-host/core-services.js";
 import { PluginHost } from "./plugin-host/loader.js";
 import { RunStore } from "./scheduler/run-store.js";
 import { Scheduler } from "./scheduler/scheduler.js";
@@ -104,28 +105,18 @@ export class Kernel {
       kernelVersion: KERNEL_VERSION,
       log: this.log,
       container: this.container,
-      coordination: this.coordination,
       events: this.events,
       scheduler: this.scheduler,
       routes: this.routes,
       websocket: this.websocket,
       auth: this.auth,
-      tokens: () => this.tokens,
       openDatabase: (entities) => this.openDatabase(entities),
       kernelMigrations: { owner: "kernel", migrations: kernelMigrations },
       afterKernelMigrations: async (db) => {
         this.signer = new TokenSigner(config.secret ?? (await loadOrCreateSecret(db)));
       },
     });
-    this.container.register({
-      config: asValue(config),
-      log: asValue(this.log),
-      coordination: asValue(this.coordination),
-      events: asValue(this.events),
-      scheduler: asValue(this.scheduler),
-      auth: asValue(this.auth),
-      websocket: asValue(this.websocket),
-    });
+    this.registerKernelServices();
     this.app = this.createApp();
   }
 
@@ -207,6 +198,34 @@ export class Kernel {
     return this.stopping;
   }
 
+  /** The kernel-wide services plugins receive through `coreServices` (see plugin-host/core-services.ts). */
+  private registerKernelServices(): void {
+    const host: HostView = {
+      plugins: () => this.plugins.pluginStates(),
+      pages: () => this.plugins.pages(),
+      jobs: {
+        list: () => this.scheduler.list(),
+        runs: (jobId, limit) => this.scheduler.runs(jobId, limit),
+        trigger: (jobId) => this.scheduler.trigger(jobId),
+      },
+      websocketTokenTtlMs: this.config.websocket.tokenTtlMs,
+    };
+    // Resolved at call time: the signing secret is read from the database after the register phase.
+    const tokens: TokenService = {
+      sign: (claims, ttlMs) => this.tokens.sign(claims, ttlMs),
+      verify: (token, audience) => this.tokens.verify(token, audience),
+    };
+    this.container.register({
+      [coreServices.database.id]: asValue(lazyDatabase(() => this.database)),
+      [coreServices.coordination.id]: asValue(this.coordination),
+      [coreServices.tokens.id]: asValue(tokens),
+      [coreServices.host.id]: asValue(host),
+      // Transient (the actor is memoized per request on ctx.state): awilix's strict mode then refuses it as a
+      // dependency of anything longer-lived, such as a plugin.
+      [coreServices.caller.id]: asFunction(({ koaContext }: { koaContext: Context }) => this.auth.actor(koaContext)).transient(),
+    });
+  }
+
   private async openDatabase(entities: EntityClass[]): Promise<Database> {
     if (this.database) {
       // reload(): keep the connection (an in-memory database would be lost) and rebuild entity metadata.
@@ -249,6 +268,28 @@ export class Kernel {
 export async function createKernel(options: KernelOptions = {}): Promise<Kernel> {
   const config = loadConfig({ root: options.root ?? process.cwd(), env: options.env, overrides: options.overrides });
   return new Kernel(config, { logDestination: options.logDestination });
+}
+
+/** The database as a plugin receives it: safe to hold from `create`, usable once the kernel opened it (from init on). */
+function lazyDatabase(current: () => Database | null): Database {
+  const open = (): Database => {
+    const database = current();
+    if (!database) throw new Error("the database is not open during the register phase (no I/O in create; do it in init)");
+    return database;
+  };
+  return {
+    get dataSource() {
+      return open().dataSource;
+    },
+    get embedded() {
+      return open().embedded;
+    },
+    transaction: (fn) => open().transaction(fn),
+    afterCommit: (fn) => open().afterCommit(fn),
+    query: (sql, params, options) => open().query(sql, params, options),
+    ping: () => open().ping(),
+    close: () => Promise.reject(new Error("the kernel owns the database; plugins do not close it")),
+  };
 }
 
 /** The cluster's signing secret: generated by the first instance and shared through the database. */

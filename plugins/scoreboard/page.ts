@@ -8,9 +8,8 @@ const STATIC = "/scoreboard/static";
  * stream (live, no reload) and the top/10 API (the chart). The server renders no standings here, so the page
  * costs no more than any other and visibility rules are the API's (the script shows its refusal).
  */
-export function scoreboardPage(routes: PluginRoutes, shell: () => PageShell): void {
+export function scoreboardPage(routes: PluginRoutes, pages: PageShell): void {
   routes.get("/scoreboard", async (ctx) => {
-    const pages = shell();
     const html = pages.html;
     await pages.render(ctx, {
       title: "Scoreboard",

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { HttpError, notFound } from "../../core/kernel/errors.js";
 import { ok, parseInput } from "../../core/kernel/http/envelope.js";
 import { etagMatches, type PreparedRequest } from "../../core/kernel/http/prepared.js";
-import type { PluginContext } from "../../core/kernel/plugin-host/api.js";
+import type { HostView, PluginAuth, TokenService } from "../../core/kernel/plugin-host/api.js";
+import type { PluginRoutes } from "../../core/kernel/http/route-table.js";
 import { ANONYMOUS, hasCredentials, refusal, viewerOf, type Viewer } from "./access.js";
 import type { CachedBody, Scoreboard } from "./board.js";
 import type { View } from "./engine/state.js";
@@ -19,12 +20,20 @@ function topCount(param: string | undefined): number | null {
   return Math.min(50, Math.max(1, Number(param)));
 }
 
+/** The kernel services the scoreboard's routes use. */
+export interface ScoreboardRouteDeps {
+  routes: PluginRoutes;
+  auth: PluginAuth;
+  tokens: TokenService;
+  host: HostView;
+}
+
 /**
  * The HTTP side: CTFd's `GET /api/v1/scoreboard` and `GET /api/v1/scoreboard/top/:count` served from the
  * engine's cached bytes, the stream token, and an admin rebuild. An anonymous read (no cookie, no
  * Authorization header) touches no database, Redis or session: visibility settings live in the engine.
  */
-export function scoreboardRoutes(plugin: PluginContext<unknown>, board: Scoreboard, onRebuild: () => void): void {
+export function scoreboardRoutes(plugin: ScoreboardRouteDeps, board: Scoreboard, onRebuild: () => void): void {
   const { routes } = plugin;
 
   /** The caller's view; resolving credentials only when some were sent. Throws the visibility refusal. */

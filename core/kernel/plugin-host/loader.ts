@@ -1,11 +1,10 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { asValue, type AwilixContainer } from "awilix";
+import { asFunction, asValue, AwilixResolutionError, type AwilixContainer, type Resolver } from "awilix";
 import { z } from "zod";
 import type { AuthService } from "../auth.js";
 import { formatIssues } from "../config.js";
 import type { KernelConfig } from "../config.js";
-import type { Coordination } from "../coordination/types.js";
 import type { Database } from "../db/data-source.js";
 import { runMigrations, type MigrationSet } from "../db/migrations.js";
 import { PluginPhaseError, StartupError } from "../errors.js";
@@ -14,16 +13,23 @@ import type { RouteTable } from "../http/route-table.js";
 import type { WebSocketHub } from "../http/websocket.js";
 import type { Logger } from "../log.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
-import type { TokenSigner } from "../tokens.js";
-import type { EntityClass, PluginContext, PluginDefinition, PluginState, PluginStatus } from "./api.js";
+import type { EntityClass, PluginAuth, PluginDefinition, PluginEvents, PluginInstance, PluginJobs, PluginSelf, PluginState, PluginStatus, PluginWebSocket } from "./api.js";
+import { coreServices } from "./core-services.js";
+import { isServiceRef, type ServiceRef } from "./service-ref.js";
 import { dependentsOf, discoverPlugins, planLoadOrder, type PluginManifest } from "./manifest.js";
+
+/** The awilix key of a plugin's instance in its own scope. */
+const INSTANCE_KEY = "plugin.instance";
 
 interface LoadedPlugin {
   manifest: PluginManifest;
   dir: string;
   definition: PluginDefinition;
-  context: PluginContext<unknown>;
+  self: PluginSelf<unknown>;
+  /** The plugin's DI scope (a child of the kernel's root container) holding its plugin-bound services. */
   scope: AwilixContainer;
+  /** What its factory returned (empty until the register phase ran). */
+  instance: PluginInstance;
   /** Routes, jobs, handlers and channels may be added until the plugin starts. */
   registrationOpen: boolean;
   /** Set once stop has been called, so it runs once however often stop is requested. */
@@ -35,13 +41,11 @@ export interface PluginHostDeps {
   kernelVersion: string;
   log: Logger;
   container: AwilixContainer;
-  coordination: Coordination;
   events: EventBus;
   scheduler: Scheduler;
   routes: RouteTable;
   websocket: WebSocketHub;
   auth: AuthService;
-  tokens: () => TokenSigner;
   /** Opens (or re-opens with the given entities) the database once every plugin has registered. */
   openDatabase(entities: EntityClass[]): Promise<Database>;
   kernelMigrations: MigrationSet;
@@ -57,7 +61,8 @@ export interface PluginHostDeps {
 export class PluginHost {
   private readonly states = new Map<string, PluginState>();
   private loaded: LoadedPlugin[] = [];
-  private readonly services = new Map<string, unknown>();
+  /** Provided service id -> the plugin that provides it (so a withdrawn plugin's services can be withdrawn). */
+  private readonly provided = new Map<string, string>();
   private database: Database | null = null;
   private loading: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
@@ -94,7 +99,7 @@ export class PluginHost {
     await this.stopPlugins();
     this.loaded = [];
     this.states.clear();
-    this.services.clear();
+
     this.stopping = null;
     this.loading = this.loadAll();
     await this.loading;
@@ -170,8 +175,7 @@ export class PluginHost {
       const plugin = this.createLoadedPlugin(candidate);
       this.loaded.push(plugin);
       try {
-        const result = candidate.definition.register?.(plugin.context) as unknown;
-        if (result instanceof Promise) throw new Error("register must be synchronous (do I/O in init)");
+        plugin.instance = this.instantiate(plugin);
       } catch (error) {
         this.fail(plugin, "register", error, order);
       }
@@ -205,7 +209,7 @@ export class PluginHost {
         continue;
       }
       try {
-        await withTimeout(Promise.resolve().then(() => plugin.definition.init?.(plugin.context)), config.pluginInitTimeoutMs, `init did not finish within ${config.pluginInitTimeoutMs} ms`);
+        await withTimeout(Promise.resolve().then(() => plugin.instance.init?.()), config.pluginInitTimeoutMs, `init did not finish within ${config.pluginInitTimeoutMs} ms`);
       } catch (error) {
         await this.runStop(plugin);
         this.fail(plugin, "init", error, order);
@@ -216,7 +220,7 @@ export class PluginHost {
     for (const plugin of alive()) {
       plugin.registrationOpen = false;
       try {
-        await withTimeout(Promise.resolve().then(() => plugin.definition.start?.(plugin.context)), config.pluginInitTimeoutMs, `start did not finish within ${config.pluginInitTimeoutMs} ms`);
+        await withTimeout(Promise.resolve().then(() => plugin.instance.start?.()), config.pluginInitTimeoutMs, `start did not finish within ${config.pluginInitTimeoutMs} ms`);
         this.states.get(plugin.manifest.id)!.status = "started";
         log.info({ plugin: plugin.manifest.id, version: plugin.manifest.version }, "plugin started");
       } catch (error) {
@@ -226,102 +230,111 @@ export class PluginHost {
     }
   }
 
+  /** The plugin's DI scope with its plugin-bound services; `create` is called later by `instantiate`. */
   private createLoadedPlugin(candidate: { manifest: PluginManifest; dir: string; definition: PluginDefinition; config: unknown }): LoadedPlugin {
     const { manifest, dir, definition } = candidate;
     const id = manifest.id;
     const deps = this.deps;
     const log = deps.log.child({ plugin: id });
     const capabilities = manifest.capabilities ?? {};
-    const plugin = { manifest, dir, definition, registrationOpen: true } as LoadedPlugin;
-    const assertOpen = (what: string) => {
-      if (!plugin.registrationOpen) throw new Error(`plugin "${id}": cannot add ${what} after the plugin started; add it in register or init`);
-    };
     const scope = deps.container.createScope();
+    const plugin: LoadedPlugin = { manifest, dir, definition, scope, instance: {}, registrationOpen: true, self: { id, manifest, dir, config: candidate.config } };
+    const assertOpen = (what: string) => {
+      if (!plugin.registrationOpen) throw new Error(`plugin "${id}": cannot add ${what} after the plugin started; add it in create or init`);
+    };
     const routes = deps.routes.createPluginRoutes(id, capabilities.http ?? [], () => assertOpen("a route"));
     deps.routes.mountAssets(id, (capabilities.assets ?? []).map((a) => ({ owner: id, url: a.url, dir: resolve(dir, a.dir) })));
-    const host = this;
 
-    const context: PluginContext<unknown> = {
-      id,
-      manifest,
-      dir,
-      config: candidate.config,
-      log,
-      db: pluginDatabase(() => {
-        if (!host.database) throw new Error(`plugin "${id}": the database is not open during register (no I/O in register)`);
-        return host.database;
-      }),
-      coordination: deps.coordination,
-      routes,
-      jobs: {
-        add(job) {
-          assertOpen("a job");
-          if (!(capabilities.jobs ?? []).includes(job.id)) {
-            throw new Error(`plugin "${id}": job "${job.id}" is not declared in plugin.json capabilities.jobs`);
-          }
-          return deps.scheduler.add(id, job);
-        },
+    const jobs: PluginJobs = {
+      add(job) {
+        assertOpen("a job");
+        if (!(capabilities.jobs ?? []).includes(job.id)) {
+          throw new Error(`plugin "${id}": job "${job.id}" is not declared in plugin.json capabilities.jobs`);
+        }
+        return deps.scheduler.add(id, job);
       },
-      events: {
-        on(name, handler) {
-          assertOpen("an event handler");
-          return deps.events.on(id, name, handler);
-        },
-        emit: (name, payload, options) => deps.events.emit(name, payload, options),
-      },
-      websocket: {
-        channel(definition) {
-          assertOpen("a WebSocket channel");
-          if (!(capabilities.websocket ?? []).includes(definition.path)) {
-            throw new Error(`plugin "${id}": channel ${definition.path} is not declared in plugin.json capabilities.websocket`);
-          }
-          deps.websocket.register(id, definition);
-        },
-        broadcast: (connections, message) => deps.websocket.broadcast(id, connections, message),
-      },
-      // Resolved at call time: the signing secret is read from the database after register.
-      tokens: {
-        sign: (claims, ttlMs) => deps.tokens().sign(claims, ttlMs),
-        verify: (token, audience) => deps.tokens().verify(token, audience),
-      },
-      auth: {
-        actor: (ctx) => deps.auth.actor(ctx),
-        requireAdmin: () => deps.auth.requireAdmin(),
-        addResolver(resolver) {
-          assertOpen("an actor resolver");
-          deps.auth.addResolver(id, resolver);
-        },
-      },
-      services: {
-        provide(name, service) {
-          assertOpen("a service");
-          host.services.set(`${id}/${name}`, service);
-        },
-        get<T>(pluginId: string, name: string): T {
-          if (pluginId !== id && !(manifest.dependsOn ?? []).some((d) => d.id === pluginId)) {
-            throw new Error(`plugin "${id}" uses a service of "${pluginId}" without declaring it in dependsOn`);
-          }
-          const key = `${pluginId}/${name}`;
-          if (!host.services.has(key)) throw new Error(`plugin "${pluginId}" provides no service "${name}"`);
-          return host.services.get(key) as T;
-        },
-      },
-      host: {
-        plugins: () => host.pluginStates(),
-        pages: () => host.pages(),
-        jobs: {
-          list: () => deps.scheduler.list(),
-          runs: (jobId, limit) => deps.scheduler.runs(jobId, limit),
-          trigger: (jobId) => deps.scheduler.trigger(jobId),
-        },
-        websocketTokenTtlMs: deps.config.websocket.tokenTtlMs,
-      },
-      scope,
     };
-    scope.register({ pluginId: asValue(id), pluginConfig: asValue(candidate.config), log: asValue(log), plugin: asValue(context) });
-    plugin.context = context;
-    plugin.scope = scope;
+    const events: PluginEvents = {
+      on(name, handler) {
+        assertOpen("an event handler");
+        return deps.events.on(id, name, handler);
+      },
+      emit: (name, payload, options) => deps.events.emit(name, payload, options),
+    };
+    const websocket: PluginWebSocket = {
+      channel(definition) {
+        assertOpen("a WebSocket channel");
+        if (!(capabilities.websocket ?? []).includes(definition.path)) {
+          throw new Error(`plugin "${id}": channel ${definition.path} is not declared in plugin.json capabilities.websocket`);
+        }
+        deps.websocket.register(id, definition);
+      },
+      broadcast: (connections, message) => deps.websocket.broadcast(id, connections, message),
+    };
+    const auth: PluginAuth = {
+      actor: (ctx) => deps.auth.actor(ctx),
+      requireAdmin: () => deps.auth.requireAdmin(),
+      addResolver(resolver) {
+        assertOpen("an actor resolver");
+        deps.auth.addResolver(id, resolver);
+      },
+    };
+    scope.register({
+      [coreServices.logger.id]: asValue(log),
+      [coreServices.routes.id]: asValue(routes),
+      [coreServices.jobs.id]: asValue(jobs),
+      [coreServices.events.id]: asValue(events),
+      [coreServices.websocket.id]: asValue(websocket),
+      [coreServices.auth.id]: asValue(auth),
+    });
     return plugin;
+  }
+
+  /**
+   * The register phase of one plugin: resolves its deps from its scope (awilix, strict mode) and calls its
+   * factory. The instance is registered as a scoped service of the plugin, so awilix itself refuses a dependency
+   * that lives shorter than the plugin (a request-scoped one).
+   */
+  private instantiate(plugin: LoadedPlugin): PluginInstance {
+    const { id } = plugin.manifest;
+    const spec = plugin.definition.deps ?? {};
+    for (const [name, ref] of Object.entries(spec)) {
+      if (!isServiceRef(ref)) throw new Error(`deps.${name} is not a service reference (use serviceRef() or coreServices)`);
+      const owner = ref.owner;
+      if (owner !== "core" && owner !== id && !(plugin.manifest.dependsOn ?? []).some((d) => d.id === owner)) {
+        throw new Error(`plugin "${id}" needs service "${ref.id}" of plugin "${owner}", but "${owner}" is not in the dependsOn of "${id}"`);
+      }
+    }
+    plugin.scope.register(
+      INSTANCE_KEY,
+      asFunction(() => {
+        const resolved: Record<string, unknown> = {};
+        for (const [name, ref] of Object.entries(spec)) resolved[name] = this.resolveDependency(plugin, ref);
+        return plugin.definition.create(resolved as never, plugin.self) ?? {};
+      }).scoped(),
+    );
+    const instance = plugin.scope.resolve<PluginInstance>(INSTANCE_KEY);
+    if (instance instanceof Promise) throw new Error("create must be synchronous and return the instance (do I/O in init)");
+    for (const { ref, value } of instance.provides ?? []) {
+      if (ref.owner !== id) throw new Error(`plugin "${id}" cannot provide "${ref.id}": only "${ref.owner}" provides its services`);
+      if (ref.lifetime !== "root") throw new Error(`plugin "${id}" provides "${ref.id}", which is declared ${ref.lifetime}-scoped; provided services live as long as the kernel (lifetime root)`);
+      this.deps.container.register(ref.id, asValue(value));
+      this.provided.set(ref.id, id);
+    }
+    return instance;
+  }
+
+  private resolveDependency(plugin: LoadedPlugin, ref: ServiceRef<unknown>): unknown {
+    const { id } = plugin.manifest;
+    try {
+      return plugin.scope.resolve(ref.id);
+    } catch (error) {
+      if (!(error instanceof AwilixResolutionError)) throw error;
+      if (ref.lifetime === "request" || /shorter lifetime/.test(error.message)) {
+        throw new Error(`plugin "${id}" cannot depend on "${ref.id}": it is request-scoped and a plugin outlives every request (resolve it in a handler with fromRequest(ctx, ref))`, { cause: error });
+      }
+      throw new Error(`plugin "${id}" needs service "${ref.id}", which "${ref.owner}" does not provide`, { cause: error });
+    }
   }
 
   /** Removes everything a plugin registered: routes, assets, jobs, handlers, channels, resolvers, services. */
@@ -332,14 +345,18 @@ export class PluginHost {
     this.deps.events.removeOwner(id);
     this.deps.websocket.removeOwner(id);
     this.deps.auth.removeOwner(id);
-    for (const key of [...this.services.keys()]) if (key.startsWith(`${id}/`)) this.services.delete(key);
+    for (const [serviceId, owner] of [...this.provided]) {
+      if (owner !== id) continue;
+      this.deps.container.register(serviceId, withdrawnService(serviceId, id));
+      this.provided.delete(serviceId);
+    }
     void plugin.scope.dispose();
   }
 
   private async runStop(plugin: LoadedPlugin): Promise<void> {
     plugin.stopped ??= (async () => {
       try {
-        await withTimeout(Promise.resolve().then(() => plugin.definition.stop?.(plugin.context)), this.deps.config.pluginInitTimeoutMs, "stop timed out");
+        await withTimeout(Promise.resolve().then(() => plugin.instance.stop?.()), this.deps.config.pluginInitTimeoutMs, "stop timed out");
       } catch (error) {
         this.deps.log.error({ err: error, plugin: plugin.manifest.id }, `plugin "${plugin.manifest.id}" failed to stop cleanly`);
       }
@@ -406,20 +423,13 @@ export class PluginHost {
   }
 }
 
-/** The database as a plugin sees it: safe to destructure in register, usable from init on. */
-function pluginDatabase(open: () => Database): Database {
+/** Stands in for a service whose plugin was withdrawn: resolving it says why. */
+function withdrawnService(serviceId: string, owner: string): Resolver<never> {
   return {
-    get dataSource() {
-      return open().dataSource;
+    resolve() {
+      throw new Error(`service "${serviceId}" is not available: plugin "${owner}" was withdrawn`);
     },
-    get embedded() {
-      return open().embedded;
-    },
-    transaction: (fn) => open().transaction(fn),
-    afterCommit: (fn) => open().afterCommit(fn),
-    query: (sql, params, options) => open().query(sql, params, options),
-    ping: () => open().ping(),
-    close: () => Promise.reject(new Error("the kernel owns the database; plugins do not close it")),
+    isLeakSafe: true,
   };
 }
 
@@ -427,6 +437,7 @@ async function importDefinition(path: string): Promise<PluginDefinition> {
   const module = (await import(pathToFileURL(path).href)) as { default?: PluginDefinition };
   const definition = module.default;
   if (!definition || typeof definition !== "object") throw new Error(`${path} has no default export (use export default definePlugin({...}))`);
+  if (typeof definition.create !== "function") throw new Error(`${path}: the plugin definition has no create(deps, self) factory`);
   return definition;
 }
 
