@@ -10,6 +10,7 @@ import type { EventHandler, EventName, EventPayload } from "../events.js";
 import type { PluginRoutes } from "../http/route-table.js";
 import type { ChannelConnection, ChannelDefinition } from "../http/websocket.js";
 import type { Logger } from "../log.js";
+import type { PluginMetrics } from "../metrics/plugin-metrics.js";
 import type { JobRun } from "../scheduler/run-store.js";
 import type { JobDefinition, JobSummary } from "../scheduler/scheduler.js";
 import type { TokenSigner } from "../tokens.js";
@@ -74,6 +75,8 @@ export interface PluginContext<Config = Record<string, never>> {
     /** The kernel's settings for WebSockets (token lifetime). */
     websocketTokenTtlMs: number;
   };
+  /** Your own Prometheus metrics, named `flaghost_<id>_<name>` and removed when the plugin is withdrawn. */
+  readonly metrics: PluginMetrics;
   /** The plugin's DI scope (a child of the kernel's root container). */
   readonly scope: AwilixContainer;
 }

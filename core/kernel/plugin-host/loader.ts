@@ -13,6 +13,7 @@ import type { EventBus } from "../events.js";
 import type { RouteTable } from "../http/route-table.js";
 import type { WebSocketHub } from "../http/websocket.js";
 import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { TokenSigner } from "../tokens.js";
 import type { EntityClass, PluginContext, PluginDefinition, PluginState, PluginStatus } from "./api.js";
@@ -41,6 +42,7 @@ export interface PluginHostDeps {
   routes: RouteTable;
   websocket: WebSocketHub;
   auth: AuthService;
+  metrics: Metrics;
   tokens: () => TokenSigner;
   /** Opens (or re-opens with the given entities) the database once every plugin has registered. */
   openDatabase(entities: EntityClass[]): Promise<Database>;
@@ -316,6 +318,7 @@ export class PluginHost {
         },
         websocketTokenTtlMs: deps.config.websocket.tokenTtlMs,
       },
+      metrics: deps.metrics.forPlugin(id),
       scope,
     };
     scope.register({ pluginId: asValue(id), pluginConfig: asValue(candidate.config), log: asValue(log), plugin: asValue(context) });
@@ -332,6 +335,7 @@ export class PluginHost {
     this.deps.events.removeOwner(id);
     this.deps.websocket.removeOwner(id);
     this.deps.auth.removeOwner(id);
+    this.deps.metrics.removeOwner(id);
     for (const key of [...this.services.keys()]) if (key.startsWith(`${id}/`)) this.services.delete(key);
     void plugin.scope.dispose();
   }
