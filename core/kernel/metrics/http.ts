@@ -1,6 +1,6 @@
 import type { Context, Next } from "koa";
 import { requestIdOf } from "../http/request-id.js";
-import type { RequestObserver } from "./observers.js";
+import { UNMATCHED_ROUTE, type RequestObserver } from "./observers.js";
 
 declare module "koa" {
   interface DefaultState {
@@ -8,9 +8,6 @@ declare module "koa" {
     routePattern?: string;
   }
 }
-
-/** Requests no route matched share this label (a raw path would make one series per URL). */
-export const UNMATCHED_ROUTE = "unmatched";
 
 /**
  * The outermost Koa middleware: reports each request, once answered, with its route pattern, status and

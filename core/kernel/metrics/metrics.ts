@@ -3,7 +3,7 @@ import type { Coordination } from "../coordination/types.js";
 import type { PoolCounts } from "../db/pool-counts.js";
 import type { Logger } from "../log.js";
 import type { PluginState } from "../plugin-host/api.js";
-import type { ConnectionObserver, HandlerFailureObserver, JobRunObserver, RequestObserver, RequestRecord } from "./observers.js";
+import { UNMATCHED_ROUTE, type ConnectionObserver, type HandlerFailureObserver, type JobRunObserver, type RequestObserver, type RequestRecord } from "./observers.js";
 import { PluginMetrics, MetricOwners } from "./plugin-metrics.js";
 
 /** Every kernel metric starts with this; plugin metrics with `flaghost_<plugin>_`. */
@@ -82,7 +82,9 @@ export class Metrics implements RequestObserver, JobRunObserver, HandlerFailureO
     this.requestSeconds.labels(record.method, record.route).observe(record.durationMs / 1000);
     if (this.deps.accessLog) {
       const { requestId, method, route, path, status, durationMs } = record;
-      this.deps.log.info({ reqId: requestId, method, route, path, status, durationMs: Math.round(durationMs * 1000) / 1000 }, "request");
+      // The path only when no pattern says more: a matched path's parameters may one day hold a secret (a reset link).
+      const where = route === UNMATCHED_ROUTE ? { route, path } : { route };
+      this.deps.log.info({ reqId: requestId, method, ...where, status, durationMs: Math.round(durationMs * 1000) / 1000 }, "request");
     }
   }
 

@@ -4,6 +4,9 @@
  * the metrics (and the access log) live in one place: core/kernel/metrics/.
  */
 
+/** Requests no route matched share this route label (a raw path would make one series per URL). */
+export const UNMATCHED_ROUTE = "unmatched";
+
 /** One answered HTTP request (Koa or a prepared answer). */
 export interface RequestRecord {
   method: string;
