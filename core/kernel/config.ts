@@ -34,7 +34,22 @@ export const kernelConfigSchema = z.object({
   instanceId: z.string().min(1).optional(),
   /** Where plugins are found: folders holding a plugin.json, or `dir/*` for every sub-folder of dir. */
   pluginPaths: z.array(z.string()).default(["core/ctf", "plugins/*"]),
-  log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).prefault({}),
+  log: z
+    .object({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      /** One `request` line per request (reqId, method, route, status, durationMs); off for benchmarks. */
+      accessLog: z.boolean().default(true),
+    })
+    .prefault({}),
+  metrics: z
+    .object({
+      /**
+       * Also serve GET /metrics on this port, without a token, for a scraper on a private network (0: any free
+       * port). Unset: /metrics is only on the main port, for admins.
+       */
+      port: z.number().int().min(0).max(65535).optional(),
+    })
+    .prefault({}),
   http: z
     .object({
       bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
@@ -81,6 +96,7 @@ const ENV_KEYS: Array<[name: string, path: string[], parse: (v: string) => unkno
   ["FLAGHOST_SECRET", ["secret"], String],
   ["FLAGHOST_INSTANCE_ID", ["instanceId"], String],
   ["FLAGHOST_LOG_LEVEL", ["log", "level"], String],
+  ["FLAGHOST_METRICS_PORT", ["metrics", "port"], Number],
   ["FLAGHOST_PLUGIN_PATHS", ["pluginPaths"], (v) => v.split(",").map((s) => s.trim()).filter(Boolean)],
 ];
 

@@ -1,5 +1,6 @@
 import type { Coordination, Unsubscribe } from "./coordination/types.js";
 import type { Logger } from "./log.js";
+import type { HandlerFailureObserver } from "./metrics/observers.js";
 
 /**
  * Domain events by name. Layers above the kernel add their events by declaration merging:
@@ -50,6 +51,8 @@ export class EventBus {
       coordination: Coordination;
       /** Defers a callback until the current transaction commits (Database.afterCommit). */
       afterCommit: (fn: () => void) => void;
+      /** Told of every handler that throws (metrics). */
+      observer?: HandlerFailureObserver;
     },
   ) {}
 
@@ -141,6 +144,7 @@ export class EventBus {
         try {
           await handler(payload, meta);
         } catch (error) {
+          this.deps.observer?.handlerFailed(owner, name);
           this.deps.log.error({ err: error, plugin: owner, event: name }, `event handler of "${owner}" for ${name} failed`);
         }
       })();

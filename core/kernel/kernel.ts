@@ -13,6 +13,7 @@ import { loadConfig, type KernelConfig } from "./config.js";
 import { openCoordination } from "./coordination/index.js";
 import type { Coordination } from "./coordination/types.js";
 import { openDatabase, type Database } from "./db/data-source.js";
+import { poolCounts } from "./db/pool-counts.js";
 import { EventBus } from "./events.js";
 import { bodyParser } from "./http/body.js";
 import { requestContext } from "./http/errors-middleware.js";
@@ -23,6 +24,9 @@ import { WebSocketHub } from "./http/websocket.js";
 import { createLogger, type Logger } from "./log.js";
 import type { EntityClass, HostView, TokenService } from "./plugin-host/api.js";
 import { coreServices } from "./plugin-host/core-services.js";
+import { observeRequests, observeUpgrades } from "./metrics/http.js";
+import { Metrics } from "./metrics/metrics.js";
+import { listenForScrapes } from "./metrics/server.js";
 import { PluginHost } from "./plugin-host/loader.js";
 import { RunStore } from "./scheduler/run-store.js";
 import { Scheduler } from "./scheduler/scheduler.js";
@@ -34,7 +38,7 @@ export const KERNEL_VERSION = "0.1.0";
 const WEBSOCKET_OPTIONS = { maxPayload: 64 * 1024 };
 
 /** The paths of the kernel's own routes (kernel-routes.ts). */
-const KERNEL_PATHS = ["/healthz", "/readyz", "/api/v1/admin/plugins", "/api/v1/admin/jobs"];
+const KERNEL_PATHS = ["/healthz", "/readyz", "/metrics", "/api/v1/admin/plugins", "/api/v1/admin/jobs"];
 
 export interface KernelOptions {
   /** Project root holding config/ (defaults to the current directory). */
@@ -60,11 +64,13 @@ export class Kernel {
   readonly websocket: WebSocketHub;
   readonly auth: AuthService;
   readonly plugins: PluginHost;
+  readonly metrics: Metrics;
   readonly app: Koa & { ws: { use(fn: unknown): unknown; listen(options: Record<string, unknown>): void; server?: { close(cb?: () => void): void } } };
   readonly instanceId: string;
   private database: Database | null = null;
   private signer: TokenSigner | null = null;
   private server: Server | null = null;
+  private metricsServer: Server | null = null;
   private starting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -74,11 +80,19 @@ export class Kernel {
     this.routes = new RouteTable(this.log.child({ component: "http" }));
     this.container = createContainer({ injectionMode: InjectionMode.PROXY, strict: true });
     this.coordination = openCoordination({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix });
+    this.metrics = new Metrics({
+      log: this.log.child({ component: "http" }),
+      accessLog: config.log.accessLog,
+      coordination: this.coordination,
+      pluginStates: () => this.plugins.pluginStates(),
+      poolCounts: () => (this.database ? poolCounts(this.database) : null),
+    });
     this.events = new EventBus({
       log: this.log,
       instanceId: this.instanceId,
       coordination: this.coordination,
       afterCommit: (fn) => (this.database ? this.database.afterCommit(fn) : setImmediate(fn)),
+      observer: this.metrics,
     });
     this.scheduler = new Scheduler({
       store: new RunStore({
@@ -91,6 +105,7 @@ export class Kernel {
       leaseMs: config.scheduler.leaseMs,
       timezone: config.scheduler.timezone,
       runsClusterJobs: config.role === "all" || config.role === "scheduler",
+      observer: this.metrics,
     });
     this.auth = new AuthService(config.adminToken);
     this.websocket = new WebSocketHub({
@@ -99,6 +114,7 @@ export class Kernel {
       origins: config.origins,
       heartbeatMs: config.websocket.heartbeatMs,
       maxBufferedBytes: config.websocket.maxBufferedBytes,
+      observer: this.metrics,
     });
     this.plugins = new PluginHost({
       config,
@@ -110,6 +126,7 @@ export class Kernel {
       routes: this.routes,
       websocket: this.websocket,
       auth: this.auth,
+      metrics: this.metrics,
       openDatabase: (entities) => this.openDatabase(entities),
       kernelMigrations: { owner: "kernel", migrations: kernelMigrations },
       afterKernelMigrations: async (db) => {
@@ -146,7 +163,7 @@ export class Kernel {
     await this.start();
     if (!this.server) {
       // Prepared answers go first; everything else is Koa's. WebSockets upgrade on the same server.
-      const server = createServer(this.routes.prepared.listener(this.app.callback()));
+      const server = createServer(this.routes.prepared.listener(this.app.callback(), this.metrics));
       this.app.ws.listen({ ...WEBSOCKET_OPTIONS, verifyClient: this.websocket.verifyClient, server });
       server.listen(port, host);
       this.server = server;
@@ -154,8 +171,18 @@ export class Kernel {
         server.once("listening", resolve);
         server.once("error", reject);
       });
+      if (this.config.metrics.port !== undefined) {
+        this.metricsServer = await listenForScrapes(this.metrics, { port: this.config.metrics.port, host, log: this.log });
+      }
     }
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /** The separate scrape endpoint's URL (config `metrics.port`), or null when there is none. */
+  get metricsUrl(): string | null {
+    if (!this.metricsServer) return null;
+    const { port } = this.metricsServer.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/metrics`;
   }
 
   get url(): string {
@@ -186,6 +213,13 @@ export class Kernel {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
+        });
+      }
+      const metricsServer = this.metricsServer;
+      if (metricsServer) {
+        await new Promise<void>((resolve) => {
+          metricsServer.close(() => resolve());
+          metricsServer.closeAllConnections();
         });
       }
       await this.scheduler.stop();
@@ -247,6 +281,7 @@ export class Kernel {
     const app = websockify(new Koa()) as Kernel["app"];
     app.proxy = this.config.http.trustProxy;
     app.silent = true; // errors are rendered and logged by requestContext
+    app.use(observeRequests(this.metrics)); // outermost: sees the final status of every request
     app.use(requestContext({ container: this.container, log: this.log, development: this.config.env === "development" }));
     app.use(securityHeaders);
     app.use(bodyParser(this.config.http.bodyLimitBytes));
@@ -255,11 +290,13 @@ export class Kernel {
       scheduler: this.scheduler,
       plugins: () => this.plugins.pluginStates(),
       readiness: () => this.readiness(),
+      metrics: this.metrics,
     });
     // Only the kernel's own paths go through its router; every other request skips it.
     const kernelDispatch = compose([kernel.routes(), kernel.allowedMethods()] as Koa.Middleware[]);
     app.use((ctx, next) => (KERNEL_PATHS.some((prefix) => underPrefix(ctx.path, prefix)) ? kernelDispatch(ctx, next) : next()));
     app.use(this.routes.middleware());
+    app.ws.use(observeUpgrades(this.metrics));
     app.ws.use(this.websocket.middleware);
     return app;
   }

@@ -93,10 +93,11 @@ function contract(name: string, make: () => Coordination, cleanUp?: () => Promis
         expect([...a, ...b].every((e) => e.deliveries === 1)).to.equal(true);
         expect([...a, ...b].map((e) => e.id)).to.deep.equal(ids);
         expect((await c.streamRead("jobs", "audit", "x", { count: 100 })).map((e) => e.id)).to.deep.equal(ids);
-        expect(await c.streamPending("jobs", "workers")).to.deep.equal({ count: 6, consumers: { a: 4, b: 2 } });
+        expect(await c.streamPending("jobs", "workers")).to.deep.equal({ count: 6, consumers: { a: 4, b: 2 }, oldestId: ids[0] });
         expect(await c.streamAck("jobs", "workers", a.map((e) => e.id))).to.equal(4);
         expect(await c.streamAck("jobs", "workers", [a[0]!.id])).to.equal(0); // acking twice counts nothing
-        expect(await c.streamPending("jobs", "workers")).to.deep.equal({ count: 2, consumers: { b: 2 } });
+        // The oldest entry still pending is b's first: a's four are acknowledged.
+        expect(await c.streamPending("jobs", "workers")).to.deep.equal({ count: 2, consumers: { b: 2 }, oldestId: b[0]!.id });
         expect(await c.streamRead("jobs", "workers", "a")).to.deep.equal([]);
         await c.streamAdd("jobs", { n: "6" });
         expect((await c.streamRead("jobs", "workers", "a")).map((e) => e.fields.n)).to.deep.equal(["6"]);
@@ -111,7 +112,7 @@ function contract(name: string, make: () => Coordination, cleanUp?: () => Promis
         await sleep(150);
         const claimed = await c.streamClaimStale("starts", "workers", "rescuer", 100, 1);
         expect(claimed).to.deep.equal([{ id: x!.id, fields: { container: "x" }, deliveries: 2 }]);
-        expect(await c.streamPending("starts", "workers")).to.deep.equal({ count: 2, consumers: { rescuer: 1, "dead-worker": 1 } });
+        expect(await c.streamPending("starts", "workers")).to.deep.equal({ count: 2, consumers: { rescuer: 1, "dead-worker": 1 }, oldestId: x!.id });
         expect((await c.streamClaimStale("starts", "workers", "rescuer", 100)).map((e) => e.id)).to.deep.equal([z!.id]);
         await sleep(150);
         const again = await c.streamClaimStale("starts", "workers", "third", 100);
@@ -120,7 +121,7 @@ function contract(name: string, make: () => Coordination, cleanUp?: () => Promis
           [z!.id, 3],
         ]);
         expect(await c.streamAck("starts", "workers", [x!.id, z!.id])).to.equal(2);
-        expect(await c.streamPending("starts", "workers")).to.deep.equal({ count: 0, consumers: {} });
+        expect(await c.streamPending("starts", "workers")).to.deep.equal({ count: 0, consumers: {}, oldestId: null });
       });
 
       it("finds stale entries behind many fresher ones", async () => {

@@ -193,8 +193,12 @@ export function createMemoryCoordination(): Coordination {
     async streamPending(name, groupName): Promise<PendingSummary> {
       const g = group(name, groupName);
       const consumers: Record<string, number> = {};
-      for (const p of g.pending.values()) consumers[p.consumer] = (consumers[p.consumer] ?? 0) + 1;
-      return { count: g.pending.size, consumers };
+      let oldestId: string | null = null;
+      for (const [id, p] of g.pending) {
+        consumers[p.consumer] = (consumers[p.consumer] ?? 0) + 1;
+        if (oldestId === null || compareIds(id, oldestId) < 0) oldestId = id;
+      }
+      return { count: g.pending.size, consumers, oldestId };
     },
 
     async streamLength(name) {
@@ -274,4 +278,11 @@ function takeTokens(previous: Bucket | undefined, rule: RateLimitRule, cost: num
   const retryAfterMs = allowed ? 0 : rate <= 0 || cost > capacity ? NEVER : Math.ceil(((cost - tokens) / rate) * 1000);
   const fullAt = rate > 0 ? now + ((capacity - tokens) / rate) * 1000 : Infinity;
   return { bucket: { tokens, updatedAt: now, fullAt }, result: { allowed, remaining: Math.floor(tokens), retryAfterMs } };
+}
+
+/** Orders stream ids (`<ms>-<seq>`) as Redis does: by time, then sequence. */
+function compareIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split("-").map(Number) as [number, number];
+  const [bMs, bSeq] = b.split("-").map(Number) as [number, number];
+  return aMs - bMs || aSeq - bSeq;
 }

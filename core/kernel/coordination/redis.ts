@@ -186,8 +186,8 @@ export function createRedisCoordination(url: string, keyPrefix: string): Coordin
     },
 
     async streamPending(stream, group) {
-      const [count, , , perConsumer] = (await client.xpending(key.stream(stream), group)) as [number, string | null, string | null, Array<[string, string]> | null];
-      return { count: Number(count), consumers: Object.fromEntries((perConsumer ?? []).map(([name, n]) => [name, Number(n)])) };
+      const [count, oldestId, , perConsumer] = (await client.xpending(key.stream(stream), group)) as [number, string | null, string | null, Array<[string, string]> | null];
+      return { count: Number(count), consumers: Object.fromEntries((perConsumer ?? []).map(([name, n]) => [name, Number(n)])), oldestId: oldestId ?? null };
     },
 
     async streamLength(stream) {

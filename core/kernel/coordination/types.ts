@@ -26,6 +26,8 @@ export interface PendingSummary {
   count: number;
   /** Per consumer: number of entries delivered and not yet acknowledged. */
   consumers: Record<string, number>;
+  /** The smallest pending entry id (`<ms>-<seq>`: its first part is when it was added), or null when none is pending. */
+  oldestId: string | null;
 }
 
 export interface RateLimitRule {

@@ -14,9 +14,16 @@ export interface Readiness {
 }
 
 /**
- * The kernel's own endpoints: liveness, readiness, and the admin views of plugins and jobs.
+ * The kernel's own endpoints: liveness, readiness, metrics, and the admin views of plugins and jobs.
  */
-export function kernelRoutes(deps: { auth: AuthService; scheduler: Scheduler; plugins: () => PluginState[]; readiness: () => Promise<Readiness> }): Router {
+export function kernelRoutes(deps: {
+  auth: AuthService;
+  scheduler: Scheduler;
+  plugins: () => PluginState[];
+  readiness: () => Promise<Readiness>;
+  /** The Prometheus exposition (core/kernel/metrics). */
+  metrics: { render(): Promise<string>; readonly contentType: string };
+}): Router {
   const router = new Router();
 
   router.get("/healthz", (ctx) => ok(ctx, { status: "alive" }));
@@ -30,6 +37,12 @@ export function kernelRoutes(deps: { auth: AuthService; scheduler: Scheduler; pl
   const admin = deps.auth.requireAdmin();
 
   router.get("/api/v1/admin/plugins", admin, (ctx) => ok(ctx, deps.plugins()));
+
+  // Admins only on the main port; `metrics.port` serves it without a token on a separate one (metrics/server.ts).
+  router.get("/metrics", admin, async (ctx) => {
+    ctx.type = deps.metrics.contentType;
+    ctx.body = await deps.metrics.render();
+  });
 
   router.get("/api/v1/admin/jobs", admin, async (ctx) => ok(ctx, await deps.scheduler.list()));
 

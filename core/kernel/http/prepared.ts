@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../log.js";
+import type { RequestObserver } from "../metrics/observers.js";
 import { requestIdOf } from "./request-id.js";
 import { SECURITY_HEADERS } from "./security-headers.js";
 
@@ -87,14 +88,15 @@ export class PreparedRoutes {
    * The server's request listener: a prepared answer when one applies, else `fallback` (Koa). An answer that
    * throws is logged and the request goes to Koa, whose route renders the error the usual way.
    */
-  listener(fallback: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  listener(fallback: (req: IncomingMessage, res: ServerResponse) => void, observer?: RequestObserver): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
-      if ((req.method === "GET" || req.method === "HEAD") && this.byOwner.size > 0 && this.tryAnswer(req, res)) return;
+      if ((req.method === "GET" || req.method === "HEAD") && this.byOwner.size > 0 && this.tryAnswer(req, res, observer)) return;
       fallback(req, res);
     };
   }
 
-  private tryAnswer(req: IncomingMessage, res: ServerResponse): boolean {
+  private tryAnswer(req: IncomingMessage, res: ServerResponse, observer: RequestObserver | undefined): boolean {
+    const startedAt = observer ? performance.now() : 0;
     const url = req.url ?? "/";
     const mark = url.indexOf("?");
     const path = mark === -1 ? url : url.slice(0, mark);
@@ -118,21 +120,24 @@ export class PreparedRoutes {
       return false;
     }
     if (!prepared) return false;
-    this.send(req, res, prepared);
+    const requestId = requestIdOf(req.headers["x-request-id"]);
+    const status = this.send(req, res, prepared, requestId);
+    observer?.requestFinished({ method: req.method!, route: route.path, status, durationMs: performance.now() - startedAt, requestId, path });
     return true;
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, prepared: PreparedResponse): void {
+  /** Writes the answer; returns its status. */
+  private send(req: IncomingMessage, res: ServerResponse, prepared: PreparedResponse, requestId: string): number {
     const lines = this.linesOf(prepared);
-    const requestId = requestIdOf(req.headers["x-request-id"]);
     if (etagMatches(req.headers["if-none-match"], prepared.etag)) {
       res.writeHead(304, [...lines.notModified, "X-Request-Id", requestId]);
       res.end();
-      return;
+      return 304;
     }
     res.writeHead(200, [...lines.ok, "X-Request-Id", requestId]);
     if (req.method === "HEAD") res.end();
     else res.end(prepared.body);
+    return 200;
   }
 
   private linesOf(prepared: PreparedResponse): HeaderLines {

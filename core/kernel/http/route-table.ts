@@ -111,7 +111,12 @@ export class RouteTable {
       return candidates.length === 1 ? candidates[0]!(ctx, next) : compose(candidates)(ctx, next);
     };
     const assetsThenDispatch = async (ctx: Context, next: Next, mounts: AssetMount[]) => {
-      for (const mount of mounts) if (await serveAsset(ctx, mount)) return;
+      for (const mount of mounts) {
+        if (await serveAsset(ctx, mount)) {
+          ctx.state.routePattern = `${mount.url}/*`; // the mount, not the file: one series per folder
+          return;
+        }
+      }
       return dispatch(ctx, next);
     };
     return (ctx: Context, next: Next) => {

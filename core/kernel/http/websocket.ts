@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Context } from "koa";
 import type { WebSocket } from "ws";
 import type { Logger } from "../log.js";
+import type { ConnectionObserver } from "../metrics/observers.js";
 import type { TokenClaims, TokenSigner } from "../tokens.js";
 
 /** The plugin's view of one connected client. */
@@ -52,6 +53,8 @@ export class WebSocketHub {
       origins: string[];
       heartbeatMs: number;
       maxBufferedBytes: number;
+      /** Told of every accepted socket and of its close (metrics). */
+      observer?: ConnectionObserver;
     },
   ) {}
 
@@ -100,8 +103,14 @@ export class WebSocketHub {
     }
     const live: LiveSocket = { socket: ctx.websocket, owner: channel.owner, alive: true };
     this.sockets.add(live);
+    const path = ctx.path;
+    this.deps.observer?.connectionOpened(path);
     ctx.websocket.on("pong", () => (live.alive = true));
-    ctx.websocket.on("close", () => this.sockets.delete(live));
+    // "close" fires once per socket, however it ended (closed, terminated, shut down), so the count stays exact.
+    ctx.websocket.on("close", () => {
+      this.sockets.delete(live);
+      this.deps.observer?.connectionClosed(path);
+    });
     try {
       await channel.definition.onConnect(this.connection(live, claims));
     } catch (error) {

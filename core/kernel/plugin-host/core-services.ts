@@ -3,6 +3,7 @@ import type { Coordination } from "../coordination/types.js";
 import type { Database } from "../db/data-source.js";
 import type { PluginRoutes } from "../http/route-table.js";
 import type { Logger } from "../log.js";
+import type { PluginMetrics } from "../metrics/plugin-metrics.js";
 import type { HostView, PluginAuth, PluginEvents, PluginJobs, PluginWebSocket, TokenService } from "./api.js";
 import { serviceRef } from "./service-ref.js";
 
@@ -38,6 +39,8 @@ export const coreServices = {
   websocket: serviceRef<PluginWebSocket>("core.websocket", { lifetime: "plugin" }),
   /** Who is calling, the admin guard, and new kinds of credentials. */
   auth: serviceRef<PluginAuth>("core.auth", { lifetime: "plugin" }),
+  /** Your own Prometheus metrics, named `flaghost_<id>_<name>` and removed when the plugin is withdrawn. */
+  metrics: serviceRef<PluginMetrics>("core.metrics", { lifetime: "plugin" }),
 
   /** The caller of the current request (memoized per request): resolve with `fromRequest(ctx, coreServices.caller)`. */
   caller: serviceRef<Promise<Actor | null>>("core.caller", { lifetime: "request" }),

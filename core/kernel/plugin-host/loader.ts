@@ -12,6 +12,7 @@ import type { EventBus } from "../events.js";
 import type { RouteTable } from "../http/route-table.js";
 import type { WebSocketHub } from "../http/websocket.js";
 import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { EntityClass, PluginAuth, PluginDefinition, PluginEvents, PluginInstance, PluginJobs, PluginSelf, PluginState, PluginStatus, PluginWebSocket } from "./api.js";
 import { coreServices } from "./core-services.js";
@@ -46,6 +47,7 @@ export interface PluginHostDeps {
   routes: RouteTable;
   websocket: WebSocketHub;
   auth: AuthService;
+  metrics: Metrics;
   /** Opens (or re-opens with the given entities) the database once every plugin has registered. */
   openDatabase(entities: EntityClass[]): Promise<Database>;
   kernelMigrations: MigrationSet;
@@ -286,6 +288,7 @@ export class PluginHost {
       [coreServices.events.id]: asValue(events),
       [coreServices.websocket.id]: asValue(websocket),
       [coreServices.auth.id]: asValue(auth),
+      [coreServices.metrics.id]: asValue(deps.metrics.forPlugin(id)),
     });
     return plugin;
   }
@@ -345,6 +348,7 @@ export class PluginHost {
     this.deps.events.removeOwner(id);
     this.deps.websocket.removeOwner(id);
     this.deps.auth.removeOwner(id);
+    this.deps.metrics.removeOwner(id);
     for (const [serviceId, owner] of [...this.provided]) {
       if (owner !== id) continue;
       this.deps.container.register(serviceId, withdrawnService(serviceId, id));

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createTask, validate as isValidCron, type RunCoordinator, type ScheduledTask } from "node-cron";
 import { messageOf } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { JobRunObserver } from "../metrics/observers.js";
 import type { JobRun, RunStore, RunTrigger } from "./run-store.js";
 
 /** What a plugin hands to `jobs.add`. */
@@ -69,6 +70,8 @@ export class Scheduler {
       timezone: string;
       /** Whether this process claims cluster-scoped slots (role `all` or `scheduler`). */
       runsClusterJobs: boolean;
+      /** Told of every recorded run's outcome (metrics). */
+      observer?: JobRunObserver;
     },
   ) {}
 
@@ -184,6 +187,7 @@ export class Scheduler {
         if (!job || this.stopping) return false;
         const slot = new Date(key.slice(id.length + 1));
         const result = await this.deps.store.claim(this.claimRequest(job, slot, "schedule"));
+        if (result?.outcome === "skipped") this.deps.observer?.jobRunFinished(id, "skipped", null);
         if (result?.outcome !== "running") return false;
         claimed.set(slot.toISOString(), result.run);
         return true;
@@ -247,7 +251,10 @@ export class Scheduler {
   private async claimAndRun(job: ScheduledJob, slot: Date, trigger: RunTrigger, claimKey: string): Promise<JobRun> {
     const result = await this.deps.store.claim(this.claimRequest(job, slot, trigger, claimKey));
     if (!result) throw new Error(`slot ${slot.toISOString()} of ${job.id} was already claimed`);
-    if (result.outcome === "skipped") return result.run;
+    if (result.outcome === "skipped") {
+      this.deps.observer?.jobRunFinished(job.id, "skipped", null);
+      return result.run;
+    }
     return this.execute(job, result.run);
   }
 
@@ -269,6 +276,7 @@ export class Scheduler {
     const timedOut = new Promise<"timeout">((resolve) => {
       timeout = setTimeout(() => resolve("timeout"), job.definition.timeoutMs);
     });
+    const startedAt = performance.now();
     const context: JobRunContext = { job: job.id, slot: new Date(run.slot), trigger: run.trigger, runId: run.id, signal: controller.signal, log };
     const work = (async () => job.definition.run(context))();
     const done = work.catch(() => {});
@@ -293,6 +301,7 @@ export class Scheduler {
       this.running.delete(run.id);
     }
     if (outcome === "timeout") log.warn(`job ${job.id} timed out`);
+    this.deps.observer?.jobRunFinished(job.id, outcome, performance.now() - startedAt);
     return (await this.deps.store.finish(run.id, outcome, error)) ?? run;
   }
 }
