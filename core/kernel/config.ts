@@ -20,6 +20,15 @@ export const kernelConfigSchema = z.object({
   databaseUrl: z.string().min(1).optional(),
   /** Postgres schema to use (tests give each kernel a fresh one). */
   databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("public"),
+  database: z
+    .object({
+      /**
+       * Connections per Postgres pool. A process has two (TypeORM's, for transactions and repositories, and the
+       * raw one behind Database.query), so it opens up to twice this many.
+       */
+      poolSize: z.number().int().min(1).max(100).default(10),
+    })
+    .prefault({}),
   /** Redis URL; unset means in-process coordination (one instance only). */
   redisUrl: z.string().min(1).optional(),
   /** Prefix of every Redis key and channel, so several deployments (or tests) can share one Redis. */
