@@ -1,7 +1,9 @@
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { addressesPlugin, genericSettings, resolvePluginIds, unknownKernelKeys, type EnvironmentSetting } from "./config-env.js";
 import { StartupError } from "./errors.js";
+import { discoverPlugins } from "./plugin-host/manifest.js";
 
 /**
  * Kernel configuration. Sources, later ones winning:
@@ -18,6 +20,15 @@ export const kernelConfigSchema = z.object({
   databaseUrl: z.string().min(1).optional(),
   /** Postgres schema to use (tests give each kernel a fresh one). */
   databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("public"),
+  database: z
+    .object({
+      /**
+       * Connections per Postgres pool. A process has two (TypeORM's, for transactions and repositories, and the
+       * raw one behind Database.query), so it opens up to twice this many.
+       */
+      poolSize: z.number().int().min(1).max(100).default(10),
+    })
+    .prefault({}),
   /** Redis URL; unset means in-process coordination (one instance only). */
   redisUrl: z.string().min(1).optional(),
   /** Prefix of every Redis key and channel, so several deployments (or tests) can share one Redis. */
@@ -101,36 +112,49 @@ const ENV_KEYS: Array<[name: string, path: string[], parse: (v: string) => unkno
 ];
 
 /**
- * Any key can also be set as FLAGHOST__a__b=value (double underscores separate path segments);
- * the value is parsed as JSON when it is valid JSON, e.g. FLAGHOST__plugins__whale__enabled=false.
+ * Loads the configuration. `FLAGHOST__a__b` variables (config-env.ts) may name a plugin id with `_` for `-`;
+ * the ids are those of the plugins found in `pluginPaths`, so discovery runs first when such a variable is set.
+ * A variable that names no config key stops start-up, like an invalid value.
  */
-const GENERIC_PREFIX = "FLAGHOST__";
-
 export function loadConfig(options: { root: string; env?: NodeJS.ProcessEnv; overrides?: Json }): KernelConfig {
   const env = options.env ?? process.env;
   const configDir = env.FLAGHOST_CONFIG_DIR ?? join(options.root, "config");
-  let merged: Json = {};
-  merged = deepMerge(merged, readJsonFile(join(configDir, "default.json")));
-  if (env.NODE_ENV) merged = deepMerge(merged, readJsonFile(join(configDir, `${env.NODE_ENV}.json`)));
-  merged = deepMerge(merged, configFromEnv(env));
-  if (options.overrides) merged = deepMerge(merged, options.overrides);
+  let files: Json = readJsonFile(join(configDir, "default.json"));
+  if (env.NODE_ENV) files = deepMerge(files, readJsonFile(join(configDir, `${env.NODE_ENV}.json`)));
+  const overrides = options.overrides ?? {};
+
+  let generic = genericSettings(env);
+  const problems = unknownKernelKeys(generic, kernelConfigSchema);
+  if (generic.some(addressesPlugin)) {
+    // Where plugins are found may itself come from any source; plugin slices play no part in it.
+    const kernelOnly = deepMerge(deepMerge(deepMerge(files, namedEnvConfig(env)), settingsTree(generic.filter((s) => !addressesPlugin(s)))), overrides);
+    const pluginPaths = kernelConfigSchema.shape.pluginPaths.safeParse(kernelOnly.pluginPaths);
+    if (pluginPaths.success) {
+      const resolved = resolvePluginIds(generic, discoverPlugins(pluginPaths.data).map((p) => p.id));
+      generic = resolved.settings;
+      problems.push(...resolved.problems);
+    } // else the schema check below reports pluginPaths itself
+  }
+  if (problems.length > 0) throw new StartupError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+
+  const merged = deepMerge(deepMerge(deepMerge(files, namedEnvConfig(env)), settingsTree(generic)), overrides);
   const parsed = kernelConfigSchema.safeParse(merged);
   if (!parsed.success) throw new StartupError(`invalid configuration:\n${formatIssues(parsed.error)}`);
   return parsed.data;
 }
 
-export function configFromEnv(env: NodeJS.ProcessEnv): Json {
+/** The single-underscore variables (PORT, FLAGHOST_ROLE, ...) as a config tree. */
+function namedEnvConfig(env: NodeJS.ProcessEnv): Json {
   let out: Json = {};
   for (const [name, path, parse] of ENV_KEYS) {
     const raw = env[name];
     if (raw !== undefined && raw !== "") out = deepMerge(out, nest(path, parse(raw)));
   }
-  for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(GENERIC_PREFIX) || raw === undefined) continue;
-    const path = name.slice(GENERIC_PREFIX.length).split("__").filter(Boolean);
-    if (path.length > 0) out = deepMerge(out, nest(path, parseLoose(raw)));
-  }
   return out;
+}
+
+function settingsTree(settings: EnvironmentSetting[]): Json {
+  return settings.reduce<Json>((out, { path, value }) => (path.length > 0 ? deepMerge(out, nest(path, value)) : out), {});
 }
 
 /** One line per problem: `plugins.whale.port: Expected number, received string`. */
@@ -151,14 +175,6 @@ function readJsonFile(path: string): Json {
     return value;
   } catch (error) {
     throw new StartupError(`invalid configuration file ${path}: ${(error as Error).message}`);
-  }
-}
-
-function parseLoose(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
   }
 }
 

@@ -12,8 +12,7 @@ import { AuthService } from "./auth.js";
 import { loadConfig, type KernelConfig } from "./config.js";
 import { openCoordination } from "./coordination/index.js";
 import type { Coordination } from "./coordination/types.js";
-import { openDatabase, type Database } from "./db/data-source.js";
-import { poolCounts } from "./db/pool-counts.js";
+import { openDatabase, type Database, type KernelDatabase } from "./db/data-source.js";
 import { EventBus } from "./events.js";
 import { bodyParser } from "./http/body.js";
 import { requestContext } from "./http/errors-middleware.js";
@@ -67,7 +66,7 @@ export class Kernel {
   readonly metrics: Metrics;
   readonly app: Koa & { ws: { use(fn: unknown): unknown; listen(options: Record<string, unknown>): void; server?: { close(cb?: () => void): void } } };
   readonly instanceId: string;
-  private database: Database | null = null;
+  private database: KernelDatabase | null = null;
   private signer: TokenSigner | null = null;
   private server: Server | null = null;
   private metricsServer: Server | null = null;
@@ -85,7 +84,7 @@ export class Kernel {
       accessLog: config.log.accessLog,
       coordination: this.coordination,
       pluginStates: () => this.plugins.pluginStates(),
-      poolCounts: () => (this.database ? poolCounts(this.database) : null),
+      poolCounts: () => this.database?.connections() ?? null,
     });
     this.events = new EventBus({
       log: this.log,
@@ -262,16 +261,15 @@ export class Kernel {
 
   private async openDatabase(entities: EntityClass[]): Promise<Database> {
     if (this.database) {
-      // reload(): keep the connection (an in-memory database would be lost) and rebuild entity metadata.
-      const dataSource = this.database.dataSource;
-      dataSource.setOptions({ entities });
-      await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
+      // reload(): a new DataSource over the same connections (an in-memory database keeps its data).
+      await this.database.useEntities(entities);
       return this.database;
     }
     this.database = await openDatabase({
       databaseUrl: this.config.databaseUrl,
       databaseSchema: this.config.databaseSchema,
       dataDir: this.config.dataDir,
+      poolSize: this.config.database.poolSize,
       entities,
     });
     return this.database;

@@ -2,21 +2,29 @@ import "reflect-metadata";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { DataSource, type EntityManager, type EntitySchema, type MixedList } from "typeorm";
-import { embeddedDriver, embeddedSession } from "./embedded-pool.js";
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import { PostgresDriver } from "typeorm/driver/postgres/PostgresDriver.js";
+import { DataSource, type DataSourceOptions, type EntityManager, type EntitySchema, type MixedList } from "typeorm";
+import { embeddedDriver, runOnSession, SessionMutex } from "./embedded-pool.js";
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type EntityList = MixedList<Function | string | EntitySchema>;
 
 export interface DatabaseOptions {
   databaseUrl?: string;
   databaseSchema: string;
   dataDir: string;
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  entities: MixedList<Function | string | EntitySchema>;
+  /** Connections per Postgres pool; a process opens up to two pools (TypeORM's and the raw one). */
+  poolSize: number;
+  entities: EntityList;
 }
 
 export interface Database {
+  /** TypeORM, for repositories and the query builder. A reload replaces it: read it when needed, do not keep it. */
   readonly dataSource: DataSource;
   readonly embedded: boolean;
-  /** Runs fn in one transaction; on the embedded database, serialized process-wide (see embedded-pool.ts). */
+  /** Runs fn in one transaction; on the embedded database, serialized process-wide (see SessionMutex). */
   transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T>;
   /**
    * Runs fn once the current transaction commits (dropped if it rolls back); immediately, on a later tick,
@@ -33,34 +41,38 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const embedded = !options.databaseUrl;
-  let dataSource: DataSource;
-  if (embedded) {
-    const inMemory = options.dataDir === "memory:";
-    const dir = inMemory ? undefined : resolve(options.dataDir, "pglite");
-    if (dir) mkdirSync(dir, { recursive: true });
-    dataSource = new DataSource({ type: "postgres", driver: embeddedDriver(dir), entities: options.entities, synchronize: false });
-  } else {
-    if (options.databaseSchema !== "public") await ensureSchema(options.databaseUrl!, options.databaseSchema);
-    dataSource = new DataSource({
-      type: "postgres",
-      url: options.databaseUrl,
-      schema: options.databaseSchema,
-      entities: options.entities,
-      synchronize: false,
-      // Raw SQL (migrations, the scheduler's claims) must land in the same schema as the entities.
-      extra: { options: `-c search_path=${options.databaseSchema}`, max: 20 },
-    });
-  }
-  await dataSource.initialize();
+/** The kernel's handle: a Database that can take a new entity list when plugins reload. */
+export interface KernelDatabase extends Database {
+  /** Connections in use, idle and waited for, over every pool this database owns (for /metrics). */
+  connections(): PoolCounts;
+  /** Swaps in a DataSource with these entities over the same connections; an in-memory database keeps its data. */
+  useEntities(entities: EntityList): Promise<void>;
+}
+
+/** Where raw queries go: one statement, its rows. */
+type RawQuery = (sql: string, params: unknown[] | undefined, name: string | undefined) => Promise<unknown[]>;
+
+/**
+ * Opens the database. TypeORM's DataSource serves repositories, the query builder, transactions and migrations;
+ * `query` (the hot paths: attempts, scheduler claims, reads) skips it for a pool of our own (Postgres) or the
+ * session itself (embedded), so it costs no query runner and named statements stay prepared per connection.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<KernelDatabase> {
+  const backend = options.databaseUrl ? await openPostgres(options.databaseUrl, options) : await openEmbedded(options.dataDir);
+  const dataSourceFor = async (entities: EntityList) => {
+    const dataSource = new DataSource({ ...backend.dataSourceOptions, entities, synchronize: false });
+    return dataSource.initialize();
+  };
+  let dataSource = await dataSourceFor(options.entities);
+  const embedded = backend.session !== undefined;
+  const serialized = <T>(fn: () => Promise<T>): Promise<T> => (backend.session ? backend.session.run(fn) : fn());
 
   const pendingAfterCommit = new AsyncLocalStorage<Array<() => void>>();
   const runInTransaction = <T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> => {
     if (pendingAfterCommit.getStore()) return dataSource.transaction(fn); // nested: the outer one commits
     const callbacks: Array<() => void> = [];
     return pendingAfterCommit.run(callbacks, async () => {
-      const result = await (embedded ? embeddedSession.run(() => dataSource.transaction(fn)) : dataSource.transaction(fn));
+      const result = await serialized(() => dataSource.transaction(fn));
       // Leave the transaction's async context so callbacks that open new transactions start fresh ones.
       pendingAfterCommit.exit(() => setImmediate(() => callbacks.forEach((cb) => cb())));
       return result;
@@ -68,7 +80,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 
   return {
-    dataSource,
+    get dataSource() {
+      return dataSource;
+    },
     embedded,
     transaction: runInTransaction,
     afterCommit(fn) {
@@ -76,40 +90,96 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       if (callbacks) callbacks.push(fn);
       else pendingAfterCommit.exit(() => setImmediate(fn));
     },
-    async query(sql, params, options) {
-      if (!embedded) {
-        // Straight to the driver's pool: no query runner per call, and named statements stay prepared.
-        const pool = (dataSource.driver as unknown as { master: { query(config: object): Promise<{ rows: never[] }> } }).master;
-        return (await pool.query({ text: sql, values: params, name: options?.name })).rows;
-      }
-      // Structured results: TypeORM otherwise answers UPDATE/DELETE ... RETURNING with [rows, count].
-      const runner = dataSource.createQueryRunner();
-      try {
-        return (await runner.query(sql, params, true)).records;
-      } finally {
-        await runner.release();
-      }
-    },
+    query: <T>(sql: string, params?: unknown[], queryOptions?: { name?: string }) => backend.query(sql, params, queryOptions?.name) as Promise<T[]>,
     async ping() {
       try {
-        await dataSource.query("SELECT 1");
+        await backend.query("SELECT 1", undefined, undefined);
         return true;
       } catch {
         return false;
       }
     },
+    async useEntities(entities) {
+      const previous = dataSource;
+      dataSource = await dataSourceFor(entities);
+      await previous.destroy();
+    },
+    connections() {
+      const raw = backend.connections();
+      // TypeORM's own pool, through the public PostgresDriver.master (a pg.Pool on Postgres).
+      const driver = dataSource.driver;
+      if (embedded || !(driver instanceof PostgresDriver) || !(driver.master instanceof pg.Pool)) return raw;
+      const orm = countsOf(driver.master);
+      return { inUse: raw.inUse + orm.inUse, idle: raw.idle + orm.idle, waiting: raw.waiting + orm.waiting };
+    },
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
+      await backend.close();
     },
   };
 }
 
-async function ensureSchema(url: string, schema: string): Promise<void> {
-  const bootstrap = new DataSource({ type: "postgres", url });
-  await bootstrap.initialize();
+export interface PoolCounts {
+  inUse: number;
+  idle: number;
+  /** Queries waiting for a free connection. */
+  waiting: number;
+}
+
+/** pg.Pool's public counters. */
+function countsOf(pool: pg.Pool): PoolCounts {
+  return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount };
+}
+
+interface Backend {
+  /** Everything of the DataSource's options but its entities. */
+  dataSourceOptions: Omit<Extract<DataSourceOptions, { type: "postgres" }>, "entities">;
+  query: RawQuery;
+  /** The raw pool's public counters (TypeORM's pool is added by the caller); the embedded session is one connection. */
+  connections(): PoolCounts;
+  /** The embedded session's mutex; undefined on Postgres, whose connections are separate sessions. */
+  session?: SessionMutex;
+  close(): Promise<void>;
+}
+
+/**
+ * Postgres: TypeORM's pool and a raw pool, each up to `poolSize` connections (10 + 10 by default), both with the
+ * schema on the search_path so raw SQL (migrations, the scheduler's claims) lands where the entities live.
+ */
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Backend> {
+  const searchPath = { options: `-c search_path=${options.databaseSchema}` };
+  const raw = new pg.Pool({ connectionString: url, max: options.poolSize, ...searchPath });
+  // An idle connection that drops (a Postgres restart) must not crash the process; the next query reconnects.
+  raw.on("error", () => undefined);
   try {
-    await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-  } finally {
-    await bootstrap.destroy();
+    if (options.databaseSchema !== "public") await raw.query(`CREATE SCHEMA IF NOT EXISTS "${options.databaseSchema}"`);
+  } catch (error) {
+    await raw.end();
+    throw error;
   }
+  return {
+    dataSourceOptions: { type: "postgres", url, schema: options.databaseSchema, poolSize: options.poolSize, extra: searchPath },
+    query: async (sql, params, name) => (await raw.query({ text: sql, values: params, name })).rows,
+    connections: () => countsOf(raw),
+    close: () => raw.end(),
+  };
+}
+
+/**
+ * Embedded: one PGlite (a folder, or memory) owned here, so it outlives a reload's DataSource and each database
+ * is its own (typeorm-pglite keeps one per process). Statement names are a Postgres connection's cache; PGlite
+ * has no pool to keep them on, so they are ignored.
+ */
+async function openEmbedded(dataDir: string): Promise<Backend> {
+  const folder = dataDir === "memory:" ? undefined : resolve(dataDir, "pglite");
+  if (folder) mkdirSync(folder, { recursive: true });
+  const pglite = await PGlite.create(folder);
+  const session = new SessionMutex();
+  return {
+    dataSourceOptions: { type: "postgres", driver: embeddedDriver(pglite, session) },
+    query: async (sql, params) => (await runOnSession(pglite, session, sql, params)).rows,
+    connections: () => ({ inUse: 1, idle: 0, waiting: 0 }),
+    session,
+    close: () => pglite.close(),
+  };
 }

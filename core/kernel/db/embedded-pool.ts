@@ -1,13 +1,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createRequire } from "node:module";
-import { PGliteDriver } from "typeorm-pglite";
+import { EventEmitter } from "node:events";
+import type { PGlite } from "@electric-sql/pglite";
 
 /**
- * PGlite serves every TypeORM query runner through ONE session. Two transactions that interleave would share
- * that session and corrupt each other, and a plain query issued while a transaction is open would join it.
- * So, when embedded, a process-wide mutex serializes transactions: a transaction holds it from BEGIN to
- * COMMIT/ROLLBACK, and any query from outside that transaction waits for it. Code inside the transaction
- * (tracked with AsyncLocalStorage) passes straight through.
+ * PGlite is ONE session. Two transactions that interleave would share it and corrupt each other, and a plain
+ * query issued while a transaction is open would join it. So each embedded database has a mutex: a transaction
+ * holds it from BEGIN to COMMIT/ROLLBACK (Database.transaction), and every query from outside that
+ * transaction waits for it. Code inside the transaction (tracked with AsyncLocalStorage) passes straight through.
  */
 export class SessionMutex {
   private tail: Promise<void> = Promise.resolve();
@@ -28,30 +27,49 @@ export class SessionMutex {
   }
 }
 
-export const embeddedSession = new SessionMutex();
-
-type PoolQuery = (sql: string, params?: unknown, callback?: unknown) => Promise<unknown>;
-
-const require = createRequire(import.meta.url);
-// typeorm-pglite does not export its pool class from the package root; its CJS file is stable in 0.3.x.
-const { PGlitePool } = require("typeorm-pglite/dist/pglite-pool.js") as { PGlitePool: { prototype: { query: PoolQuery } } };
-
-let patched = false;
-/** Routes every embedded query through the session mutex (idempotent). */
-function serializeEmbeddedQueries(): void {
-  if (patched) return;
-  patched = true;
-  const original = PGlitePool.prototype.query;
-  PGlitePool.prototype.query = function (this: unknown, sql: string, params?: unknown, callback?: unknown) {
-    return embeddedSession.run(() => original.call(this, sql, params, callback));
-  };
+/** What TypeORM's Postgres driver reads from a query result (node-postgres' shape). */
+interface PgShapedResult {
+  rows: unknown[];
+  rowCount: number;
 }
 
 /**
- * The TypeORM driver for an embedded database. typeorm-pglite keeps one PGlite instance per process,
- * so only one embedded DataSource can be open at a time in a process.
+ * Runs one statement on the session, waiting for the mutex. Without parameters it goes through `exec`, which
+ * accepts several statements (migrations send them) and answers the last one, as node-postgres does.
  */
-export function embeddedDriver(dataDir: string | undefined): unknown {
-  serializeEmbeddedQueries();
-  return new PGliteDriver(dataDir ? { dataDir } : {}).driver;
+export async function runOnSession(pglite: PGlite, session: SessionMutex, sql: string, params?: unknown[]): Promise<PgShapedResult> {
+  return session.run(async () => {
+    const result = params && params.length > 0 ? await pglite.query(sql, params) : ((await pglite.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0 });
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  });
+}
+
+type QueryCallback = (error: unknown, result: PgShapedResult | null) => void;
+
+/**
+ * The object TypeORM's public `driver` option takes in place of the `pg` module: its `Pool` is all the Postgres
+ * driver uses. Every query goes through the database's mutex, which is why this, rather than typeorm-pglite's
+ * pool (one process-wide PGlite, closed by the pool's end), is what the embedded DataSource talks to.
+ * `end` leaves the PGlite open: it belongs to the Database, so a reload's new DataSource keeps its data.
+ */
+export function embeddedDriver(pglite: PGlite, session: SessionMutex): { Pool: new () => EventEmitter } {
+  class EmbeddedPool extends EventEmitter {
+    connect(callback: (error: unknown, client: EmbeddedPool, release: () => void) => void): void {
+      callback(null, this, () => undefined);
+    }
+
+    /** Like node-postgres: a promise, or nothing when a callback is given (so a failure is reported once). */
+    query(sql: string, params?: unknown[] | QueryCallback, callback?: QueryCallback): Promise<PgShapedResult> | undefined {
+      const done = typeof params === "function" ? params : callback;
+      const result = runOnSession(pglite, session, sql, Array.isArray(params) ? params : undefined);
+      if (!done) return result;
+      result.then((r) => done(null, r), (error: unknown) => done(error, null));
+      return undefined;
+    }
+
+    end(callback?: (error: unknown) => void): void {
+      callback?.(null);
+    }
+  }
+  return { Pool: EmbeddedPool };
 }

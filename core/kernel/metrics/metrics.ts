@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Coordination } from "../coordination/types.js";
-import type { PoolCounts } from "../db/pool-counts.js";
+import type { PoolCounts } from "../db/data-source.js";
 import type { Logger } from "../log.js";
 import type { PluginState } from "../plugin-host/api.js";
 import { UNMATCHED_ROUTE, type ConnectionObserver, type HandlerFailureObserver, type JobRunObserver, type RequestObserver, type RequestRecord } from "./observers.js";
