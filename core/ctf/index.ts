@@ -3,6 +3,7 @@ import { ctfConfig } from "./config.js";
 import { dynamicType, standardType } from "./game/challenge-types.js";
 import { regexFlag, staticFlag } from "./game/flag-verifiers.js";
 import { ctfMigrations } from "./migrations.js";
+import { createReadService } from "./read-service.js";
 import { Ctf } from "./runtime.js";
 import type { GameService } from "./service.js";
 import { authRoutes } from "./api/auth.js";
@@ -52,6 +53,7 @@ export default definePlugin({
 
     const shell = createPageShell(ctf);
     plugin.services.provide("pages", shell);
+    plugin.services.provide("read", createReadService(plugin.db));
 
     const apiModules = [authRoutes, challengesRoutes, flagsRoutes, hintsRoutes, usersRoutes, teamsRoutes, awardsRoutes, notificationsRoutes, tokensRoutes, importRoutes, liveEventRoutes];
     for (const addRoutes of apiModules) addRoutes(plugin.routes, ctf);

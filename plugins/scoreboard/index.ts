@@ -1,9 +1,7 @@
-import type { GameService, PageShell } from "../../core/ctf/service.js";
-import "../../core/ctf/events.js";
+import type { CtfReadService, GameService, PageShell } from "../../core/ctf/service.js";
 import { definePlugin, type PluginContext } from "../../core/kernel/plugin-host/api.js";
 import { Scoreboard } from "./board.js";
 import { scoreboardConfig } from "./config.js";
-import { BoardSource } from "./engine/source.js";
 import { scoreboardPage } from "./page.js";
 import { scoreboardRoutes } from "./routes.js";
 import { ScoreStream, STREAM_PATH } from "./stream.js";
@@ -27,7 +25,7 @@ export default definePlugin({
   config: scoreboardConfig,
 
   register(plugin) {
-    const board = new Scoreboard(new BoardSource(plugin.db), plugin.log);
+    const board = new Scoreboard(plugin.services.get<CtfReadService>("ctf", "read"), plugin.log);
     const stream = new ScoreStream(board, plugin.config.streamTop, (connections, message) => plugin.websocket.broadcast(connections, message));
     instances.set(plugin, { board, stream });
 
