@@ -23,11 +23,11 @@ import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import WebSocket from "ws";
+import { createReadService } from "../core/ctf/read-service.js";
 import { loadConfig } from "../core/kernel/config.js";
 import type { Database } from "../core/kernel/db/data-source.js";
 import { Kernel } from "../core/kernel/kernel.js";
 import { boardBody } from "../plugins/scoreboard/engine/rows.js";
-import { BoardSource } from "../plugins/scoreboard/engine/source.js";
 import { StandingsState } from "../plugins/scoreboard/engine/state.js";
 import { dropSchema } from "../test/helpers/kernel.js";
 import { loadGet, loadTool } from "./support/load.js";
@@ -132,14 +132,14 @@ async function load(db: Database, spec: Dataset): Promise<{ solvers: Array<{ tok
 
 /** The engine alone: load and build time, heap, and what one solve costs to apply (and to serialize after). */
 async function engineFigures(db: Database) {
-  const source = new BoardSource(db);
+  const read = createReadService(db);
   let started = performance.now();
-  const data = await source.load();
+  const data = await read.scoringFacts();
   const loadMs = performance.now() - started;
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   started = performance.now();
-  const state = StandingsState.build(data);
+  const state = StandingsState.build(data, read.challengeValue);
   const buildMs = performance.now() - started;
   gc();
   const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;

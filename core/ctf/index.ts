@@ -3,8 +3,9 @@ import { ctfConfig } from "./config.js";
 import { dynamicType, standardType } from "./game/challenge-types.js";
 import { regexFlag, staticFlag } from "./game/flag-verifiers.js";
 import { ctfMigrations } from "./migrations.js";
+import { createReadService } from "./read-service.js";
 import { Ctf } from "./runtime.js";
-import { gameService, pageShellService, type GameService } from "./service.js";
+import { gameService, pageShellService, readService, type GameService } from "./service.js";
 import { authRoutes } from "./api/auth.js";
 import { awardsRoutes } from "./api/awards.js";
 import { challengesRoutes } from "./api/challenges.js";
@@ -61,7 +62,7 @@ export default definePlugin({
     pageRoutes(routes, ctf, shell);
 
     return {
-      provides: [provide(gameService, game), provide(pageShellService, shell)],
+      provides: [provide(gameService, game), provide(pageShellService, shell), provide(readService, createReadService(deps.db))],
       stop: () => ctf.stop(),
     };
   },

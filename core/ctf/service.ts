@@ -1,6 +1,7 @@
 import type { Context } from "koa";
 import type { z } from "zod";
 import { serviceRef } from "../kernel/plugin-host/service-ref.js";
+import type { DecaySettings } from "./game/dynamic-value.js";
 import type { EventSettings } from "./settings.js";
 
 /**
@@ -9,6 +10,7 @@ import type { EventSettings } from "./settings.js";
  *
  *  - gameService: GameService    (settings, who is calling, challenge types, flag verifiers)
  *  - pageShellService: PageShell (render a page inside the shared layout and navigation)
+ *  - readService: CtfReadService (scoring facts, challenge values, accounts, bounded submission and solve reads)
  */
 
 /** The caller as core/ctf sees it. `accountId` is the user in user mode and the team in team mode. */
@@ -75,5 +77,164 @@ export interface PageShell {
   html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml;
 }
 
+// ---- "read": CtfReadService, core/ctf's data for other plugins (no plugin reads a ctf_* table itself) ----
+
+export type { DecaySettings };
+// Re-exported so a plugin needs only this module; it also brings events.ts's EventMap augmentation along.
+export type { AccountType, AccountUpdated, AwardCreated, AwardDeleted, ChallengeUpdated, EventSettingsUpdated, NotificationCreated, SolveCreated, SubmissionCreated } from "./events.js";
+
+/** The event settings that decide scores and who may see them. */
+export interface ScoringSettings {
+  mode: "users" | "teams";
+  /** ms since the epoch, or null. */
+  freezeAt: number | null;
+  scoreVisibility: "public" | "private" | "hidden" | "admins";
+  accountVisibility: "public" | "private" | "admins";
+}
+
+export interface ScoringBracket {
+  id: number;
+  name: string;
+}
+
+export interface ScoringUser {
+  id: number;
+  name: string;
+  hidden: boolean;
+  banned: boolean;
+  teamId: number | null;
+  bracketId: number | null;
+}
+
+export interface ScoringTeam {
+  id: number;
+  name: string;
+  hidden: boolean;
+  banned: boolean;
+  bracketId: number | null;
+}
+
+export interface ScoringChallenge {
+  id: number;
+  /** The current value (core/ctf keeps dynamic challenges' value up to date). */
+  value: number;
+  /** Decay settings of a dynamic challenge; null for every other type. */
+  decay: DecaySettings | null;
+}
+
+export interface ScoringSolve {
+  id: number;
+  challengeId: number;
+  userId: number;
+  /** Set in team mode: the team is the account that solved. */
+  teamId: number | null;
+  /** ms since the epoch. */
+  at: number;
+}
+
+export interface ScoringAward {
+  id: number;
+  userId: number | null;
+  teamId: number | null;
+  /** Negative for hint costs. */
+  value: number;
+  /** ms since the epoch. */
+  at: number;
+}
+
+/** Everything scores are computed from. */
+export interface ScoringFacts {
+  settings: ScoringSettings;
+  brackets: ScoringBracket[];
+  users: ScoringUser[];
+  teams: ScoringTeam[];
+  challenges: ScoringChallenge[];
+  solves: ScoringSolve[];
+  awards: ScoringAward[];
+}
+
+/** The solves and awards carrying one user_id or one team_id. */
+export interface ScoringItems {
+  solves: ScoringSolve[];
+  awards: ScoringAward[];
+}
+
+/** A dynamic challenge's value after `solveCount` counted solves (CTFd's formulas). */
+export type ChallengeValue = (decay: DecaySettings, solveCount: number) => number;
+
+export interface SubmissionFact {
+  id: number;
+  challengeId: number;
+  userId: number;
+  teamId: number | null;
+  type: "correct" | "incorrect" | "ratelimited" | "discard";
+  /** ms since the epoch. */
+  at: number;
+}
+
+/**
+ * A bounded read, oldest first (by time, then id). `since` is inclusive; `limit` is 1..1000. To page on, ask
+ * again with `since` = the last row's time and skip the ids already seen (several rows can share a time).
+ */
+export interface FactsQuery {
+  since?: Date;
+  challengeId?: number;
+  limit: number;
+}
+
+/** The account that scores: the user in user mode, the team in team mode. */
+export interface AccountFacts {
+  accountType: "user" | "team";
+  id: number;
+  name: string;
+  hidden: boolean;
+  banned: boolean;
+  /** Neither hidden nor banned: listed on boards, its solves count toward decay. */
+  visible: boolean;
+}
+
+/** What a challenge is, for plugins that serve a challenge type (e.g. per-player containers). */
+export interface ChallengeDefinition {
+  id: number;
+  name: string;
+  category: string;
+  type: string;
+  state: "visible" | "hidden" | "locked";
+  value: number;
+  /** The settings of its type, as validated by the type's schema when an admin saved them. */
+  typeSettings: Record<string, unknown>;
+}
+
+/**
+ * core/ctf's read model for other plugins ("read" service). Reads are not one snapshot: a consumer that keeps
+ * derived state applies the domain events emitted after each commit on top of what it read.
+ * Bad queries (limit out of range, ...) throw a 400 naming the field.
+ */
+export interface CtfReadService {
+  // scoring facts (the scoreboard's rebuild and targeted reloads)
+  /** Everything, in dependency order (records before the solves and awards that point at them). */
+  scoringFacts(): Promise<ScoringFacts>;
+  scoringSettings(): Promise<ScoringSettings>;
+  brackets(): Promise<ScoringBracket[]>;
+  challenge(id: number): Promise<ScoringChallenge | null>;
+  user(id: number): Promise<ScoringUser | null>;
+  team(id: number): Promise<ScoringTeam | null>;
+  membersOf(teamId: number): Promise<ScoringUser[]>;
+  itemsOfUser(userId: number): Promise<ScoringItems>;
+  itemsOfTeam(teamId: number): Promise<ScoringItems>;
+  /** Pure: what a dynamic challenge is worth after `solveCount` counted solves (no database read). */
+  challengeValue: ChallengeValue;
+
+  // bounded activity reads
+  submissions(query: FactsQuery): Promise<SubmissionFact[]>;
+  solves(query: FactsQuery): Promise<ScoringSolve[]>;
+
+  // accounts and challenges
+  /** The account by id in the event's current mode (a user in user mode, a team in team mode), or null. */
+  account(id: number): Promise<AccountFacts | null>;
+  challengeDefinition(id: number): Promise<ChallengeDefinition | null>;
+}
+
 export const gameService = serviceRef<GameService>("ctf.game");
 export const pageShellService = serviceRef<PageShell>("ctf.pages");
+export const readService = serviceRef<CtfReadService>("ctf.read");

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Actor } from "../../core/kernel/auth.js";
-import type { BoardSettings } from "./engine/state.js";
+import type { ScoringSettings } from "../../core/ctf/service.js";
 
 /** Who is asking, as far as the scoreboard cares. */
 export interface Viewer {
@@ -15,7 +15,7 @@ export const ANONYMOUS: Viewer = { loggedIn: false, admin: false };
  * for logged-in accounts, `hidden` for admins only (403 for others), `admins` as if it did not exist (404).
  * Returns the refusal, or null when the board may be shown. Admins always see it.
  */
-export function refusal(settings: BoardSettings, viewer: Viewer): { status: 403 | 404; message: string } | null {
+export function refusal(settings: ScoringSettings, viewer: Viewer): { status: 403 | 404; message: string } | null {
   if (viewer.admin) return null;
   if (settings.scoreVisibility === "admins" || settings.accountVisibility === "admins") return { status: 404, message: "Not found" };
   if (settings.scoreVisibility === "hidden") return { status: 403, message: "Scores are currently hidden" };

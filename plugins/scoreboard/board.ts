@@ -1,13 +1,12 @@
 import { createHash } from "node:crypto";
-import type { AccountUpdated, AwardCreated, AwardDeleted, ChallengeUpdated, EventSettingsUpdated, SolveCreated } from "../../core/ctf/events.js";
+import type { AccountUpdated, AwardCreated, AwardDeleted, ChallengeUpdated, CtfReadService, EventSettingsUpdated, ScoringAward, ScoringFacts, ScoringSettings, ScoringSolve, SolveCreated } from "../../core/ctf/service.js";
 import type { PreparedResponse } from "../../core/kernel/http/prepared.js";
 import type { Logger } from "../../core/kernel/log.js";
 import { boardBody, zulu } from "./engine/rows.js";
-import type { BoardSource } from "./engine/source.js";
-import { StandingsState, VIEWS, type AwardRecord, type BoardSettings, type SolveRecord, type Standing, type View, type ViewChanges } from "./engine/state.js";
+import { StandingsState, VIEWS, type Standing, type View, type ViewChanges } from "./engine/state.js";
 
 /** Why the standings changed: the stream names solve and award deltas, everything else is a rank change. */
-export type Cause = { event: "solve"; solve: SolveRecord } | { event: "award"; award: AwardRecord } | { event: "rank" } | { event: "rebuilt" };
+export type Cause = { event: "solve"; solve: ScoringSolve } | { event: "award"; award: ScoringAward } | { event: "rank" } | { event: "rebuilt" };
 
 export interface BoardChange {
   cause: Cause;
@@ -58,23 +57,23 @@ export class Scoreboard {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly cache = new Map<string, CachedBody>();
   private readonly listeners = new Set<(change: BoardChange) => void>();
-  private readonly settingsListeners = new Set<(settings: BoardSettings) => void>();
+  private readonly settingsListeners = new Set<(settings: ScoringSettings) => void>();
   private rebuildQueued = false;
   /** Counts applied changes, so a comparison can tell whether the engine moved while it loaded. */
   private applied = 0;
 
   constructor(
-    private readonly source: BoardSource,
+    private readonly ctf: CtfReadService,
     private readonly log: Logger,
   ) {
-    this.current = StandingsState.empty({ mode: "users", freezeAt: null, scoreVisibility: "public", accountVisibility: "public" });
+    this.current = StandingsState.empty({ mode: "users", freezeAt: null, scoreVisibility: "public", accountVisibility: "public" }, ctf.challengeValue);
   }
 
   get state(): StandingsState {
     return this.current;
   }
 
-  get settings(): BoardSettings {
+  get settings(): ScoringSettings {
     return this.current.settings;
   }
 
@@ -89,7 +88,7 @@ export class Scoreboard {
     return () => this.listeners.delete(listener);
   }
 
-  onSettings(listener: (settings: BoardSettings) => void): () => void {
+  onSettings(listener: (settings: ScoringSettings) => void): () => void {
     this.settingsListeners.add(listener);
     return () => this.settingsListeners.delete(listener);
   }
@@ -100,7 +99,7 @@ export class Scoreboard {
   rebuild(): Promise<{ accounts: number; solves: number; awards: number; durationMs: number }> {
     return this.enqueue("rebuild", async () => {
       const started = performance.now();
-      const fresh = StandingsState.build(await this.source.load());
+      const fresh = this.build(await this.ctf.scoringFacts());
       this.swap(fresh);
       const counts = fresh.counts;
       return { accounts: fresh.mode === "teams" ? counts.teams : counts.users, solves: counts.solves, awards: counts.awards, durationMs: Math.round(performance.now() - started) };
@@ -133,11 +132,16 @@ export class Scoreboard {
   private async look(repair: boolean): Promise<CheckResult> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const mark = this.applied;
-      const fresh = StandingsState.build(await this.source.load());
+      const fresh = this.build(await this.ctf.scoringFacts());
       const result = await this.enqueue("check", async () => (this.applied === mark ? this.settle(fresh, repair) : null));
       if (result) return result;
     }
-    return this.enqueue("check", async () => this.settle(StandingsState.build(await this.source.load()), repair));
+    return this.enqueue("check", async () => this.settle(this.build(await this.ctf.scoringFacts()), repair));
+  }
+
+  /** A state built from core/ctf's facts, valuing dynamic challenges with core/ctf's decay formula. */
+  private build(facts: ScoringFacts): StandingsState {
+    return StandingsState.build(facts, this.ctf.challengeValue);
   }
 
   private settle(fresh: StandingsState, repair: boolean): CheckResult {
@@ -153,7 +157,7 @@ export class Scoreboard {
       if (this.current.hasSolve(p.solveId)) return;
       const missing = await this.missingRecords([p.userId], [p.teamId], [p.challengeId]);
       if (!this.applyMissing(missing, [p.userId], [p.teamId], [p.challengeId])) return; // deleted since: nothing to add
-      const solve: SolveRecord = { id: p.solveId, challengeId: p.challengeId, userId: p.userId, teamId: p.teamId, at: Date.parse(p.date) };
+      const solve: ScoringSolve = { id: p.solveId, challengeId: p.challengeId, userId: p.userId, teamId: p.teamId, at: Date.parse(p.date) };
       this.current.addSolve(solve);
       this.commit({ event: "solve", solve });
     });
@@ -164,7 +168,7 @@ export class Scoreboard {
       if (this.current.hasAward(p.awardId)) return;
       const missing = await this.missingRecords([p.userId], [p.teamId], []);
       if (!this.applyMissing(missing, [p.userId], [p.teamId], [])) return;
-      const award: AwardRecord = { id: p.awardId, userId: p.userId, teamId: p.teamId, value: p.value, at: Date.parse(p.date) };
+      const award: ScoringAward = { id: p.awardId, userId: p.userId, teamId: p.teamId, value: p.value, at: Date.parse(p.date) };
       this.current.addAward(award);
       this.commit({ event: "award", award });
     });
@@ -183,15 +187,15 @@ export class Scoreboard {
       const userIds = new Set<number>(p.accountType === "user" ? [p.id] : []);
       const teamIds = new Set<number>([...(p.accountType === "team" ? [p.id] : []), ...p.affectedTeamIds]);
       const teams = await Promise.all(
-        [...teamIds].map(async (teamId) => ({ teamId, record: await this.source.team(teamId), members: await this.source.membersOf(teamId), items: await this.source.itemsOfTeam(teamId) })),
+        [...teamIds].map(async (teamId) => ({ teamId, record: await this.ctf.team(teamId), members: await this.ctf.membersOf(teamId), items: await this.ctf.itemsOfTeam(teamId) })),
       );
       // Users who left a reloaded team are reloaded too.
       for (const team of teams) for (const userId of this.current.membersOf(team.teamId)) if (!team.members.some((m) => m.id === userId)) userIds.add(userId);
-      const users = await Promise.all([...userIds].map(async (userId) => ({ userId, record: await this.source.user(userId), items: await this.source.itemsOfUser(userId) })));
-      const brackets = p.changes.includes("bracket") ? await this.source.brackets() : null;
+      const users = await Promise.all([...userIds].map(async (userId) => ({ userId, record: await this.ctf.user(userId), items: await this.ctf.itemsOfUser(userId) })));
+      const brackets = p.changes.includes("bracket") ? await this.ctf.brackets() : null;
       const challengeIds = new Set<number>();
       for (const { items } of [...teams, ...users]) for (const solve of items.solves) if (!this.current.hasChallenge(solve.challengeId)) challengeIds.add(solve.challengeId);
-      const challenges = await Promise.all([...challengeIds].map((id) => this.source.challenge(id)));
+      const challenges = await Promise.all([...challengeIds].map((id) => this.ctf.challenge(id)));
 
       const state = this.current;
       if (brackets) state.setBrackets(brackets);
@@ -216,7 +220,7 @@ export class Scoreboard {
 
   challengeUpdated(p: ChallengeUpdated): Promise<void> {
     return this.enqueue("challenge.updated", async () => {
-      const record = p.deleted ? null : await this.source.challenge(p.id);
+      const record = p.deleted ? null : await this.ctf.challenge(p.id);
       if (record) this.current.putChallenge(record);
       else this.current.deleteChallenge(p.id);
       this.commit({ event: "rank" });
@@ -226,13 +230,13 @@ export class Scoreboard {
   /** Visibility changes apply in place; a mode or freeze change (or an import) rebuilds from the database. */
   eventUpdated(p: EventSettingsUpdated): Promise<void> {
     return this.enqueue("event.updated", async () => {
-      const settings = await this.source.settings();
+      const settings = await this.ctf.scoringSettings();
       const old = this.current.settings;
       const harmless = p.changes.every((c) => HARMLESS_SETTINGS.has(c)) && settings.mode === old.mode && settings.freezeAt === old.freezeAt;
       if (harmless) {
         this.current.setVisibility(settings);
       } else {
-        this.swap(StandingsState.build(await this.source.load()));
+        this.swap(this.build(await this.ctf.scoringFacts()));
       }
       for (const listener of this.settingsListeners) listener(this.current.settings);
     });
@@ -341,9 +345,9 @@ export class Scoreboard {
     const state = this.current;
     const unknown = (ids: Array<number | null>, has: (id: number) => boolean) => ids.filter((id): id is number => id !== null && !has(id));
     const [users, teams, challenges] = await Promise.all([
-      Promise.all(unknown(userIds, state.hasUser).map((id) => this.source.user(id))),
-      Promise.all(unknown(teamIds, state.hasTeam).map((id) => this.source.team(id))),
-      Promise.all(unknown(challengeIds, state.hasChallenge).map((id) => this.source.challenge(id))),
+      Promise.all(unknown(userIds, state.hasUser).map((id) => this.ctf.user(id))),
+      Promise.all(unknown(teamIds, state.hasTeam).map((id) => this.ctf.team(id))),
+      Promise.all(unknown(challengeIds, state.hasChallenge).map((id) => this.ctf.challenge(id))),
     ]);
     return { users, teams, challenges };
   }

@@ -1,9 +1,7 @@
-import { pageShellService } from "../../core/ctf/service.js";
-import "../../core/ctf/events.js";
+import { pageShellService, readService } from "../../core/ctf/service.js";
 import { coreServices, definePlugin } from "../../core/kernel/plugin-host/api.js";
 import { Scoreboard } from "./board.js";
 import { scoreboardConfig } from "./config.js";
-import { BoardSource } from "./engine/source.js";
 import { scoreboardPage } from "./page.js";
 import { scoreboardRoutes } from "./routes.js";
 import { ScoreStream, STREAM_PATH } from "./stream.js";
@@ -23,7 +21,7 @@ declare module "../../core/kernel/events.js" {
 export default definePlugin({
   config: scoreboardConfig,
   deps: {
-    db: coreServices.database,
+    read: readService,
     log: coreServices.logger,
     routes: coreServices.routes,
     events: coreServices.events,
@@ -35,8 +33,8 @@ export default definePlugin({
     pages: pageShellService,
   },
 
-  create({ db, log, routes, events, jobs, websocket, auth, tokens, host, pages }, { config }) {
-    const board = new Scoreboard(new BoardSource(db), log);
+  create({ read, log, routes, events, jobs, websocket, auth, tokens, host, pages }, { config }) {
+    const board = new Scoreboard(read, log);
     const stream = new ScoreStream(board, config.streamTop, (connections, message) => websocket.broadcast(connections, message));
 
     // Handlers return when the change is applied (events.drain() waits for them); failures are logged by the board.

@@ -1,7 +1,7 @@
-import { dynamicValue, type DecaySettings } from "../../../core/ctf/game/dynamic-value.js";
+import type { ChallengeValue, ScoringAward, ScoringBracket, ScoringChallenge, ScoringFacts, ScoringSettings, ScoringSolve, ScoringTeam, ScoringUser } from "../../../core/ctf/service.js";
 import { teamTail, userTail, type MemberFields } from "./rows.js";
 
-export type Mode = "users" | "teams";
+export type Mode = ScoringSettings["mode"];
 
 /**
  * `live`: every solve and award (what admins see). `public`: only those dated before the freeze, with dynamic
@@ -10,78 +10,11 @@ export type Mode = "users" | "teams";
 export type View = "live" | "public";
 export const VIEWS: readonly View[] = ["live", "public"];
 
-export interface BoardSettings {
-  mode: Mode;
-  /** ms since the epoch, or null. */
-  freezeAt: number | null;
-  scoreVisibility: "public" | "private" | "hidden" | "admins";
-  accountVisibility: "public" | "private" | "admins";
-}
-
-export interface UserRecord {
-  id: number;
-  name: string;
-  hidden: boolean;
-  banned: boolean;
-  teamId: number | null;
-  bracketId: number | null;
-}
-
-export interface TeamRecord {
-  id: number;
-  name: string;
-  hidden: boolean;
-  banned: boolean;
-  bracketId: number | null;
-}
-
-export interface ChallengeRecord {
-  id: number;
-  /** The current value (core/ctf keeps dynamic challenges' value up to date). */
-  value: number;
-  /** Decay settings of a dynamic challenge; null for every other type. */
-  decay: DecaySettings | null;
-}
-
-export interface SolveRecord {
-  id: number;
-  challengeId: number;
-  userId: number;
-  /** Set in team mode: the team is the account that solved. */
-  teamId: number | null;
-  /** ms since the epoch. */
-  at: number;
-}
-
-export interface AwardRecord {
-  id: number;
-  userId: number | null;
-  teamId: number | null;
-  value: number;
-  at: number;
-}
-
-export interface BracketRecord {
-  id: number;
-  name: string;
-}
-
-/** Everything the engine needs, as read from core/ctf's tables. */
-export interface BoardData {
-  settings: BoardSettings;
-  brackets: BracketRecord[];
-  users: UserRecord[];
-  teams: TeamRecord[];
-  challenges: ChallengeRecord[];
-  solves: SolveRecord[];
-  awards: AwardRecord[];
-}
-
-type Solve = SolveRecord & { kind: "solve" };
-type Award = AwardRecord & { kind: "award" };
+type Solve = ScoringSolve & { kind: "solve" };
+type Award = ScoringAward & { kind: "award" };
 export type Item = Solve | Award;
 
-interface Challenge extends ChallengeRecord {
+interface Challenge extends ScoringChallenge {
   /** Its value in the public view (see frozenValueOf). */
   frozenValue: number;
 }
@@ -154,9 +87,9 @@ export interface ViewChanges {
  * their own points (solves and awards by user_id).
  */
 export class StandingsState {
-  settings: BoardSettings;
-  readonly users = new Map<number, UserRecord>();
-  readonly teams = new Map<number, TeamRecord>();
+  settings: ScoringSettings;
+  readonly users = new Map<number, ScoringUser>();
+  readonly teams = new Map<number, ScoringTeam>();
   readonly brackets = new Map<number, string>();
   private readonly challenges = new Map<number, Challenge>();
   private readonly solves = new Map<number, Solve>();
@@ -169,12 +102,16 @@ export class StandingsState {
   private readonly dirtyAccounts = new Set<number>();
   private readonly dirtyChallenges = new Set<number>();
 
-  private constructor(settings: BoardSettings) {
+  /** `challengeValue` is core/ctf's decay formula (CtfReadService), for values at the freeze. */
+  private constructor(
+    settings: ScoringSettings,
+    private readonly challengeValue: ChallengeValue,
+  ) {
     this.settings = settings;
   }
 
-  static build(data: BoardData): StandingsState {
-    const state = new StandingsState(data.settings);
+  static build(data: ScoringFacts, challengeValue: ChallengeValue): StandingsState {
+    const state = new StandingsState(data.settings, challengeValue);
     state.setBrackets(data.brackets);
     for (const user of data.users) state.putUser(user);
     for (const team of data.teams) state.putTeam(team);
@@ -185,8 +122,8 @@ export class StandingsState {
     return state;
   }
 
-  static empty(settings: BoardSettings): StandingsState {
-    return new StandingsState(settings);
+  static empty(settings: ScoringSettings, challengeValue: ChallengeValue): StandingsState {
+    return new StandingsState(settings, challengeValue);
   }
 
   get mode(): Mode {
@@ -203,7 +140,7 @@ export class StandingsState {
   }
 
   /** The account (user or team, by mode) behind a standing. */
-  account(id: number): UserRecord | TeamRecord | undefined {
+  account(id: number): ScoringUser | ScoringTeam | undefined {
     return this.mode === "teams" ? this.teams.get(id) : this.users.get(id);
   }
 
@@ -235,11 +172,11 @@ export class StandingsState {
   // ---- changes (each marks what it touches; flush() recomputes) ----
 
   /** Visibility settings only: a mode or freeze change needs a rebuild (the board does one). */
-  setVisibility(settings: BoardSettings): void {
+  setVisibility(settings: ScoringSettings): void {
     this.settings = { ...this.settings, scoreVisibility: settings.scoreVisibility, accountVisibility: settings.accountVisibility };
   }
 
-  setBrackets(brackets: BracketRecord[]): void {
+  setBrackets(brackets: ScoringBracket[]): void {
     const before = JSON.stringify([...this.brackets]);
     this.brackets.clear();
     for (const b of brackets) this.brackets.set(b.id, b.name);
@@ -248,7 +185,7 @@ export class StandingsState {
     for (const id of this.mode === "teams" ? this.teams.keys() : this.users.keys()) this.dirtyAccounts.add(id);
   }
 
-  putUser(user: UserRecord): void {
+  putUser(user: ScoringUser): void {
     const old = this.users.get(user.id);
     if (old) {
       this.touchUser(old);
@@ -270,7 +207,7 @@ export class StandingsState {
     this.users.delete(id);
   }
 
-  putTeam(team: TeamRecord): void {
+  putTeam(team: ScoringTeam): void {
     const old = this.teams.get(team.id);
     this.teams.set(team.id, { ...team });
     if (this.mode === "teams") this.dirtyAccounts.add(team.id);
@@ -288,7 +225,7 @@ export class StandingsState {
     if (this.teams.delete(id) && this.mode === "teams") this.dirtyAccounts.add(id);
   }
 
-  putChallenge(record: ChallengeRecord): void {
+  putChallenge(record: ScoringChallenge): void {
     const challenge = this.challenges.get(record.id);
     if (!challenge) {
       this.challenges.set(record.id, { ...record, frozenValue: record.value });
@@ -311,7 +248,7 @@ export class StandingsState {
   }
 
   /** Adds a solve (again is a no-op). Until its challenge is known (putChallenge) it is worth 0. */
-  addSolve(record: SolveRecord): void {
+  addSolve(record: ScoringSolve): void {
     if (this.solves.has(record.id)) return;
     const solve: Solve = { ...record, kind: "solve" };
     this.solves.set(solve.id, solve);
@@ -327,7 +264,7 @@ export class StandingsState {
     if (solve) this.removeItem(solve);
   }
 
-  addAward(record: AwardRecord): void {
+  addAward(record: ScoringAward): void {
     if (this.awards.has(record.id)) return;
     const award: Award = { ...record, kind: "award" };
     this.awards.set(award.id, award);
@@ -340,14 +277,14 @@ export class StandingsState {
   }
 
   /** Replaces every solve and award of a user with what the database holds now. */
-  replaceUserItems(userId: number, solves: SolveRecord[], awards: AwardRecord[]): void {
+  replaceUserItems(userId: number, solves: ScoringSolve[], awards: ScoringAward[]): void {
     for (const item of [...(this.itemsByUser.get(userId) ?? [])]) this.removeItem(item);
     for (const solve of solves) this.addSolve(solve);
     for (const award of awards) this.addAward(award);
   }
 
   /** Replaces every solve and award owned by a team (team_id) with what the database holds now. */
-  replaceTeamItems(teamId: number, solves: SolveRecord[], awards: AwardRecord[]): void {
+  replaceTeamItems(teamId: number, solves: ScoringSolve[], awards: ScoringAward[]): void {
     for (const item of [...(this.itemsByTeam.get(teamId) ?? [])]) this.removeItem(item);
     for (const solve of solves) this.addSolve(solve);
     for (const award of awards) this.addAward(award);
@@ -429,7 +366,7 @@ export class StandingsState {
     return true;
   }
 
-  private tailOf(account: UserRecord | TeamRecord, score: number, view: View): string {
+  private tailOf(account: ScoringUser | ScoringTeam, score: number, view: View): string {
     const bracketName = account.bracketId === null ? null : (this.brackets.get(account.bracketId) ?? null);
     if (this.mode === "users") return userTail(account, score, bracketName);
     const cutoff = this.cutoff(view);
@@ -461,7 +398,7 @@ export class StandingsState {
       if (solve.at < freezeAt) before++;
       else after = true;
     }
-    return after ? dynamicValue(challenge.decay, before) : challenge.value;
+    return after ? this.challengeValue(challenge.decay, before) : challenge.value;
   }
 
   private countsForDecay(solve: Solve): boolean {
@@ -504,7 +441,7 @@ export class StandingsState {
     }
   }
 
-  private touchUser(user: UserRecord): void {
+  private touchUser(user: ScoringUser): void {
     if (this.mode === "users") this.dirtyAccounts.add(user.id);
     else if (user.teamId !== null) this.dirtyAccounts.add(user.teamId);
   }

@@ -1,13 +1,15 @@
 import { expect } from "chai";
 import { rowObject } from "../../../plugins/scoreboard/engine/rows.js";
-import { StandingsState, type BoardData, type View } from "../../../plugins/scoreboard/engine/state.js";
+import { dynamicValue } from "../../../core/ctf/game/dynamic-value.js";
+import type { ScoringFacts, ScoringSettings } from "../../../core/ctf/service.js";
+import { StandingsState, type View } from "../../../plugins/scoreboard/engine/state.js";
 
 /** The engine alone (no database): rules, ties, freeze, team members and incremental changes. */
 
 const T = Date.UTC(2030, 0, 1, 12);
 const min = (n: number) => T + n * 60_000;
 
-function data(overrides: Partial<BoardData> = {}): BoardData {
+function data(overrides: Partial<ScoringFacts> = {}): ScoringFacts {
   return {
     settings: { mode: "users", freezeAt: null, scoreVisibility: "public", accountVisibility: "public" },
     brackets: [],
@@ -35,12 +37,16 @@ let nextId = 1;
 const solve = (challengeId: number, userId: number, at: number, teamId: number | null = null) => ({ id: nextId++, challengeId, userId, teamId, at });
 const award = (userId: number | null, value: number, at: number, teamId: number | null = null) => ({ id: nextId++, userId, teamId, value, at });
 
+/** The engine valuing dynamic challenges with core/ctf's decay formula, as the plugin wires it. */
+const build = (facts: ScoringFacts) => StandingsState.build(facts, dynamicValue);
+const empty = (settings: ScoringSettings) => StandingsState.empty(settings, dynamicValue);
+
 /** [name, score] in board order. */
 const board = (state: StandingsState, view: View = "live") => state.standings(view).map((s, i) => rowObject(i + 1, s.tail)).map((r) => [r.name, r.score]);
 
 describe("scoreboard engine: standings rules", () => {
   it("orders by score, then by who reached it first, then by account id", () => {
-    const state = StandingsState.build(
+    const state = build(
       data({
         users: [user(1), user(2), user(3), user(4)],
         challenges: [challenge(1, 100), challenge(2, 100)],
@@ -57,7 +63,7 @@ describe("scoreboard engine: standings rules", () => {
   });
 
   it("never lists hidden or banned accounts, and lists an account with only a negative award", () => {
-    const state = StandingsState.build(
+    const state = build(
       data({
         users: [user(1, { hidden: true }), user(2, { banned: true }), user(3), user(4), user(5)],
         challenges: [challenge(1, 100)],
@@ -72,7 +78,7 @@ describe("scoreboard engine: standings rules", () => {
   });
 
   it("gives the same standings whatever order records and flags arrive in", () => {
-    const build = StandingsState.build(
+    const built = build(
       data({
         users: [user(1, { hidden: true }), user(2, { banned: true }), user(3)],
         challenges: [challenge(1, 100)],
@@ -80,7 +86,7 @@ describe("scoreboard engine: standings rules", () => {
       }),
     );
     // Solves first (users unknown), then the users with their flags, then the challenge.
-    const incremental = StandingsState.empty(data().settings);
+    const incremental = empty(data().settings);
     incremental.addSolve({ id: 902, challengeId: 1, userId: 2, teamId: null, at: min(0) });
     incremental.addSolve({ id: 901, challengeId: 1, userId: 1, teamId: null, at: min(0) });
     incremental.flush();
@@ -94,12 +100,12 @@ describe("scoreboard engine: standings rules", () => {
     incremental.putUser(user(2, { banned: true }));
     incremental.putChallenge(challenge(1, 100));
     incremental.flush();
-    expect(board(incremental)).to.deep.equal(board(build));
-    expect(board(build)).to.deep.equal([["u3", 100]]);
+    expect(board(incremental)).to.deep.equal(board(built));
+    expect(board(built)).to.deep.equal([["u3", 100]]);
   });
 
   it("moves every solver when a challenge's value changes", () => {
-    const state = StandingsState.build(
+    const state = build(
       data({ users: [user(1), user(2)], challenges: [challenge(1, 100), challenge(2, 150)], solves: [solve(1, 1, min(0)), solve(2, 2, min(1))] }),
     );
     expect(board(state)).to.deep.equal([
@@ -116,7 +122,7 @@ describe("scoreboard engine: standings rules", () => {
 
   it("the public view stops at the freeze; the live view does not", () => {
     const settings = { mode: "users" as const, freezeAt: min(10), scoreVisibility: "public" as const, accountVisibility: "public" as const };
-    const state = StandingsState.build(
+    const state = build(
       data({
         settings,
         users: [user(1), user(2), user(3)],
@@ -140,7 +146,7 @@ describe("scoreboard engine: standings rules", () => {
     const decay = { initial: 500, minimum: 100, decay: 100, function: "linear" as const };
     const settings = { mode: "users" as const, freezeAt: min(10), scoreVisibility: "public" as const, accountVisibility: "public" as const };
     // Two solves before the freeze (worth 400 then), two after (worth 200 now).
-    const state = StandingsState.build(
+    const state = build(
       data({
         settings,
         users: [user(1), user(2), user(3), user(4)],
@@ -164,7 +170,7 @@ describe("scoreboard engine: standings rules", () => {
   });
 
   it("team mode: teams score with every member's solves; members listed are visible, non-banned, with their own points", () => {
-    const state = StandingsState.build(
+    const state = build(
       data({
         settings: { mode: "teams", freezeAt: null, scoreVisibility: "public", accountVisibility: "public" },
         users: [user(1, { teamId: 1 }), user(2, { teamId: 1, hidden: true }), user(3, { teamId: 1, banned: true }), user(4, { teamId: 2 }), user(5, { teamId: 3 })],
@@ -193,7 +199,7 @@ describe("scoreboard engine: standings rules", () => {
   });
 
   it("timeline lists the solves and awards behind a score, oldest first, up to the freeze for the public", () => {
-    const state = StandingsState.build(
+    const state = build(
       data({
         settings: { mode: "users", freezeAt: min(10), scoreVisibility: "public", accountVisibility: "public" },
         users: [user(1)],
@@ -211,7 +217,7 @@ describe("scoreboard engine: standings rules", () => {
   });
 
   it("brackets name rows, and a bracket rename touches every row", () => {
-    const state = StandingsState.build(
+    const state = build(
       data({ brackets: [{ id: 7, name: "students" }], users: [user(1, { bracketId: 7 })], challenges: [challenge(1, 100)], solves: [solve(1, 1, min(0))] }),
     );
     expect(rowObject(1, state.standings("live")[0]!.tail)).to.include({ bracket_id: 7, bracket_name: "students" });
@@ -222,7 +228,7 @@ describe("scoreboard engine: standings rules", () => {
 
   it("keeps odd names valid JSON", () => {
     const name = `"quoted" \\ </script> \u2028 ünïcødé`;
-    const state = StandingsState.build(data({ users: [user(1, { name })], challenges: [challenge(1, 1)], solves: [solve(1, 1, min(0))] }));
+    const state = build(data({ users: [user(1, { name })], challenges: [challenge(1, 1)], solves: [solve(1, 1, min(0))] }));
     expect(rowObject(1, state.standings("live")[0]!.tail).name).to.equal(name);
   });
 });
