@@ -2,7 +2,9 @@ import Router from "@koa/router";
 import { z } from "zod";
 import type { AuthService } from "../auth.js";
 import { notFound } from "../errors.js";
+import type { InstanceRegistry } from "../instances.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
+import type { JobTriggers } from "../scheduler/trigger-handoff.js";
 import type { PluginState } from "../plugin-host/api.js";
 import { ok, parseInput } from "./envelope.js";
 
@@ -14,9 +16,16 @@ export interface Readiness {
 }
 
 /**
- * The kernel's own endpoints: liveness, readiness, and the admin views of plugins and jobs.
+ * The kernel's own endpoints: liveness, readiness, and the admin views of plugins, jobs and instances.
  */
-export function kernelRoutes(deps: { auth: AuthService; scheduler: Scheduler; plugins: () => PluginState[]; readiness: () => Promise<Readiness> }): Router {
+export function kernelRoutes(deps: {
+  auth: AuthService;
+  scheduler: Scheduler;
+  triggers: JobTriggers;
+  instances: InstanceRegistry;
+  plugins: () => PluginState[];
+  readiness: () => Promise<Readiness>;
+}): Router {
   const router = new Router();
 
   router.get("/healthz", (ctx) => ok(ctx, { status: "alive" }));
@@ -30,6 +39,8 @@ export function kernelRoutes(deps: { auth: AuthService; scheduler: Scheduler; pl
   const admin = deps.auth.requireAdmin();
 
   router.get("/api/v1/admin/plugins", admin, (ctx) => ok(ctx, deps.plugins()));
+
+  router.get("/api/v1/admin/instances", admin, async (ctx) => ok(ctx, await deps.instances.list()));
 
   router.get("/api/v1/admin/jobs", admin, async (ctx) => ok(ctx, await deps.scheduler.list()));
 
@@ -46,7 +57,10 @@ export function kernelRoutes(deps: { auth: AuthService; scheduler: Scheduler; pl
   router.post("/api/v1/admin/jobs/:id/run", admin, async (ctx) => {
     const { id } = parseInput(jobParams, ctx.params);
     if (!deps.scheduler.has(id)) throw notFound(`No job "${id}"`);
-    ok(ctx, await deps.scheduler.trigger(id));
+    const result = await deps.triggers.trigger(id);
+    // Queued for a process that runs cluster jobs: 202 with the run's id, to look up under /runs.
+    if (result.kind === "queued") ok(ctx, { runId: result.runId, job: result.job, status: result.status }, 202);
+    else ok(ctx, result.run);
   });
 
   return router;

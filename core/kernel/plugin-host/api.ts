@@ -10,6 +10,7 @@ import type { EventHandler, EventName, EventPayload } from "../events.js";
 import type { PluginRoutes } from "../http/route-table.js";
 import type { ChannelConnection, ChannelDefinition } from "../http/websocket.js";
 import type { Logger } from "../log.js";
+import type { PluginQueues } from "../queues/types.js";
 import type { JobRun } from "../scheduler/run-store.js";
 import type { JobDefinition, JobSummary } from "../scheduler/scheduler.js";
 import type { TokenSigner } from "../tokens.js";
@@ -43,6 +44,8 @@ export interface PluginContext<Config = Record<string, never>> {
   /** Routes under the http prefixes of the manifest. Open during register and init. */
   readonly routes: PluginRoutes;
   readonly jobs: { add(definition: JobDefinition): string };
+  /** Queues on the coordination streams: define consumers (run where the role says), add messages from any role. */
+  readonly queues: PluginQueues;
   readonly events: {
     on<K extends EventName>(name: K, handler: EventHandler<K>): () => void;
     /** Delivered after the current transaction commits; `broadcast` also reaches every other instance. */

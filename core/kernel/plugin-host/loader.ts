@@ -13,6 +13,7 @@ import type { EventBus } from "../events.js";
 import type { RouteTable } from "../http/route-table.js";
 import type { WebSocketHub } from "../http/websocket.js";
 import type { Logger } from "../log.js";
+import type { QueueHost } from "../queues/host.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { TokenSigner } from "../tokens.js";
 import type { EntityClass, PluginContext, PluginDefinition, PluginState, PluginStatus } from "./api.js";
@@ -38,6 +39,7 @@ export interface PluginHostDeps {
   coordination: Coordination;
   events: EventBus;
   scheduler: Scheduler;
+  queues: QueueHost;
   routes: RouteTable;
   websocket: WebSocketHub;
   auth: AuthService;
@@ -262,6 +264,7 @@ export class PluginHost {
           return deps.scheduler.add(id, job);
         },
       },
+      queues: deps.queues.facade(id, () => assertOpen("a queue consumer")),
       events: {
         on(name, handler) {
           assertOpen("an event handler");
@@ -329,6 +332,7 @@ export class PluginHost {
     const id = plugin.manifest.id;
     this.deps.routes.withdraw(id);
     this.deps.scheduler.removeOwner(id);
+    this.deps.queues.removeOwner(id);
     this.deps.events.removeOwner(id);
     this.deps.websocket.removeOwner(id);
     this.deps.auth.removeOwner(id);
