@@ -184,6 +184,9 @@ export class Kernel {
   /** Loads plugins (in every role) and starts what the role runs: scheduler, queue consumers, WebSocket heartbeats. Idempotent. */
   start(): Promise<void> {
     this.starting ??= (async () => {
+      if (this.config.role !== "all" && this.coordination.kind === "memory") {
+        this.log.warn(`role ${this.config.role} without REDIS_URL: no other process sees this one's queues, jobs or heartbeat`);
+      }
       await this.plugins.load();
       await this.events.connect();
       await this.scheduler.start();
