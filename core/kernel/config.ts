@@ -83,6 +83,22 @@ export const kernelConfigSchema = z.object({
       timezone: z.string().default("UTC"),
     })
     .prefault({}),
+  queues: z
+    .object({
+      /** How long one read waits for new messages before checking for stale ones. */
+      blockMs: z.number().int().min(10).default(2_000),
+      /** Default time after which an unacknowledged message is delivered again (a definition may set its own). */
+      claimStaleAfterMs: z.number().int().min(100).default(30_000),
+      /** How long stop waits for handlers in flight. */
+      stopTimeoutMs: z.number().int().min(0).default(10_000),
+    })
+    .prefault({}),
+  instances: z
+    .object({
+      /** Heartbeat interval of the instance registry; an instance is gone after three missed beats. */
+      heartbeatMs: z.number().int().min(100).default(5_000),
+    })
+    .prefault({}),
   pluginInitTimeoutMs: z.number().int().positive().default(15_000),
   plugins: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
 });

@@ -13,6 +13,7 @@ import { loadConfig, type KernelConfig } from "./config.js";
 import { openCoordination } from "./coordination/index.js";
 import type { Coordination } from "./coordination/types.js";
 import { openDatabase, type Database, type KernelDatabase } from "./db/data-source.js";
+import { notFound } from "./errors.js";
 import { EventBus } from "./events.js";
 import { bodyParser } from "./http/body.js";
 import { requestContext } from "./http/errors-middleware.js";
@@ -20,6 +21,7 @@ import { kernelRoutes, type Readiness } from "./http/kernel-routes.js";
 import { RouteTable, underPrefix } from "./http/route-table.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { WebSocketHub } from "./http/websocket.js";
+import { InstanceRegistry } from "./instances.js";
 import { createLogger, type Logger } from "./log.js";
 import type { EntityClass, HostView, TokenService } from "./plugin-host/api.js";
 import { coreServices } from "./plugin-host/core-services.js";
@@ -27,8 +29,11 @@ import { observeRequests, observeUpgrades } from "./metrics/http.js";
 import { Metrics } from "./metrics/metrics.js";
 import { listenForScrapes } from "./metrics/server.js";
 import { PluginHost } from "./plugin-host/loader.js";
+import { CONSUMER_GROUP } from "./queues/consumer.js";
+import { QueueHost } from "./queues/host.js";
 import { RunStore } from "./scheduler/run-store.js";
 import { Scheduler } from "./scheduler/scheduler.js";
+import { JobTriggers } from "./scheduler/trigger-handoff.js";
 import { TokenSigner } from "./tokens.js";
 
 export const KERNEL_VERSION = "0.1.0";
@@ -37,7 +42,18 @@ export const KERNEL_VERSION = "0.1.0";
 const WEBSOCKET_OPTIONS = { maxPayload: 64 * 1024 };
 
 /** The paths of the kernel's own routes (kernel-routes.ts). */
-const KERNEL_PATHS = ["/healthz", "/readyz", "/metrics", "/api/v1/admin/plugins", "/api/v1/admin/jobs"];
+const KERNEL_PATHS = ["/healthz", "/readyz", "/metrics", "/api/v1/admin/plugins", "/api/v1/admin/jobs", "/api/v1/admin/instances"];
+
+/** All that a `worker` or `scheduler` process answers over HTTP; everything else is 404 there. */
+const OPERATIONAL_PATHS = ["/healthz", "/readyz", "/metrics"];
+
+type Role = KernelConfig["role"];
+/** HTTP for players and admins, WebSockets, plugin routes and assets. */
+const servesPlayers = (role: Role) => role === "all" || role === "web";
+/** Claims cluster-scoped job slots (and the manual runs other roles queue). */
+const runsClusterJobs = (role: Role) => role === "all" || role === "scheduler";
+/** Consumes the queues plugins define. */
+const consumesQueues = (role: Role) => role === "all" || role === "worker";
 
 export interface KernelOptions {
   /** Project root holding config/ (defaults to the current directory). */
@@ -64,6 +80,9 @@ export class Kernel {
   readonly auth: AuthService;
   readonly plugins: PluginHost;
   readonly metrics: Metrics;
+  readonly queues: QueueHost;
+  readonly instances: InstanceRegistry;
+  readonly jobTriggers: JobTriggers;
   readonly app: Koa & { ws: { use(fn: unknown): unknown; listen(options: Record<string, unknown>): void; server?: { close(cb?: () => void): void } } };
   readonly instanceId: string;
   private database: KernelDatabase | null = null;
@@ -85,6 +104,7 @@ export class Kernel {
       coordination: this.coordination,
       pluginStates: () => this.plugins.pluginStates(),
       poolCounts: () => this.database?.connections() ?? null,
+      queueStreams: () => this.queues.streams().map((stream) => [stream, CONSUMER_GROUP]),
     });
     this.events = new EventBus({
       log: this.log,
@@ -103,8 +123,29 @@ export class Kernel {
       instanceId: this.instanceId,
       leaseMs: config.scheduler.leaseMs,
       timezone: config.scheduler.timezone,
-      runsClusterJobs: config.role === "all" || config.role === "scheduler",
+      runsClusterJobs: runsClusterJobs(config.role),
       observer: this.metrics,
+    });
+    this.queues = new QueueHost({
+      coordination: this.coordination,
+      log: this.log.child({ component: "queues" }),
+      instanceId: this.instanceId,
+      consumesPluginQueues: consumesQueues(config.role),
+      blockMs: config.queues.blockMs,
+      claimStaleAfterMs: config.queues.claimStaleAfterMs,
+      stopTimeoutMs: config.queues.stopTimeoutMs,
+    });
+    this.jobTriggers = new JobTriggers({
+      scheduler: this.scheduler,
+      queues: this.queues,
+      log: this.log.child({ component: "scheduler" }),
+      runsClusterJobs: runsClusterJobs(config.role),
+    });
+    this.instances = new InstanceRegistry({
+      coordination: this.coordination,
+      log: this.log.child({ component: "instances" }),
+      heartbeatMs: config.instances.heartbeatMs,
+      self: { id: this.instanceId, role: config.role, pid: process.pid, host: hostname(), version: KERNEL_VERSION },
     });
     this.auth = new AuthService(config.adminToken);
     this.websocket = new WebSocketHub({
@@ -122,6 +163,7 @@ export class Kernel {
       container: this.container,
       events: this.events,
       scheduler: this.scheduler,
+      queues: this.queues,
       routes: this.routes,
       websocket: this.websocket,
       auth: this.auth,
@@ -146,13 +188,18 @@ export class Kernel {
     return this.signer;
   }
 
-  /** Loads plugins and starts the scheduler and WebSocket heartbeats. Idempotent. */
+  /** Loads plugins (in every role) and starts what the role runs: scheduler, queue consumers, WebSocket heartbeats. Idempotent. */
   start(): Promise<void> {
     this.starting ??= (async () => {
+      if (this.config.role !== "all" && this.coordination.kind === "memory") {
+        this.log.warn(`role ${this.config.role} without REDIS_URL: no other process sees this one's queues, jobs or heartbeat`);
+      }
       await this.plugins.load();
       await this.events.connect();
       await this.scheduler.start();
-      this.websocket.start();
+      this.queues.start();
+      await this.instances.start();
+      if (servesPlayers(this.config.role)) this.websocket.start();
     })();
     return this.starting;
   }
@@ -162,8 +209,10 @@ export class Kernel {
     await this.start();
     if (!this.server) {
       // Prepared answers go first; everything else is Koa's. WebSockets upgrade on the same server.
-      const server = createServer(this.routes.prepared.listener(this.app.callback(), this.metrics));
-      this.app.ws.listen({ ...WEBSOCKET_OPTIONS, verifyClient: this.websocket.verifyClient, server });
+      // A worker or scheduler serves neither: Koa alone answers its few operational paths.
+      const players = servesPlayers(this.config.role);
+      const server = createServer(players ? this.routes.prepared.listener(this.app.callback(), this.metrics) : this.app.callback());
+      if (players) this.app.ws.listen({ ...WEBSOCKET_OPTIONS, verifyClient: this.websocket.verifyClient, server });
       server.listen(port, host);
       this.server = server;
       await new Promise<void>((resolve, reject) => {
@@ -205,6 +254,7 @@ export class Kernel {
   /** Stops everything in reverse order of start; memoized. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.instances.stop();
       const server = this.server;
       if (server) {
         this.app.ws.server?.close();
@@ -221,6 +271,8 @@ export class Kernel {
           metricsServer.closeAllConnections();
         });
       }
+      // Queue handlers may trigger jobs and use plugin services: they stop first.
+      await this.queues.stop();
       await this.scheduler.stop();
       await this.plugins.stop();
       await this.events.drain();
@@ -239,7 +291,7 @@ export class Kernel {
       jobs: {
         list: () => this.scheduler.list(),
         runs: (jobId, limit) => this.scheduler.runs(jobId, limit),
-        trigger: (jobId) => this.scheduler.trigger(jobId),
+        trigger: (jobId) => this.jobTriggers.trigger(jobId),
       },
       websocketTokenTtlMs: this.config.websocket.tokenTtlMs,
     };
@@ -282,10 +334,15 @@ export class Kernel {
     app.use(observeRequests(this.metrics)); // outermost: sees the final status of every request
     app.use(requestContext({ container: this.container, log: this.log, development: this.config.env === "development" }));
     app.use(securityHeaders);
+    if (!servesPlayers(this.config.role)) {
+      app.use((ctx, next) => (OPERATIONAL_PATHS.includes(ctx.path) ? next() : Promise.reject(notFound(`role ${this.config.role} serves only ${OPERATIONAL_PATHS.join(", ")}`))));
+    }
     app.use(bodyParser(this.config.http.bodyLimitBytes));
     const kernel = kernelRoutes({
       auth: this.auth,
       scheduler: this.scheduler,
+      triggers: this.jobTriggers,
+      instances: this.instances,
       plugins: () => this.plugins.pluginStates(),
       readiness: () => this.readiness(),
       metrics: this.metrics,
@@ -293,9 +350,11 @@ export class Kernel {
     // Only the kernel's own paths go through its router; every other request skips it.
     const kernelDispatch = compose([kernel.routes(), kernel.allowedMethods()] as Koa.Middleware[]);
     app.use((ctx, next) => (KERNEL_PATHS.some((prefix) => underPrefix(ctx.path, prefix)) ? kernelDispatch(ctx, next) : next()));
-    app.use(this.routes.middleware());
-    app.ws.use(observeUpgrades(this.metrics));
-    app.ws.use(this.websocket.middleware);
+    if (servesPlayers(this.config.role)) {
+      app.use(this.routes.middleware());
+      app.ws.use(observeUpgrades(this.metrics));
+      app.ws.use(this.websocket.middleware);
+    }
     return app;
   }
 }

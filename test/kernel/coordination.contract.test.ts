@@ -237,6 +237,20 @@ function contract(name: string, make: () => Coordination, cleanUp?: () => Promis
         await c.cacheDelete("k1");
         expect(await c.cacheGet("k1")).to.equal(null);
       });
+
+      it("lists the live entries under a prefix, taking the prefix literally", async () => {
+        await c.cacheSet("reg:a", "1", 5_000);
+        await c.cacheSet("reg:b", "2", 5_000);
+        await c.cacheSet("reg:gone", "3", 100);
+        await c.cacheSet("regular", "not under reg:", 5_000);
+        await c.cacheSet("re*:x", "glob chars are not patterns", 5_000);
+        await sleep(200);
+        expect(Object.fromEntries(await c.cacheScan("reg:"))).to.deep.equal({ "reg:a": "1", "reg:b": "2" });
+        expect([...(await c.cacheScan("re*:")).keys()]).to.deep.equal(["re*:x"]);
+        expect((await c.cacheScan("nothing-here:")).size).to.equal(0);
+        await c.cacheDelete("reg:a");
+        expect([...(await c.cacheScan("reg:")).keys()]).to.deep.equal(["reg:b"]);
+      });
     });
 
     it("keeps locks, cache keys, streams and rate limits with the same name apart", async () => {

@@ -240,6 +240,13 @@ export function createMemoryCoordination(): Coordination {
       cache.delete(key);
     },
 
+    async cacheScan(prefix) {
+      const now = Date.now();
+      const found = new Map<string, string>();
+      for (const [key, hit] of cache) if (key.startsWith(prefix) && hit.expiresAt > now) found.set(key, hit.value);
+      return found;
+    },
+
     async rateLimit(key, rule: RateLimitRule, cost = 1): Promise<RateLimitResult> {
       const { bucket, result } = takeTokens(buckets.get(key), rule, cost, Date.now());
       buckets.set(key, bucket);

@@ -239,6 +239,24 @@ export function createRedisCoordination(url: string, keyPrefix: string): Coordin
       await client.del(key.cache(name));
     },
 
+    async cacheScan(prefix) {
+      const full = key.cache("");
+      const found = new Map<string, string>();
+      let cursor = "0";
+      do {
+        const [next, keys] = await client.scan(cursor, "MATCH", `${globEscape(full + prefix)}*`, "COUNT", 500);
+        cursor = next;
+        if (keys.length === 0) continue;
+        // A key may expire between SCAN and MGET: its value is then null and it is left out.
+        const values = await client.mget(...keys);
+        keys.forEach((k, i) => {
+          const value = values[i];
+          if (value !== null && value !== undefined) found.set(k.slice(full.length), value);
+        });
+      } while (cursor !== "0");
+      return found;
+    },
+
     async rateLimit(name, rule: RateLimitRule, cost = 1) {
       const reply = (await client.eval(TAKE_TOKENS, 1, key.bucket(name), rule.capacity, rule.refillPerSecond, cost)) as [number, number, number];
       const [allowed, remaining, retryAfterMs] = reply.map(Number) as [number, number, number];
@@ -285,6 +303,11 @@ async function quit(connection: Redis): Promise<void> {
     () => {},
     () => connection.disconnect(),
   );
+}
+
+/** SCAN MATCH treats * ? [ ] and \\ as pattern syntax; a prefix must match them literally. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
 }
 
 function toFields(flat: string[]): Record<string, string> {

@@ -73,6 +73,8 @@ export interface Coordination {
   cacheGet(key: string): Promise<string | null>;
   cacheSet(key: string, value: string, ttlMs: number): Promise<void>;
   cacheDelete(key: string): Promise<void>;
+  /** Every live cache entry whose key starts with `prefix`, as key -> value (for small registries, not hot paths). */
+  cacheScan(prefix: string): Promise<Map<string, string>>;
 
   /** Token bucket: takes `cost` tokens (default 1) from the bucket `key` if available. */
   rateLimit(key: string, rule: RateLimitRule, cost?: number): Promise<RateLimitResult>;

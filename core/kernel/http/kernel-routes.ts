@@ -2,7 +2,9 @@ import Router from "@koa/router";
 import { z } from "zod";
 import type { AuthService } from "../auth.js";
 import { notFound } from "../errors.js";
+import type { InstanceRegistry } from "../instances.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
+import type { JobTriggers } from "../scheduler/trigger-handoff.js";
 import type { PluginState } from "../plugin-host/api.js";
 import { ok, parseInput } from "./envelope.js";
 
@@ -14,11 +16,13 @@ export interface Readiness {
 }
 
 /**
- * The kernel's own endpoints: liveness, readiness, metrics, and the admin views of plugins and jobs.
+ * The kernel's own endpoints: liveness, readiness, metrics, and the admin views of plugins, jobs and instances.
  */
 export function kernelRoutes(deps: {
   auth: AuthService;
   scheduler: Scheduler;
+  triggers: JobTriggers;
+  instances: InstanceRegistry;
   plugins: () => PluginState[];
   readiness: () => Promise<Readiness>;
   /** The Prometheus exposition (core/kernel/metrics). */
@@ -44,6 +48,8 @@ export function kernelRoutes(deps: {
     ctx.body = await deps.metrics.render();
   });
 
+  router.get("/api/v1/admin/instances", admin, async (ctx) => ok(ctx, await deps.instances.list()));
+
   router.get("/api/v1/admin/jobs", admin, async (ctx) => ok(ctx, await deps.scheduler.list()));
 
   const jobParams = z.object({ id: z.string().min(1).max(100) });
@@ -59,7 +65,10 @@ export function kernelRoutes(deps: {
   router.post("/api/v1/admin/jobs/:id/run", admin, async (ctx) => {
     const { id } = parseInput(jobParams, ctx.params);
     if (!deps.scheduler.has(id)) throw notFound(`No job "${id}"`);
-    ok(ctx, await deps.scheduler.trigger(id));
+    const result = await deps.triggers.trigger(id);
+    // Queued for a process that runs cluster jobs: 202 with the run's id, to look up under /runs.
+    if (result.kind === "queued") ok(ctx, { runId: result.runId, job: result.job, status: result.status }, 202);
+    else ok(ctx, result.run);
   });
 
   return router;

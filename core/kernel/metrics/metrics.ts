@@ -21,6 +21,8 @@ export interface MetricsDeps {
   pluginStates: () => PluginState[];
   /** The database's connection counts, or null while it is not open. */
   poolCounts: () => PoolCounts | null;
+  /** The queue streams of this kernel and their consumer group (queue depth and pending age are read on scrape). */
+  queueStreams: () => Array<[stream: string, group: string]>;
 }
 
 /**
@@ -109,7 +111,7 @@ export class Metrics implements RequestObserver, JobRunObserver, HandlerFailureO
   private defineScrapedGauges(): void {
     const registers = [this.registry];
     const { coordination, log } = this.deps;
-    const streams = () => [...this.watchedStreams];
+    const streams = () => [...new Map([...this.deps.queueStreams(), ...this.watchedStreams])];
     const queueDepth: Gauge<"stream"> = new Gauge({
       name: "flaghost_queue_depth",
       help: "Entries in a watched stream",

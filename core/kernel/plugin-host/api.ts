@@ -7,6 +7,7 @@ import type { EventHandler, EventName, EventPayload } from "../events.js";
 import type { ChannelConnection, ChannelDefinition } from "../http/websocket.js";
 import type { JobRun } from "../scheduler/run-store.js";
 import type { JobDefinition, JobSummary } from "../scheduler/scheduler.js";
+import type { TriggerResult } from "../scheduler/trigger-handoff.js";
 import type { TokenSigner } from "../tokens.js";
 import type { PluginManifest } from "./manifest.js";
 import type { DepsSpec, ProvidedService, ResolvedDeps } from "./service-ref.js";
@@ -55,7 +56,8 @@ export type TokenService = Pick<TokenSigner, "sign" | "verify">;
 export interface HostView {
   plugins(): PluginState[];
   pages(): Array<{ plugin: string; path: string; title: string; audience: "public" | "player" | "admin" }>;
-  jobs: { list(): Promise<JobSummary[]>; runs(id: string, limit: number): Promise<JobRun[]>; trigger(id: string): Promise<JobRun> };
+  /** `trigger` runs the job here, or (on a process that runs no cluster jobs) queues it for one that does. */
+  jobs: { list(): Promise<JobSummary[]>; runs(id: string, limit: number): Promise<JobRun[]>; trigger(id: string): Promise<TriggerResult> };
   /** The kernel's settings for WebSockets (token lifetime). */
   websocketTokenTtlMs: number;
 }

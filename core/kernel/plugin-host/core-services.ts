@@ -4,6 +4,7 @@ import type { Database } from "../db/data-source.js";
 import type { PluginRoutes } from "../http/route-table.js";
 import type { Logger } from "../log.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
+import type { PluginQueues } from "../queues/types.js";
 import type { HostView, PluginAuth, PluginEvents, PluginJobs, PluginWebSocket, TokenService } from "./api.js";
 import { serviceRef } from "./service-ref.js";
 
@@ -33,6 +34,8 @@ export const coreServices = {
   routes: serviceRef<PluginRoutes>("core.routes", { lifetime: "plugin" }),
   /** Jobs on the cluster's one scheduler, ids declared in the manifest. */
   jobs: serviceRef<PluginJobs>("core.jobs", { lifetime: "plugin" }),
+  /** Queues on the coordination streams: define consumers (run only where the role says), add messages from any role. */
+  queues: serviceRef<PluginQueues>("core.queues", { lifetime: "plugin" }),
   /** Domain events: handlers (owned by the plugin) and emit. */
   events: serviceRef<PluginEvents>("core.events", { lifetime: "plugin" }),
   /** WebSocket channels declared in the manifest, and broadcast to your own connections. */

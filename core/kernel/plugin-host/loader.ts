@@ -13,6 +13,7 @@ import type { RouteTable } from "../http/route-table.js";
 import type { WebSocketHub } from "../http/websocket.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { QueueHost } from "../queues/host.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { EntityClass, PluginAuth, PluginDefinition, PluginEvents, PluginInstance, PluginJobs, PluginSelf, PluginState, PluginStatus, PluginWebSocket } from "./api.js";
 import { coreServices } from "./core-services.js";
@@ -44,6 +45,7 @@ export interface PluginHostDeps {
   container: AwilixContainer;
   events: EventBus;
   scheduler: Scheduler;
+  queues: QueueHost;
   routes: RouteTable;
   websocket: WebSocketHub;
   auth: AuthService;
@@ -289,6 +291,7 @@ export class PluginHost {
       [coreServices.websocket.id]: asValue(websocket),
       [coreServices.auth.id]: asValue(auth),
       [coreServices.metrics.id]: asValue(deps.metrics.forPlugin(id)),
+      [coreServices.queues.id]: asValue(deps.queues.facade(id, () => assertOpen("a queue consumer"))),
     });
     return plugin;
   }
@@ -345,6 +348,7 @@ export class PluginHost {
     const id = plugin.manifest.id;
     this.deps.routes.withdraw(id);
     this.deps.scheduler.removeOwner(id);
+    this.deps.queues.removeOwner(id);
     this.deps.events.removeOwner(id);
     this.deps.websocket.removeOwner(id);
     this.deps.auth.removeOwner(id);

@@ -29,6 +29,8 @@ export interface ClaimRequest {
   overlap: boolean;
   /** For instance-scoped jobs the overlap check only looks at this instance's runs. */
   instanceScoped: boolean;
+  /** A run id reserved earlier (reserveRunId) by the instance that queued this run; else a new one. */
+  runId?: string;
 }
 
 /** The claim's result: `running` means this instance owns the run; `skipped` is recorded; null: another instance won. */
@@ -66,19 +68,25 @@ export class RunStore {
         busy = rows.length > 0;
       }
       const rows: RawRun[] = await tx.query(
-        `INSERT INTO kernel_job_runs (job, slot, claim_key, trigger, instance, outcome, finished_at, lease_expires_at, error)
-         VALUES ($1, $2, $3, $4, $5, $6,
+        `INSERT INTO kernel_job_runs (id, job, slot, claim_key, trigger, instance, outcome, finished_at, lease_expires_at, error)
+         VALUES (COALESCE($8::bigint, nextval(pg_get_serial_sequence('kernel_job_runs', 'id'))), $1, $2, $3, $4, $5, $6,
                  CASE WHEN $6 = 'skipped' THEN now() END,
                  CASE WHEN $6 = 'running' THEN now() + $7 * interval '1 millisecond' END,
                  CASE WHEN $6 = 'skipped' THEN 'the previous run still holds the lease' END)
          ON CONFLICT (claim_key) DO NOTHING
          RETURNING ${RUN_COLUMNS}`,
-        [request.job, request.slot.toISOString(), request.claimKey, request.trigger, request.instance, busy ? "skipped" : "running", request.leaseMs],
+        [request.job, request.slot.toISOString(), request.claimKey, request.trigger, request.instance, busy ? "skipped" : "running", request.leaseMs, request.runId ?? null],
       );
       if (rows.length === 0) return null;
       const run = toJobRun(rows[0]!);
       return { outcome: run.outcome as "running" | "skipped", run };
     });
+  }
+
+  /** A run id from the table's own sequence, for a run that another instance will claim later (a queued manual run). */
+  async reserveRunId(): Promise<string> {
+    const rows: Array<{ id: string }> = await this.db.query(`SELECT nextval(pg_get_serial_sequence('kernel_job_runs', 'id'))::text AS id`);
+    return rows[0]!.id;
   }
 
   /** Pushes the lease forward; false when the run no longer holds it (it was declared abandoned). */

@@ -165,8 +165,36 @@ export class Scheduler {
   async trigger(id: string): Promise<JobRun> {
     const job = this.jobs.get(id);
     if (!job) throw new Error(`unknown job "${id}"`);
+    // A process that runs no cluster jobs (role web or worker) must never run one, not even on request.
+    if (!this.shouldSchedule(job)) throw new Error(`job "${id}" runs only on instances with role all or scheduler (queue it through JobTriggers)`);
     const slot = new Date();
     return this.claimAndRun(job, slot, "manual", `${id}@manual@${slot.toISOString()}@${randomUUID()}`);
+  }
+
+  /** Whether this process runs the job's slots (false for a cluster job where the role claims no cluster jobs). */
+  runsHere(id: string): boolean {
+    const job = this.jobs.get(id);
+    return job !== undefined && this.shouldSchedule(job);
+  }
+
+  /** A run id for a manual run that a process running cluster jobs will claim (see startQueuedRun). */
+  reserveRunId(): Promise<string> {
+    return this.deps.store.reserveRunId();
+  }
+
+  /**
+   * Claims a manual run queued by another instance, under the id it reserved, and starts it without waiting.
+   * Returns the claimed run (`running` or `skipped`), or null when that run id was claimed already (the request
+   * was delivered twice). The run id is in the claim key, so a second delivery can never run it again.
+   */
+  async startQueuedRun(id: string, runId: string): Promise<JobRun | null> {
+    const job = this.jobs.get(id);
+    if (!job) throw new Error(`unknown job "${id}"`);
+    const result = await this.deps.store.claim({ ...this.claimRequest(job, new Date(), "manual", `${id}@manual#${runId}`), runId });
+    if (result?.outcome === "running") {
+      void this.execute(job, result.run).catch((error) => this.deps.log.error({ err: error, job: id, runId }, "queued run failed to finish"));
+    }
+    return result?.run ?? null;
   }
 
   private shouldSchedule(job: ScheduledJob): boolean {
