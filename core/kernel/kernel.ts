@@ -112,7 +112,7 @@ export class Kernel {
       auth: this.auth,
       tokens: () => this.tokens,
       openDatabase: (entities) => this.openDatabase(entities),
-      kernelMigrations: { owner: "kernel", migrations: kernelMigrations },
+      kernelMigrations: { owner: "kernel", tablePrefix: "kernel_", migrations: kernelMigrations },
       afterKernelMigrations: async (db) => {
         this.signer = new TokenSigner(config.secret ?? (await loadOrCreateSecret(db)));
       },
