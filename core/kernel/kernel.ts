@@ -16,7 +16,7 @@ import { openDatabase, type Database } from "./db/data-source.js";
 import { EventBus } from "./events.js";
 import { bodyParser } from "./http/body.js";
 import { requestContext } from "./http/errors-middleware.js";
-import { kernelRoutes, type Readiness } from "./http/kernel-routes.js";
+import { KERNEL_PATHS, kernelRoutes, type Readiness } from "./http/kernel-routes.js";
 import { RouteTable, underPrefix } from "./http/route-table.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { WebSocketHub } from "./http/websocket.js";
@@ -31,9 +31,6 @@ export const KERNEL_VERSION = "0.1.0";
 
 /** Options of the WebSocket server beside the HTTP server (the Origin and token check is the hub's verifyClient). */
 const WEBSOCKET_OPTIONS = { maxPayload: 64 * 1024 };
-
-/** The paths of the kernel's own routes (kernel-routes.ts). */
-const KERNEL_PATHS = ["/healthz", "/readyz", "/api/v1/admin/plugins", "/api/v1/admin/jobs"];
 
 export interface KernelOptions {
   /** Project root holding config/ (defaults to the current directory). */
@@ -236,6 +233,8 @@ export class Kernel {
       scheduler: this.scheduler,
       plugins: () => this.plugins.pluginStates(),
       readiness: () => this.readiness(),
+      routes: this.routes,
+      version: KERNEL_VERSION,
     });
     // Only the kernel's own paths go through its router; every other request skips it.
     const kernelDispatch = compose([kernel.routes(), kernel.allowedMethods()] as Koa.Middleware[]);

@@ -3,7 +3,8 @@ import { startCtf, type TestCtf } from "../helpers/ctf.js";
 import { fixturePlugin } from "../helpers/kernel.js";
 
 /** The manifest is a promise the kernel holds plugins to: paths, pages, assets, jobs and tables have one owner. */
-describe("enforced capabilities", () => {
+describe("enforced capabilities", function () {
+  this.timeout(120_000); // boots ctf and nine fixture plugins
   let t: TestCtf;
   const rogues = ["intruder", "undeclared-dependency", "outer-squatter", "page-squatter", "asset-squatter", "double-job", "sneaky-table", "sneaky-alter", "sneaky-index"];
 
