@@ -17,7 +17,7 @@ import { notFound } from "./errors.js";
 import { EventBus } from "./events.js";
 import { bodyParser } from "./http/body.js";
 import { requestContext } from "./http/errors-middleware.js";
-import { kernelRoutes, type Readiness } from "./http/kernel-routes.js";
+import { KERNEL_PATHS, kernelRoutes, type Readiness } from "./http/kernel-routes.js";
 import { RouteTable, underPrefix } from "./http/route-table.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { WebSocketHub } from "./http/websocket.js";
@@ -40,9 +40,6 @@ export const KERNEL_VERSION = "0.1.0";
 
 /** Options of the WebSocket server beside the HTTP server (the Origin and token check is the hub's verifyClient). */
 const WEBSOCKET_OPTIONS = { maxPayload: 64 * 1024 };
-
-/** The paths of the kernel's own routes (kernel-routes.ts). */
-const KERNEL_PATHS = ["/healthz", "/readyz", "/metrics", "/api/v1/admin/plugins", "/api/v1/admin/jobs", "/api/v1/admin/instances"];
 
 /** All that a `worker` or `scheduler` process answers over HTTP; everything else is 404 there. */
 const OPERATIONAL_PATHS = ["/healthz", "/readyz", "/metrics"];
@@ -169,7 +166,7 @@ export class Kernel {
       auth: this.auth,
       metrics: this.metrics,
       openDatabase: (entities) => this.openDatabase(entities),
-      kernelMigrations: { owner: "kernel", migrations: kernelMigrations },
+      kernelMigrations: { owner: "kernel", tablePrefix: "kernel_", migrations: kernelMigrations },
       afterKernelMigrations: async (db) => {
         this.signer = new TokenSigner(config.secret ?? (await loadOrCreateSecret(db)));
       },
@@ -346,6 +343,8 @@ export class Kernel {
       plugins: () => this.plugins.pluginStates(),
       readiness: () => this.readiness(),
       metrics: this.metrics,
+      routes: this.routes,
+      version: KERNEL_VERSION,
     });
     // Only the kernel's own paths go through its router; every other request skips it.
     const kernelDispatch = compose([kernel.routes(), kernel.allowedMethods()] as Koa.Middleware[]);

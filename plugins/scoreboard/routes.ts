@@ -56,12 +56,12 @@ export function scoreboardRoutes(plugin: ScoreboardRouteDeps, board: Scoreboard,
   };
 
   // The Koa routes answer every read: with credentials, a query to validate, or a refusal to render.
-  routes.get("/api/v1/scoreboard", async (ctx) => {
+  routes.get("/api/v1/scoreboard", { summary: "Standings (CTFd shape)", query: bracketQuery }, async (ctx) => {
     const bracketId = bracketOf(ctx);
     send(ctx, board.board((await viewFor(ctx)).view, bracketId));
   });
 
-  routes.get("/api/v1/scoreboard/top/:count", async (ctx) => {
+  routes.get("/api/v1/scoreboard/top/:count", { summary: "The top teams or users with their solves over time", query: bracketQuery }, async (ctx) => {
     const count = topCount(ctx.params.count);
     if (count === null) throw notFound();
     const bracketId = bracketOf(ctx);

@@ -37,7 +37,7 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, { user: userView(user, "self"), csrfToken: session.csrfToken });
   };
 
-  routes.post("/api/v1/auth/register", async (ctx) => {
+  routes.post("/api/v1/auth/register", { body: registerBody }, async (ctx) => {
     const body = parseInput(registerBody, ctx.request.body);
     const settings = await ctf.settings.get();
     if (!settings.setupDone) throw new HttpError(403, "The event is not set up yet: an admin must finish setup first", { setup: ["not done"] });
@@ -55,7 +55,7 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
     await startSession(ctx, user);
   });
 
-  routes.post("/api/v1/auth/login", async (ctx) => {
+  routes.post("/api/v1/auth/login", { body: loginBody }, async (ctx) => {
     const body = parseInput(loginBody, ctx.request.body);
     const limit = await ctf.coordination.rateLimit(`ctf:login:${ctx.ip}`, LOGIN_RATE);
     if (!limit.allowed) {
@@ -90,7 +90,7 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
   });
 
   /** First-time setup: names the event, picks the mode and creates the first admin. Only once. */
-  routes.post("/api/v1/setup", async (ctx) => {
+  routes.post("/api/v1/setup", { body: setupBody }, async (ctx) => {
     const body = parseInput(setupBody, ctx.request.body);
     const passwordHash = await hashPassword(body.password);
     const admin = await ctf.db.transaction(async (tx) => {
@@ -111,7 +111,7 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   routes.get("/api/v1/configs", ctf.requireAdmin, async (ctx) => ok(ctx, settingsView(await ctf.settings.get())));
 
-  routes.patch("/api/v1/configs", ctf.requireAdmin, async (ctx) => {
+  routes.patch("/api/v1/configs", { body: eventSettingsPatch }, ctf.requireAdmin, async (ctx) => {
     const patch = parseInput(eventSettingsPatch, ctx.request.body ?? {});
     const columns = SettingsStore.columnsFor(patch);
     if (columns.length > 0) {

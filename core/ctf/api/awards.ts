@@ -41,7 +41,7 @@ const awardsQuery = z.object({
 export function awardsRoutes(routes: PluginRoutes, ctf: Ctf): void {
   const query = ctf.db.query.bind(ctf.db);
 
-  routes.get("/api/v1/awards", ctf.requireAdmin, async (ctx) => {
+  routes.get("/api/v1/awards", { query: awardsQuery }, ctf.requireAdmin, async (ctx) => {
     const q = parseInput(awardsQuery, ctx.query);
     const rows = await query<AwardRow>(
       `SELECT * FROM ctf_awards WHERE ($1::int IS NULL OR user_id = $1) AND ($2::int IS NULL OR team_id = $2) ORDER BY id`,
@@ -50,7 +50,7 @@ export function awardsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, rows.map(awardView));
   });
 
-  routes.post("/api/v1/awards", ctf.requireAdmin, async (ctx) => {
+  routes.post("/api/v1/awards", { body: awardBody }, ctf.requireAdmin, async (ctx) => {
     const body = parseInput(awardBody, ctx.request.body ?? {});
     const { mode } = await ctf.settings.get();
     const award = await ctf.db.transaction(async (tx) => {

@@ -85,7 +85,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
   /** A challenge a non-admin may not open yet (prerequisites unmet): left out of lists, 403 on its own. */
   const prerequisitesMet = (challenge: CachedChallenge, solved: Set<number>) => challenge.prerequisites.every((p) => solved.has(p));
 
-  routes.get("/api/v1/challenges", async (ctx) => {
+  routes.get("/api/v1/challenges", { query: listQuery }, async (ctx) => {
     const query = parseInput(listQuery, ctx.query);
     const { player, admin } = await boardAccess(ctx);
     const adminView = admin && query.view === "admin";
@@ -130,7 +130,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, Object.fromEntries([...ctf.challengeTypes.values()].map((t) => [t.id, typeData(t)])));
   });
 
-  routes.post("/api/v1/challenges/attempt", async (ctx) => {
+  routes.post("/api/v1/challenges/attempt", { query: previewQuery, body: attemptBody }, async (ctx) => {
     const body = parseInput(attemptBody, ctx.request.body);
     const { preview } = parseInput(previewQuery, ctx.query);
     const result = await pipeline.attempt(ctx, body.challenge_id, body.submission, { preview: preview !== undefined && preview !== "0" && preview !== "false" });
@@ -140,7 +140,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     if (result.httpStatus === 429) ctx.set("Retry-After", String(ctf.config.wrongAnswerWindowSeconds));
   });
 
-  routes.get("/api/v1/challenges/:id", async (ctx) => {
+  routes.get("/api/v1/challenges/:id", { params: idParams }, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
     const { player, admin } = await boardAccess(ctx);
     const challenge = await ctf.challenges.get(challengeId);
@@ -182,7 +182,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     });
   });
 
-  routes.get("/api/v1/challenges/:id/solves", async (ctx) => {
+  routes.get("/api/v1/challenges/:id/solves", { params: idParams, query: previewQuery }, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
     const { admin } = await boardAccess(ctx);
     const challenge = await ctf.challenges.get(challengeId);
@@ -197,7 +197,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   // ---- admin ----
 
-  routes.post("/api/v1/challenges", ctf.requireAdmin, async (ctx) => {
+  routes.post("/api/v1/challenges", { body: createBody }, ctf.requireAdmin, async (ctx) => {
     const body = parseInput(createBody, ctx.request.body);
     const type = body.type ?? "standard";
     const fields = validateTypeFields(ctf, type, body, null);
@@ -234,7 +234,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, challengeView((await ctf.challenges.get(row.id))!, ctf));
   });
 
-  routes.patch("/api/v1/challenges/:id", ctf.requireAdmin, async (ctx) => {
+  routes.patch("/api/v1/challenges/:id", { params: idParams, body: updateBody }, ctf.requireAdmin, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
     const body = parseInput(updateBody, ctx.request.body ?? {});
     const current = await ctf.challenges.get(challengeId);
@@ -278,7 +278,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, challengeView((await ctf.challenges.get(challengeId))!, ctf));
   });
 
-  routes.delete("/api/v1/challenges/:id", ctf.requireAdmin, async (ctx) => {
+  routes.delete("/api/v1/challenges/:id", { params: idParams }, ctf.requireAdmin, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
     await ctf.db.transaction(async (tx) => {
       const [gone] = await txQuery<{ value: number; state: CachedChallenge["state"] }>(tx, `DELETE FROM ctf_challenges WHERE id = $1 RETURNING value, state`, [challengeId]);
@@ -289,19 +289,19 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ctx.body = { success: true };
   });
 
-  routes.get("/api/v1/challenges/:id/flags", ctf.requireAdmin, async (ctx) => {
+  routes.get("/api/v1/challenges/:id/flags", { params: idParams }, ctf.requireAdmin, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
     const rows = await ctf.db.query(`SELECT id, type, content, data, challenge_id, challenge_id AS challenge FROM ctf_flags WHERE challenge_id = $1 ORDER BY id`, [challengeId]);
     ok(ctx, rows);
   });
 
-  routes.get("/api/v1/challenges/:id/hints", ctf.requireAdmin, async (ctx) => {
+  routes.get("/api/v1/challenges/:id/hints", { params: idParams }, ctf.requireAdmin, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
     const rows = await ctf.db.query(`SELECT id, title, content, cost, prerequisites, challenge_id, challenge_id AS challenge FROM ctf_hints WHERE challenge_id = $1 ORDER BY id`, [challengeId]);
     ok(ctx, rows);
   });
 
-  routes.get("/api/v1/challenges/:id/requirements", ctf.requireAdmin, async (ctx) => {
+  routes.get("/api/v1/challenges/:id/requirements", { params: idParams }, ctf.requireAdmin, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
     const challenge = await ctf.challenges.get(challengeId);
     if (!challenge) throw notFound("No such challenge");

@@ -47,13 +47,13 @@ export function flagsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, Object.fromEntries([...ctf.flagVerifiers.keys()].map((type) => [type, { name: type, templates: {} }])));
   });
 
-  routes.get("/api/v1/flags", ctf.requireAdmin, async (ctx) => {
+  routes.get("/api/v1/flags", { query: listQuery }, ctf.requireAdmin, async (ctx) => {
     const { challenge_id } = parseInput(listQuery, ctx.query);
     const rows = await ctf.db.query<FlagRow>(`SELECT * FROM ctf_flags WHERE ($1::int IS NULL OR challenge_id = $1) ORDER BY id`, [challenge_id ?? null]);
     ok(ctx, rows.map(flagView));
   });
 
-  routes.post("/api/v1/flags", ctf.requireAdmin, async (ctx) => {
+  routes.post("/api/v1/flags", { body: createBody }, ctf.requireAdmin, async (ctx) => {
     const body = parseInput(createBody, ctx.request.body);
     const challengeId = body.challenge_id ?? body.challenge;
     if (challengeId === undefined) throw badRequest({ challenge_id: ["is required"] });
@@ -65,14 +65,14 @@ export function flagsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, flagView(flag!));
   });
 
-  routes.get("/api/v1/flags/:id", ctf.requireAdmin, async (ctx) => {
+  routes.get("/api/v1/flags/:id", { params: idParams }, ctf.requireAdmin, async (ctx) => {
     const { id: flagId } = parseInput(idParams, ctx.params);
     const [flag] = await ctf.db.query<FlagRow>(`SELECT * FROM ctf_flags WHERE id = $1`, [flagId]);
     if (!flag) throw notFound("No such flag");
     ok(ctx, flagView(flag));
   });
 
-  routes.patch("/api/v1/flags/:id", ctf.requireAdmin, async (ctx) => {
+  routes.patch("/api/v1/flags/:id", { params: idParams, body: updateBody }, ctf.requireAdmin, async (ctx) => {
     const { id: flagId } = parseInput(idParams, ctx.params);
     const body = parseInput(updateBody, ctx.request.body ?? {});
     const [current] = await ctf.db.query<FlagRow>(`SELECT * FROM ctf_flags WHERE id = $1`, [flagId]);
@@ -88,7 +88,7 @@ export function flagsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, flagView(flag));
   });
 
-  routes.delete("/api/v1/flags/:id", ctf.requireAdmin, async (ctx) => {
+  routes.delete("/api/v1/flags/:id", { params: idParams }, ctf.requireAdmin, async (ctx) => {
     const { id: flagId } = parseInput(idParams, ctx.params);
     const [gone] = await ctf.db.query<FlagRow>(`DELETE FROM ctf_flags WHERE id = $1 RETURNING *`, [flagId]);
     if (!gone) throw notFound("No such flag");

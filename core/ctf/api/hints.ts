@@ -60,7 +60,7 @@ const hintView = (h: HintRow, withContent: boolean) => ({
 
 /** Hints (view, admin CRUD) and unlocks, which pay for a hint with a negative award. */
 export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
-  routes.get("/api/v1/hints/:id", async (ctx) => {
+  routes.get("/api/v1/hints/:id", { params: idParams }, async (ctx) => {
     const { id: hintId } = parseInput(idParams, ctx.params);
     const [player, admin] = await Promise.all([ctf.player(ctx), ctf.isAdmin(ctx)]);
     if (!player && !admin) throw new HttpError(403, "You must login to unlock this hint", { cost: ["You must login to unlock this hint"] });
@@ -84,7 +84,7 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, rows.map((u) => ({ id: u.id, type: "hints", target: u.hint_id, user_id: u.user_id, team_id: u.team_id, date: isoDate(u.created_at) })));
   });
 
-  routes.post("/api/v1/unlocks", ctf.requirePlayer, async (ctx) => {
+  routes.post("/api/v1/unlocks", { body: unlockBody }, ctf.requirePlayer, async (ctx) => {
     const body = parseInput(unlockBody, ctx.request.body);
     const player = (await ctf.player(ctx))!;
     const settings = await ctf.settings.get();
@@ -126,7 +126,7 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   // ---- admin ----
 
-  routes.post("/api/v1/hints", ctf.requireAdmin, async (ctx) => {
+  routes.post("/api/v1/hints", { body: createBody }, ctf.requireAdmin, async (ctx) => {
     const body = parseInput(createBody, ctx.request.body);
     if (!(await ctf.challenges.get(body.challenge_id))) throw badRequest({ challenge_id: ["no such challenge"] });
     const [hint] = await ctf.db.query<HintRow>(
@@ -141,7 +141,7 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, rows.map((h) => ({ ...hintView(h, true), prerequisites: h.prerequisites })));
   });
 
-  routes.patch("/api/v1/hints/:id", ctf.requireAdmin, async (ctx) => {
+  routes.patch("/api/v1/hints/:id", { params: idParams, body: updateBody }, ctf.requireAdmin, async (ctx) => {
     const { id: hintId } = parseInput(idParams, ctx.params);
     const body = parseInput(updateBody, ctx.request.body ?? {});
     if (body.challenge_id !== undefined && !(await ctf.challenges.get(body.challenge_id))) throw badRequest({ challenge_id: ["no such challenge"] });
@@ -155,7 +155,7 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, { ...hintView(hint, true), prerequisites: hint.prerequisites });
   });
 
-  routes.delete("/api/v1/hints/:id", ctf.requireAdmin, async (ctx) => {
+  routes.delete("/api/v1/hints/:id", { params: idParams }, ctf.requireAdmin, async (ctx) => {
     const { id: hintId } = parseInput(idParams, ctx.params);
     const gone = await ctf.db.query(`DELETE FROM ctf_hints WHERE id = $1 RETURNING id`, [hintId]);
     if (gone.length === 0) throw notFound("No such hint");

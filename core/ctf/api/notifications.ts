@@ -86,7 +86,7 @@ export function notificationsRoutes(routes: PluginRoutes, ctf: Ctf): void {
   const query = ctf.db.query.bind(ctf.db);
 
   // @koa/router answers HEAD with the GET route; the body is dropped for HEAD.
-  routes.get("/api/v1/notifications", async (ctx) => {
+  routes.get("/api/v1/notifications", { query: listQuery }, async (ctx) => {
     const q = parseInput(listQuery, ctx.query);
     const params: unknown[] = [q.since_id ?? 0];
     const audience = audienceCondition(await ctf.player(ctx), await ctf.isAdmin(ctx), params);
@@ -108,7 +108,7 @@ export function notificationsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, notificationView(row));
   });
 
-  routes.post("/api/v1/notifications", ctf.requireAdmin, async (ctx) => {
+  routes.post("/api/v1/notifications", { body: notificationBody }, ctf.requireAdmin, async (ctx) => {
     const body = parseInput(notificationBody, ctx.request.body ?? {});
     if (body.user_id != null && !(await query(`SELECT id FROM ctf_users WHERE id = $1`, [body.user_id]))[0]) throw badRequest({ user_id: ["User does not exist"] });
     if (body.team_id != null && !(await query(`SELECT id FROM ctf_teams WHERE id = $1`, [body.team_id]))[0]) throw badRequest({ team_id: ["Team does not exist"] });

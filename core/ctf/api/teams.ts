@@ -177,11 +177,11 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
       return after;
     });
 
-  routes.get("/api/v1/teams", (ctx) => answerAccountPage<TeamRow, string>(ctx, ctf, { table: "ctf_teams", query: teamsQuery, searchColumns: SEARCH_COLUMNS, view: teamView }));
+  routes.get("/api/v1/teams", { query: teamsQuery }, (ctx) => answerAccountPage<TeamRow, string>(ctx, ctf, { table: "ctf_teams", query: teamsQuery, searchColumns: SEARCH_COLUMNS, view: teamView }));
 
   // --- players: create, join, leave ---
 
-  routes.post("/api/v1/teams/new", ctf.requirePlayer, async (ctx) => {
+  routes.post("/api/v1/teams/new", { body: playerTeamCreate }, ctf.requirePlayer, async (ctx) => {
     await assertTeamMode(ctf);
     const body = parseInput(playerTeamCreate, ctx.request.body ?? {});
     const reader = await readerOf(ctx, ctf);
@@ -203,7 +203,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, { ...teamView(team, "self"), members: [player.userId] });
   });
 
-  routes.post("/api/v1/teams/join", ctf.requirePlayer, async (ctx) => {
+  routes.post("/api/v1/teams/join", { body: joinBody }, ctf.requirePlayer, async (ctx) => {
     const limit = await ctf.coordination.rateLimit(`ctf:team-join:${ctx.ip}`, JOIN_RATE);
     if (!limit.allowed) {
       ctx.set("Retry-After", String(Math.ceil(limit.retryAfterMs / 1000)));
@@ -252,7 +252,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, { ...teamView(team, "self"), members: await memberIds(query, team.id), ...standing });
   });
 
-  routes.patch("/api/v1/teams/me", ctf.requirePlayer, async (ctx) => {
+  routes.patch("/api/v1/teams/me", { body: captainPatch }, ctf.requirePlayer, async (ctx) => {
     const body = parseInput(captainPatch, ctx.request.body ?? {});
     const { team, userId } = await captainOf(ctx, "edit team information");
     if (body.password !== undefined) {
@@ -310,7 +310,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   // --- admin ---
 
-  routes.post("/api/v1/teams", ctf.requireAdmin, async (ctx) => {
+  routes.post("/api/v1/teams", { body: adminTeamCreate }, ctf.requireAdmin, async (ctx) => {
     const body = parseInput(adminTeamCreate, ctx.request.body ?? {});
     await assertBracket(query, body.bracket_id);
     const passwordHash = await hashPassword(body.password);
@@ -324,7 +324,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, { ...teamView(team, "admin"), members: await memberIds(query, team.id) });
   });
 
-  routes.patch("/api/v1/teams/:id", ctf.requireAdmin, async (ctx) => {
+  routes.patch("/api/v1/teams/:id", { body: adminTeamPatch }, ctf.requireAdmin, async (ctx) => {
     const id = pathId(ctx.params.id);
     const body = parseInput(adminTeamPatch, ctx.request.body ?? {});
     await assertBracket(query, body.bracket_id);
@@ -366,7 +366,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, await memberIds(query, team.id));
   });
 
-  routes.delete("/api/v1/teams/:id/members", ctf.requireAdmin, async (ctx) => {
+  routes.delete("/api/v1/teams/:id/members", { body: memberBody }, ctf.requireAdmin, async (ctx) => {
     const teamId = pathId(ctx.params.id);
     const body = parseInput(memberBody, ctx.request.body ?? {});
     await ctf.db.transaction((tx) => removeMember(tx, ctf, { teamId, userId: body.user_id, purge: true }));

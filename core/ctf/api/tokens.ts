@@ -71,7 +71,7 @@ export function tokensRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, rows.map(tokenView));
   });
 
-  routes.post("/api/v1/tokens", ctf.requirePlayer, async (ctx) => {
+  routes.post("/api/v1/tokens", { body: tokenBody }, ctf.requirePlayer, async (ctx) => {
     const body = parseInput(tokenBody, ctx.request.body ?? {});
     const player = playerOf(await readerOf(ctx, ctf));
     const value = `ctfd_${newSecret(32)}`;

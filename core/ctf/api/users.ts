@@ -121,7 +121,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     return user;
   };
 
-  routes.get("/api/v1/users", (ctx) => answerAccountPage<UserRow, string>(ctx, ctf, { table: "ctf_users", query: usersQuery, searchColumns: SEARCH_COLUMNS, view: userView }));
+  routes.get("/api/v1/users", { query: usersQuery }, (ctx) => answerAccountPage<UserRow, string>(ctx, ctf, { table: "ctf_users", query: usersQuery, searchColumns: SEARCH_COLUMNS, view: userView }));
 
   // --- the caller's own account (registered before /users/:id) ---
 
@@ -132,7 +132,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, { ...userView(user, "self"), ...standing });
   });
 
-  routes.patch("/api/v1/users/me", ctf.requirePlayer, async (ctx) => {
+  routes.patch("/api/v1/users/me", { body: profilePatch }, ctf.requirePlayer, async (ctx) => {
     const body = parseInput(profilePatch, ctx.request.body ?? {});
     const user = await me(await readerOf(ctx, ctf));
     const emailChanges = body.email !== undefined && body.email.toLowerCase() !== (user.email ?? "").toLowerCase();
@@ -201,7 +201,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   // --- admin ---
 
-  routes.post("/api/v1/users", ctf.requireAdmin, async (ctx) => {
+  routes.post("/api/v1/users", { body: adminUserCreate }, ctf.requireAdmin, async (ctx) => {
     const body = parseInput(adminUserCreate, ctx.request.body ?? {});
     await assertBracket(query, body.bracket_id);
     const columns = Object.entries(userColumns(body, await hashPassword(body.password))).filter(([, value]) => value !== undefined);
@@ -222,7 +222,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     ok(ctx, userView(user, "admin"));
   });
 
-  routes.patch("/api/v1/users/:id", ctf.requireAdmin, async (ctx) => {
+  routes.patch("/api/v1/users/:id", { body: adminUserPatch }, ctf.requireAdmin, async (ctx) => {
     const id = pathId(ctx.params.id);
     const body = parseInput(adminUserPatch, ctx.request.body ?? {});
     const caller = await ctf.player(ctx);

@@ -9,6 +9,7 @@ import type { Database } from "../db/data-source.js";
 import { runMigrations, type MigrationSet } from "../db/migrations.js";
 import { PluginPhaseError, StartupError } from "../errors.js";
 import type { EventBus } from "../events.js";
+import { pathClaimantOf } from "../http/path-claims.js";
 import type { RouteTable } from "../http/route-table.js";
 import type { WebSocketHub } from "../http/websocket.js";
 import type { Logger } from "../log.js";
@@ -176,7 +177,14 @@ export class PluginHost {
         this.markBlocked(candidate.manifest.id, this.unavailableDependency(candidate.manifest)!);
         continue;
       }
-      const plugin = this.createLoadedPlugin(candidate);
+      let plugin: LoadedPlugin;
+      try {
+        plugin = this.createLoadedPlugin(candidate);
+      } catch (error) {
+        // Its paths overlap a plugin loaded before it: nothing of it was mounted.
+        this.markFailed(candidate.manifest, new PluginPhaseError(candidate.manifest.id, "register", error), order);
+        continue;
+      }
       this.loaded.push(plugin);
       try {
         plugin.instance = this.instantiate(plugin);
@@ -192,7 +200,7 @@ export class PluginHost {
       const problem = this.tablePrefixProblem(plugin);
       if (problem) this.fail(plugin, "migrate", new Error(problem), order);
     }
-    const sets: MigrationSet[] = [this.deps.kernelMigrations, ...alive().map((p) => ({ owner: p.manifest.id, migrations: p.definition.migrations ?? [] }))];
+    const sets: MigrationSet[] = [this.deps.kernelMigrations, ...alive().map((p) => ({ owner: p.manifest.id, tablePrefix: p.manifest.capabilities?.tablePrefix ?? null, migrations: p.definition.migrations ?? [] }))];
     const { applied, failed } = await runMigrations(this.database, sets);
     if (failed.has("kernel")) throw new StartupError(`kernel migrations failed: ${failed.get("kernel")!.message}`, { cause: failed.get("kernel") });
     if (applied.length > 0) log.info({ applied }, `applied ${applied.length} migration(s)`);
@@ -246,7 +254,7 @@ export class PluginHost {
     const assertOpen = (what: string) => {
       if (!plugin.registrationOpen) throw new Error(`plugin "${id}": cannot add ${what} after the plugin started; add it in create or init`);
     };
-    const routes = deps.routes.createPluginRoutes(id, capabilities.http ?? [], () => assertOpen("a route"));
+    const routes = deps.routes.createPluginRoutes(pathClaimantOf(manifest), () => assertOpen("a route"));
     deps.routes.mountAssets(id, (capabilities.assets ?? []).map((a) => ({ owner: id, url: a.url, dir: resolve(dir, a.dir) })));
 
     const jobs: PluginJobs = {
@@ -255,6 +263,8 @@ export class PluginHost {
         if (!(capabilities.jobs ?? []).includes(job.id)) {
           throw new Error(`plugin "${id}": job "${job.id}" is not declared in plugin.json capabilities.jobs`);
         }
+        // The scheduler replaces a job added again; from a plugin, a second add is a mistake that would hide one.
+        if (deps.scheduler.has(`${id}.${job.id}`)) throw new Error(`plugin "${id}": job "${id}.${job.id}" is already added`);
         return deps.scheduler.add(id, job);
       },
     };

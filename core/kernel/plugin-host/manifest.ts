@@ -15,6 +15,8 @@ export interface PluginManifest {
   dependsOn?: Array<{ id: string; version?: string; optional?: boolean }>;
   capabilities?: {
     http?: string[];
+    /** Prefixes inside this plugin's own that a plugin depending on it may claim. */
+    delegates?: string[];
     websocket?: string[];
     jobs?: string[];
     tablePrefix?: string;
