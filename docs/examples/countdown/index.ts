@@ -33,14 +33,14 @@ export default definePlugin({
   create({ routes, jobs, auth, db }, { config }) {
     const heartbeats = () => db.dataSource.getRepository(Heartbeat);
 
-    routes.get("/api/v1/countdown", async (ctx) => {
+    routes.get("/countdown", async (ctx) => {
       const secondsLeft = config.endsAt ? Math.max(0, Math.round((Date.parse(config.endsAt) - Date.now()) / 1000)) : null;
       // The caller is request-scoped: resolved per request, never held by the plugin.
       const caller = await fromRequest(ctx, coreServices.caller);
       ok(ctx, { title: config.title, endsAt: config.endsAt ?? null, secondsLeft, heartbeats: await heartbeats().count(), viewer: caller?.name ?? null });
     });
 
-    routes.delete("/api/v1/countdown/heartbeats", auth.requireAdmin(), async (ctx) => {
+    routes.delete("/countdown/heartbeats", auth.requireAdmin(), async (ctx) => {
       await db.transaction((tx) => tx.getRepository(Heartbeat).clear());
       ok(ctx, null);
     });
