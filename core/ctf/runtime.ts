@@ -26,7 +26,7 @@ export interface CtfRuntimeDeps {
 const LOCAL_EVENTS = new Set<string>(["submission.created", "submission.failed"]);
 
 /**
- * Everything core/ctf's route modules and services share, built once in register. Each route module is a
+ * Everything core/ctf's route modules and services share, built once in create. Each route module is a
  * function `(routes, ctf) => void`; reading what it uses from `ctf` tells you what it touches.
  */
 export class Ctf {

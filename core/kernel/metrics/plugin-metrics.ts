@@ -47,7 +47,7 @@ export class MetricOwners {
 }
 
 /**
- * How a plugin adds its own metrics: `ctx.metrics.counter({ name: "solves_total", help: "..." })` becomes
+ * How a plugin adds its own metrics: `metrics.counter({ name: "solves_total", help: "..." })` becomes
  * `flaghost_<plugin>_solves_total` on the kernel's registry. Asking again for the same name and kind returns
  * the same metric (a reload registers again); a name another plugin or the kernel holds is refused. The
  * kernel removes a plugin's metrics when it withdraws the plugin.

@@ -90,7 +90,7 @@ export class QueueHost {
     await Promise.all(consumers.map((c) => c.stop(this.deps.stopTimeoutMs)));
   }
 
-  /** The facade a plugin sees as `ctx.queues`; `assertOpen` throws once the plugin's registration closed. */
+  /** The facade a plugin receives as `coreServices.queues`; `assertOpen` throws once the plugin's registration closed. */
   facade(owner: string, assertOpen: () => void): PluginQueues {
     return {
       define: (definition) => {

@@ -29,7 +29,7 @@ export interface QueueMessageContext {
   log: Logger;
 }
 
-/** The queues a plugin sees as `ctx.queues`. */
+/** The queues a plugin receives as `coreServices.queues`. */
 export interface PluginQueues {
   /** Registers a consumer of `<plugin>.<name>`; only during register and init. Returns the stream name. */
   define(definition: QueueDefinition): string;
