@@ -1,6 +1,8 @@
 import { PassThrough } from "node:stream";
+import { HttpError } from "../../kernel/errors.js";
+import { refusalMessage, type ConnectionLimits } from "../../kernel/http/connection-limits.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
-import type { Credential } from "../accounts/auth.js";
+import { sha256, type Credential } from "../accounts/auth.js";
 import type { AccountUpdated, NotificationCreated } from "../events.js";
 import type { Ctf } from "../runtime.js";
 import type { Player } from "../service.js";
@@ -47,8 +49,11 @@ function addressedTo(notification: Notification, player: Player | null): boolean
  * instance: `account.updated` is broadcast) or its credential expires, the holder is re-read from the database.
  * A holder who logged out, was banned or deleted loses the stream (the browser's EventSource reconnects as whoever
  * it is now); otherwise the stream goes on with the holder's current team and role.
+ *
+ * Streams count against the kernel's limits (`streams.*`): per session or API token, per address and in total
+ * (with the WebSocket channels); the excess is answered 429, naming the limit.
  */
-export function liveEventRoutes(routes: PluginRoutes, ctf: Ctf): void {
+export function liveEventRoutes(routes: PluginRoutes, ctf: Ctf, limits: ConnectionLimits): void {
   const listeners = new Set<Listener>();
 
   const send = (listener: Listener, frame: string) => {
@@ -119,9 +124,16 @@ export function liveEventRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   routes.get("/events", async (ctx) => {
     const player = await ctf.player(ctx);
-    const listener: Listener = { stream: new PassThrough(), player, credential: player ? ctf.auth.credentialOf(ctx) : null, held: null, expiry: null, again: false };
+    const credential = player ? ctf.auth.credentialOf(ctx) : null;
+    const admission = limits.admit({ key: credential ? `sse:${credential.kind}:${sha256(credential.secret)}` : null, address: ctx.ip });
+    if (!admission.ok) {
+      const message = refusalMessage(admission, "session or token");
+      throw new HttpError(429, message, { [admission.limit]: [message] });
+    }
+    const listener: Listener = { stream: new PassThrough(), player, credential, held: null, expiry: null, again: false };
     listeners.add(listener);
     const forget = () => {
+      admission.release();
       if (listener.expiry) clearTimeout(listener.expiry);
       listeners.delete(listener);
     };

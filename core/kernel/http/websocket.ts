@@ -5,6 +5,7 @@ import type { WebSocket } from "ws";
 import type { Logger } from "../log.js";
 import type { ConnectionObserver } from "../metrics/observers.js";
 import type { TokenClaims, TokenSigner, VerifyResult } from "../tokens.js";
+import { refusalMessage, type ConnectionLimits } from "./connection-limits.js";
 
 /** The plugin's view of one connected client. */
 export interface ChannelConnection {
@@ -46,6 +47,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Close code for a token that expired or no longer stands for its holder (4000 + HTTP's 401). */
 export const CLOSE_UNAUTHORIZED = 4401;
+/** Close code for a client past its own limit (per token or address: 4000 + HTTP's 429). */
+export const CLOSE_TOO_MANY = 4429;
+/** Close code when the server is at its total limit (the standard "try again later"). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /**
  * Plugin WebSocket channels. Before a socket is accepted (during the HTTP upgrade) the hub checks that the path
@@ -70,6 +75,8 @@ export class WebSocketHub {
       maxBufferedBytes: number;
       /** Told of every accepted socket and of its close (metrics). */
       observer?: ConnectionObserver;
+      /** Bounds sockets per token, per address and in total (shared with other streams). */
+      limits: ConnectionLimits;
     },
   ) {}
 
@@ -116,6 +123,12 @@ export class WebSocketHub {
       ctx.websocket.close(1008, "channel unavailable");
       return;
     }
+    // Counted per token (its nonce names it), per address and in total; the excess is told which limit it passed.
+    const admission = this.deps.limits.admit({ key: `ws:${claims.n}`, address: ctx.ip });
+    if (!admission.ok) {
+      ctx.websocket.close(admission.limit === "total" ? CLOSE_TRY_AGAIN_LATER : CLOSE_TOO_MANY, refusalMessage(admission, "token"));
+      return;
+    }
     const path = ctx.path;
     const live: LiveSocket = { socket: ctx.websocket, owner: channel.owner, path, alive: true, claims, expiry: null };
     this.sockets.add(live);
@@ -124,6 +137,7 @@ export class WebSocketHub {
     ctx.websocket.on("pong", () => (live.alive = true));
     // "close" fires once per socket, however it ended (closed, terminated, shut down), so the count stays exact.
     ctx.websocket.on("close", () => {
+      admission.release();
       if (live.expiry) clearTimeout(live.expiry);
       this.sockets.delete(live);
       this.deps.observer?.connectionClosed(path);
