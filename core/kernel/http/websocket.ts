@@ -56,7 +56,9 @@ export const CLOSE_TRY_AGAIN_LATER = 1013;
  * Plugin WebSocket channels. Before a socket is accepted (during the HTTP upgrade) the hub checks that the path
  * is a registered channel, that the Origin is allowed, and that `?token=` is a valid, unexpired token signed for
  * that channel. Ping/pong heartbeats drop dead sockets; a client whose unsent data passes the buffered-bytes
- * bound is dropped instead of growing memory.
+ * bound is dropped instead of growing memory. An accepted socket is counted against the stream limits (per token,
+ * per address, in total: the excess is closed with 4429 or 1013 and the limit in the reason) and closed with 4401
+ * when its token expires, unless the plugin renewed it with a fresh token of the same subject.
  */
 export class WebSocketHub {
   private readonly channels = new Map<string, { owner: string; definition: ChannelDefinition }>();
