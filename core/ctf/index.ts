@@ -19,7 +19,7 @@ import { tokensRoutes } from "./api/tokens.js";
 import { usersRoutes } from "./api/users.js";
 import { createPageShell, pageRoutes } from "./pages/routes.js";
 
-const API_MODULES = [authRoutes, challengesRoutes, flagsRoutes, hintsRoutes, usersRoutes, teamsRoutes, awardsRoutes, notificationsRoutes, tokensRoutes, importRoutes, liveEventRoutes];
+const API_MODULES = [authRoutes, challengesRoutes, flagsRoutes, hintsRoutes, usersRoutes, teamsRoutes, awardsRoutes, notificationsRoutes, tokensRoutes, importRoutes];
 
 /**
  * core/ctf, loaded by the kernel as the built-in plugin `ctf` (default pluginPaths: core/ctf, plugins/*).
@@ -36,9 +36,10 @@ export default definePlugin({
     routes: coreServices.routes,
     events: coreServices.events,
     auth: coreServices.auth,
+    connections: coreServices.connections,
   },
 
-  create({ routes, auth, ...deps }, { config }) {
+  create({ routes, auth, connections, ...deps }, { config }) {
     const ctf = new Ctf({ ...deps, auth, config });
     auth.addResolver(ctf.auth.resolver);
     // Cached callers and settings must not outlive a change on any instance.
@@ -59,6 +60,7 @@ export default definePlugin({
     };
     const shell = createPageShell(ctf);
     for (const addRoutes of API_MODULES) addRoutes(routes, ctf);
+    liveEventRoutes(routes, ctf, connections);
     pageRoutes(routes, ctf, shell);
 
     return {

@@ -4,6 +4,7 @@ import { parseInput } from "../kernel/http/envelope.js";
 import { dynamicValue } from "./game/dynamic-value.js";
 import type {
   AccountFacts,
+  CallerFacts,
   ChallengeDefinition,
   CtfReadService,
   FactsQuery,
@@ -103,6 +104,13 @@ export function createReadService(db: Database): CtfReadService {
       if (!record) return null;
       const { hidden, banned } = record;
       return { accountType: mode === "teams" ? "team" : "user", id: record.id, name: record.name, hidden, banned, visible: !hidden && !banned };
+    },
+    async caller(userId): Promise<CallerFacts | null> {
+      const found = await rows(
+        `SELECT u.id, u.role, u.banned, u.team_id, coalesce(t.banned, false) AS team_banned FROM ctf_users u LEFT JOIN ctf_teams t ON t.id = u.team_id WHERE u.id = $1`,
+        [userId],
+      );
+      return first(found, (r) => ({ userId: id(r.id), admin: r.role === "admin", banned: r.banned === true || r.team_banned === true, teamId: r.team_id === null ? null : id(r.team_id) }));
     },
     async challengeDefinition(challengeId): Promise<ChallengeDefinition | null> {
       const found = await rows(`SELECT id, name, category, type, state, value, type_settings FROM ctf_challenges WHERE id = $1`, [challengeId]);

@@ -193,6 +193,15 @@ export interface AccountFacts {
   visible: boolean;
 }
 
+/** Who a user is now, for a plugin that re-checks a token it issued earlier (a stream's holder). */
+export interface CallerFacts {
+  userId: number;
+  admin: boolean;
+  /** The user, or the team they are in, is banned. */
+  banned: boolean;
+  teamId: number | null;
+}
+
 /** What a challenge is, for plugins that serve a challenge type (e.g. per-player containers). */
 export interface ChallengeDefinition {
   id: number;
@@ -232,6 +241,8 @@ export interface CtfReadService {
   // accounts and challenges
   /** The account by id in the event's current mode (a user in user mode, a team in team mode), or null. */
   account(id: number): Promise<AccountFacts | null>;
+  /** The user's role, ban (or their team's) and team as the database says now; null when the user is gone. */
+  caller(userId: number): Promise<CallerFacts | null>;
   challengeDefinition(id: number): Promise<ChallengeDefinition | null>;
 }
 

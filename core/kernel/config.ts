@@ -76,6 +76,14 @@ export const kernelConfigSchema = z.object({
       tokenTtlMs: z.number().int().positive().default(5 * 60_000),
     })
     .prefault({}),
+  /** Open streams (WebSocket channels and server-sent events such as /events): the excess is refused. */
+  streams: z
+    .object({
+      perToken: z.number().int().min(1).default(5),
+      perAddress: z.number().int().min(1).default(50),
+      total: z.number().int().min(1).default(20_000),
+    })
+    .prefault({}),
   scheduler: z
     .object({
       /** How long a claimed run holds its job before another instance may take it; renewed while it runs. */

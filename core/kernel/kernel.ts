@@ -20,6 +20,7 @@ import { requestContext } from "./http/errors-middleware.js";
 import { KERNEL_PATHS, kernelRoutes, type Readiness } from "./http/kernel-routes.js";
 import { RouteTable, underPrefix } from "./http/route-table.js";
 import { securityHeaders } from "./http/security-headers.js";
+import { createConnectionLimits, type ConnectionLimits } from "./http/connection-limits.js";
 import { WebSocketHub } from "./http/websocket.js";
 import { InstanceRegistry } from "./instances.js";
 import { createLogger, type Logger } from "./log.js";
@@ -74,6 +75,8 @@ export class Kernel {
   readonly scheduler: Scheduler;
   readonly routes: RouteTable;
   readonly websocket: WebSocketHub;
+  /** Open streams, per token, per address and in total: channel sockets and plugins' own streams. */
+  readonly connections: ConnectionLimits;
   readonly auth: AuthService;
   readonly plugins: PluginHost;
   readonly metrics: Metrics;
@@ -145,7 +148,9 @@ export class Kernel {
       self: { id: this.instanceId, role: config.role, pid: process.pid, host: hostname(), version: KERNEL_VERSION },
     });
     this.auth = new AuthService(config.adminToken);
+    this.connections = createConnectionLimits(config.streams);
     this.websocket = new WebSocketHub({
+      limits: this.connections,
       log: this.log.child({ component: "websocket" }),
       signer: () => this.tokens,
       origins: config.origins,
@@ -302,6 +307,7 @@ export class Kernel {
       [coreServices.coordination.id]: asValue(this.coordination),
       [coreServices.tokens.id]: asValue(tokens),
       [coreServices.host.id]: asValue(host),
+      [coreServices.connections.id]: asValue(this.connections),
       // Transient (the actor is memoized per request on ctx.state): awilix's strict mode then refuses it as a
       // dependency of anything longer-lived, such as a plugin.
       [coreServices.caller.id]: asFunction(({ koaContext }: { koaContext: Context }) => this.auth.actor(koaContext)).transient(),

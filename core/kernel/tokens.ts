@@ -14,7 +14,7 @@ export interface TokenClaims {
   n: string;
 }
 
-export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: "malformed" | "forged" | "expired" | "wrong-audience" };
+export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: "malformed" | "forged" | "expired" | "wrong-audience" | "wrong-subject" };
 
 /**
  * Short-lived signed tokens (HMAC-SHA256 over a JSON payload), e.g. for WebSocket channels that cannot carry a

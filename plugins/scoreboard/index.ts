@@ -35,7 +35,10 @@ export default definePlugin({
 
   create({ read, log, routes, events, jobs, websocket, auth, tokens, host, pages }, { config }) {
     const board = new Scoreboard(read, log);
-    const stream = new ScoreStream(board, config.streamTop, (connections, message) => websocket.broadcast(connections, message));
+    const stream = new ScoreStream(board, config.streamTop, (connections, message) => websocket.broadcast(connections, message), {
+      caller: (userId) => read.caller(userId),
+      tokenTtlMs: host.websocketTokenTtlMs,
+    });
 
     // Handlers return when the change is applied (events.drain() waits for them); failures are logged by the board.
     const quietly = (work: Promise<unknown>): Promise<void> => work.then(
@@ -46,6 +49,7 @@ export default definePlugin({
     events.on("award.created", (p) => quietly(board.awardCreated(p)));
     events.on("award.deleted", (p) => quietly(board.awardDeleted(p)));
     events.on("account.updated", (p) => quietly(board.accountUpdated(p)));
+    events.on("account.updated", (p) => stream.accountChanged(p)); // a failure is logged by the kernel
     events.on("challenge.updated", (p) => quietly(board.challengeUpdated(p)));
     events.on("event.updated", (p) => quietly(board.eventUpdated(p)));
     // Sent by another instance (this one already did the work before broadcasting).

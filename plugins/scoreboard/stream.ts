@@ -1,6 +1,7 @@
+import type { AccountUpdated, CallerFacts } from "../../core/ctf/service.js";
 import type { ChannelConnection } from "../../core/kernel/http/websocket.js";
 import type { TokenClaims } from "../../core/kernel/tokens.js";
-import { refusal } from "./access.js";
+import { refusal, type Viewer } from "./access.js";
 import type { BoardChange, Scoreboard } from "./board.js";
 import { rowObject, zulu } from "./engine/rows.js";
 import { VIEWS, type View } from "./engine/state.js";
@@ -13,6 +14,31 @@ const RESYNC_REPEAT_MS = 5_000;
 /** Timers cannot wait longer than this (about 24.8 days); a later freeze is re-armed when settings change. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Close codes: the token no longer stands for its holder (expired, signed out, deleted); the holder may not see. */
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_FORBIDDEN = 4403;
+
+/** A client may renew its token at most this often (each renewal re-reads its holder). */
+const RENEW_INTERVAL_MS = 1_000;
+
+/** Who holds a connection's token, as last checked. */
+interface Holder {
+  view: View;
+  viewer: Viewer;
+  /** The account's user id; null for anonymous tokens and the kernel's bootstrap admin. */
+  userId: number | null;
+  teamId: number | null;
+  renewedAt: number;
+}
+
+type Verdict = { ok: true; holder: Omit<Holder, "renewedAt"> } | { ok: false; code: number; reason: string };
+
+/** What the stream needs besides the board: the holder's current facts and the token lifetime. */
+export interface StreamAccess {
+  caller(userId: number): Promise<CallerFacts | null>;
+  tokenTtlMs: number;
+}
+
 /** What was last published to a view's clients: the top N ids in order, and each one's row content. */
 interface Published {
   order: number[];
@@ -21,7 +47,13 @@ interface Published {
 
 /**
  * The live stream (`/api/v1/scoreboard/stream`). The kernel checks Origin and the signed token before a socket
- * reaches us; the token's `admin` claim picks the view (admins see through the freeze).
+ * reaches us, and closes it when the token expires. We check the token's holder as they are now: a banned or
+ * deleted account is refused (4403, 4401), a token issued before its holder signed out is refused (4401), and the
+ * view is live only for a holder who is still an admin (admins see through the freeze). Each change to a
+ * holder's account, role, team or credentials re-checks their open sockets: a refused one is closed, one whose
+ * view changed gets the new view's snapshot. A client keeps its socket past the token's expiry by sending
+ * `{type: "renew", token}` with a fresh token of the same holder (answered `{type: "renewed", expiresAt}`, or
+ * `{type: "renew-refused", reason}`).
  *
  * Protocol (JSON): on connect, `{type: "snapshot", seq, frozen, freezeAt, standings}` with the top N rows as the
  * API serves them; then `{type: "delta", seq, event: "solve" | "award" | "rank", rows, order, ...}` where `order`
@@ -34,6 +66,9 @@ interface Published {
  */
 export class ScoreStream {
   private readonly clients: Record<View, Set<ChannelConnection>> = { live: new Set(), public: new Set() };
+  private readonly holders = new Map<ChannelConnection, Holder>();
+  /** When each user last changed credentials (signed out, password, revoked token): older tokens are refused. */
+  private readonly signedOutAt = new Map<number, number>();
   private readonly seq: Record<View, number> = { live: 0, public: 0 };
   private readonly published: Record<View, Published> = { live: { order: [], tails: new Map() }, public: { order: [], tails: new Map() } };
   private freezeTimer: NodeJS.Timeout | null = null;
@@ -42,6 +77,7 @@ export class ScoreStream {
     private readonly board: Scoreboard,
     private readonly top: number,
     private readonly sendToAll: (connections: Iterable<ChannelConnection>, message: unknown) => number,
+    private readonly access: StreamAccess,
   ) {
     board.onChange((change) => this.publish(change));
     board.onSettings(() => {
@@ -50,24 +86,52 @@ export class ScoreStream {
     });
   }
 
-  connect(connection: ChannelConnection): void {
-    if (!this.allowed(connection.claims)) {
-      connection.close(4403, "the scoreboard is not visible to you");
-      return;
-    }
-    const view: View = connection.claims.admin ? "live" : "public";
-    this.clients[view].add(connection);
-    connection.onClose(() => this.clients[view].delete(connection));
+  async connect(connection: ChannelConnection): Promise<void> {
+    let closed = false;
+    connection.onClose(() => {
+      closed = true;
+      const holder = this.holders.get(connection);
+      if (holder) this.clients[holder.view].delete(connection);
+      this.holders.delete(connection);
+    });
+    const verdict = await this.authorise(connection.claims);
+    if (closed) return;
+    if (!verdict.ok) return connection.close(verdict.code, verdict.reason);
+    const holder: Holder = { ...verdict.holder, renewedAt: 0 };
+    this.holders.set(connection, holder);
+    this.clients[holder.view].add(connection);
     // A resync is answered when something happened since this client's last snapshot (or a while passed), so a
     // client spamming resyncs costs nothing.
-    let last = { seq: this.seq[view], at: Date.now() };
+    let last = { view: holder.view, seq: this.seq[holder.view], at: Date.now() };
     connection.onMessage((message) => {
-      if ((message as { type?: unknown } | null)?.type !== "resync") return;
-      if (this.seq[view] === last.seq && Date.now() - last.at < RESYNC_REPEAT_MS) return;
-      last = { seq: this.seq[view], at: Date.now() };
+      const type = (message as { type?: unknown } | null)?.type;
+      if (type === "renew") {
+        this.renew(connection, (message as { token?: unknown }).token).catch(() => connection.close(1011, "could not check the token's holder"));
+        return;
+      }
+      const current = this.holders.get(connection);
+      if (type !== "resync" || !current) return;
+      const view = current.view;
+      if (last.view === view && this.seq[view] === last.seq && Date.now() - last.at < RESYNC_REPEAT_MS) return;
+      last = { view, seq: this.seq[view], at: Date.now() };
       connection.send(this.snapshot(view));
     });
-    connection.send(this.snapshot(view));
+    connection.send(this.snapshot(holder.view));
+  }
+
+  /**
+   * An account changed (on any instance): its holders' sockets are re-checked. New credentials (a sign-out, a
+   * password, a revoked token) close them outright: the tokens were issued to a session that may be gone.
+   */
+  async accountChanged(change: AccountUpdated): Promise<void> {
+    const signedOut = change.accountType === "user" && change.changes.includes("credentials");
+    if (signedOut) this.rememberSignOut(change.id);
+    const concerned = [...this.holders].filter(([, h]) => h.userId !== null && this.concerns(change, h));
+    await Promise.all(
+      concerned.map(([connection]) =>
+        signedOut && this.holders.get(connection)?.userId === change.id ? connection.close(CLOSE_UNAUTHORIZED, "signed out: get a new token") : this.reauthorise(connection),
+      ),
+    );
   }
 
   /** Called once the board has its first state (init): what clients see from now on starts here. */
@@ -153,14 +217,71 @@ export class ScoreStream {
     this.sendToAll(this.clients[view], message);
   }
 
-  /** A token's holder: logged in when it names a subject, admin when it says so. */
-  private allowed(claims: TokenClaims): boolean {
-    return refusal(this.board.settings, { loggedIn: claims.sub !== undefined, admin: claims.admin === true }) === null;
+  /** Who the token stands for now, and what they may see. */
+  private async authorise(claims: TokenClaims): Promise<Verdict> {
+    let holder: Omit<Holder, "renewedAt"> = { view: "public", viewer: { loggedIn: false, admin: false }, userId: null, teamId: null };
+    if (claims.sub !== undefined && !/^[1-9]\d{0,9}$/.test(claims.sub)) {
+      // The kernel's bootstrap admin (no account): its token says what it is.
+      holder = { ...holder, viewer: { loggedIn: true, admin: claims.admin === true } };
+    } else if (claims.sub !== undefined) {
+      const userId = Number(claims.sub);
+      const facts = await this.access.caller(userId);
+      if (!facts) return { ok: false, code: CLOSE_UNAUTHORIZED, reason: "the account no longer exists" };
+      if (facts.banned) return { ok: false, code: CLOSE_FORBIDDEN, reason: "the account is banned" };
+      if ((this.signedOutAt.get(userId) ?? -Infinity) > claims.exp - this.access.tokenTtlMs) {
+        return { ok: false, code: CLOSE_UNAUTHORIZED, reason: "signed out: get a new token" };
+      }
+      holder = { view: "public", viewer: { loggedIn: true, admin: claims.admin === true && facts.admin }, userId, teamId: facts.teamId };
+    }
+    if (refusal(this.board.settings, holder.viewer)) return { ok: false, code: CLOSE_FORBIDDEN, reason: "the scoreboard is not visible to you" };
+    return { ok: true, holder: { ...holder, view: holder.viewer.admin ? "live" : "public" } };
+  }
+
+  /** Re-checks an open socket's holder: closes it when refused, moves it (with a snapshot) when its view changed. */
+  private async reauthorise(connection: ChannelConnection): Promise<void> {
+    const verdict = await this.authorise(connection.claims);
+    const holder = this.holders.get(connection);
+    if (!holder) return; // closed meanwhile
+    if (!verdict.ok) return connection.close(verdict.code, verdict.reason);
+    const { view } = verdict.holder;
+    Object.assign(holder, verdict.holder);
+    if (this.clients[view].has(connection)) return;
+    for (const v of VIEWS) this.clients[v].delete(connection);
+    this.clients[view].add(connection);
+    connection.send(this.snapshot(view));
+  }
+
+  private async renew(connection: ChannelConnection, token: unknown): Promise<void> {
+    const holder = this.holders.get(connection);
+    if (!holder) return;
+    if (typeof token !== "string") return void connection.send({ type: "renew-refused", reason: "malformed" });
+    if (Date.now() - holder.renewedAt < RENEW_INTERVAL_MS) return void connection.send({ type: "renew-refused", reason: "too-soon" });
+    const verdict = connection.renew(token);
+    if (!verdict.ok) return void connection.send({ type: "renew-refused", reason: verdict.reason });
+    holder.renewedAt = Date.now();
+    await this.reauthorise(connection);
+    if (this.holders.has(connection)) connection.send({ type: "renewed", expiresAt: new Date(verdict.claims.exp).toISOString() });
+  }
+
+  private concerns(change: AccountUpdated, holder: Holder): boolean {
+    if (change.accountType === "user" && change.id === holder.userId) return true;
+    return holder.teamId !== null && ((change.accountType === "team" && change.id === holder.teamId) || change.affectedTeamIds.includes(holder.teamId));
+  }
+
+  /** Remembered for a token's lifetime: later, every token issued before the sign-out has expired anyway. */
+  private rememberSignOut(userId: number): void {
+    const now = Date.now();
+    this.signedOutAt.delete(userId);
+    this.signedOutAt.set(userId, now); // insertion order is time order, so the stale ones are at the front
+    for (const [id, at] of this.signedOutAt) {
+      if (at > now - this.access.tokenTtlMs) break;
+      this.signedOutAt.delete(id);
+    }
   }
 
   /** After a visibility change, clients who may no longer see the board are disconnected. */
   private dropRefused(): void {
-    for (const view of VIEWS) for (const connection of [...this.clients[view]]) if (!this.allowed(connection.claims)) connection.close(4403, "the scoreboard is not visible to you");
+    for (const [connection, holder] of [...this.holders]) if (refusal(this.board.settings, holder.viewer)) connection.close(CLOSE_FORBIDDEN, "the scoreboard is not visible to you");
   }
 
   /** When the freeze comes, players get a snapshot marked frozen (the standings themselves do not change). */

@@ -27,14 +27,19 @@ async function listen(t: TestCtf, client: Client | null) {
       /* aborted */
     }
   })();
-  return { response, received, close: async () => (controller.abort(), await reading) };
+  return { response, received, ended: reading, close: async () => (controller.abort(), await reading) };
 }
+
+/** Whether the server ended the stream within ms (it stays "open" otherwise). */
+const endedWithin = (stream: { ended: Promise<void> }, ms = 10_000) =>
+  Promise.race([stream.ended.then(() => "ended" as const), new Promise<"open">((r) => setTimeout(() => r("open"), ms).unref())]);
 
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
 };
 
-describe("core/ctf: /events, CTFd's live notification stream", () => {
+describe("core/ctf: /events, CTFd's live notification stream", function () {
+  this.timeout(120_000);
   let t: TestCtf;
   before(async () => {
     t = await startCtf();
@@ -61,6 +66,63 @@ describe("core/ctf: /events, CTFd's live notification stream", () => {
       expect(aliceStream.received[1]).to.include({ id: personal.body.data.id, user_id: alice.user!.id });
     } finally {
       await Promise.all([anonymous.close(), aliceStream.close(), bobStream.close()]);
+    }
+  });
+});
+
+describe("core/ctf: /events re-checks who is listening", function () {
+  this.timeout(120_000);
+
+  it("ends the stream of a player who logs out, is banned or is deleted, and keeps the others", async () => {
+    const t = await startCtf();
+    try {
+      const [alice, bob, carol, dave] = [await t.register(), await t.register(), await t.register(), await t.register()];
+      const streams = [await listen(t, alice), await listen(t, bob), await listen(t, carol), await listen(t, dave)];
+      const [aliceStream, bobStream, carolStream, daveStream] = streams;
+      try {
+        expect((await alice.post("/api/v1/auth/logout")).status).to.equal(200);
+        expect(await endedWithin(aliceStream!), "the logged-out player's stream").to.equal("ended");
+        expect((await t.admin.patch(`/api/v1/users/${bob.user!.id}`, { banned: true })).status).to.equal(200);
+        expect(await endedWithin(bobStream!), "the banned player's stream").to.equal("ended");
+        expect((await t.admin.delete(`/api/v1/users/${carol.user!.id}`)).status).to.equal(200);
+        expect(await endedWithin(carolStream!), "the deleted player's stream").to.equal("ended");
+        // Everyone else keeps listening, with their own notifications.
+        await t.admin.post("/api/v1/notifications", { title: "For Dave", content: "x", type: "toast", sound: false, user_id: dave.user!.id });
+        await until(() => daveStream!.received.length >= 1);
+        expect(daveStream!.received.map((n) => n.title)).to.deep.equal(["For Dave"]);
+      } finally {
+        await Promise.all(streams.map((s) => s!.close()));
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("stops sending a team's notifications to a player who left it", async () => {
+    const t = await startCtf({ mode: "teams" });
+    try {
+      const captain = await t.register();
+      const member = await t.register();
+      const created = await captain.post("/api/v1/teams/new", { name: "Leavers", password: "team-password-1" });
+      expect(created.status, JSON.stringify(created.body)).to.equal(200);
+      const teamId = created.body.data.id;
+      expect((await member.post("/api/v1/teams/join", { name: "Leavers", password: "team-password-1" })).status).to.equal(200);
+      const captainStream = await listen(t, captain);
+      const memberStream = await listen(t, member);
+      try {
+        await t.admin.post("/api/v1/notifications", { title: "Team 1", content: "x", type: "toast", sound: false, team_id: teamId });
+        await until(() => memberStream.received.length >= 1);
+        expect((await member.post("/api/v1/teams/me/leave")).status).to.equal(200);
+        await t.admin.post("/api/v1/notifications", { title: "Team 2", content: "x", type: "toast", sound: false, team_id: teamId });
+        await t.admin.post("/api/v1/notifications", { title: "Everyone", content: "x", type: "toast", sound: false });
+        await until(() => memberStream.received.length >= 2 && captainStream.received.length >= 3);
+        expect(captainStream.received.map((n) => n.title)).to.deep.equal(["Team 1", "Team 2", "Everyone"]);
+        expect(memberStream.received.map((n) => n.title)).to.deep.equal(["Team 1", "Everyone"]);
+      } finally {
+        await Promise.all([captainStream.close(), memberStream.close()]);
+      }
+    } finally {
+      await t.stop();
     }
   });
 });

@@ -34,6 +34,12 @@ interface AccountRow {
   expires_at: Date;
 }
 
+/** A session cookie or API token as presented. */
+export interface Credential {
+  kind: "token" | "session";
+  secret: string;
+}
+
 interface CachedActor {
   row: AccountRow | null;
   at: number;
@@ -67,29 +73,13 @@ export class PlayerAuth {
     const token = tokenFromHeader(ctx);
     if (token) {
       if (!token.startsWith("ctfd_")) return null; // not ours: leave it to the kernel's bootstrap token
-      const row = await this.lookup(`t:${sha256(token)}`, () =>
-        this.db.query<AccountRow>(
-          `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, k.expires_at
-             FROM ctf_tokens k JOIN ctf_users u ON u.id = k.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
-            WHERE k.token_hash = $1 AND k.expires_at > now()`,
-          [sha256(token)],
-          { name: "ctf-token-caller" },
-        ),
-      );
+      const row = await this.lookup(`t:${sha256(token)}`, () => this.load({ kind: "token", secret: token }));
       if (!row) throw unauthorized("Your access token is invalid or has expired");
       return this.actorFor(row, "token");
     }
     const cookie = ctx.cookies.get(SESSION_COOKIE);
     if (!cookie || cookie.length > 128) return null;
-    const row = await this.lookup(`s:${sha256(cookie)}`, () =>
-      this.db.query<AccountRow>(
-        `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, s.csrf_token, s.expires_at
-           FROM ctf_sessions s JOIN ctf_users u ON u.id = s.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
-          WHERE s.id_hash = $1 AND s.expires_at > now()`,
-        [sha256(cookie)],
-        { name: "ctf-session-caller" },
-      ),
-    );
+    const row = await this.lookup(`s:${sha256(cookie)}`, () => this.load({ kind: "session", secret: cookie }));
     if (!row) return null; // an expired session is simply anonymous
     if (UNSAFE_METHODS.has(ctx.method) && !sameSecret(ctx.get("csrf-token"), row.csrf_token!)) {
       throw new HttpError(403, "CSRF token missing or invalid: send the session's token in the CSRF-Token header", { csrf: ["missing or invalid CSRF-Token header"] });
@@ -100,21 +90,51 @@ export class PlayerAuth {
   /** The player behind a request (null for anonymous callers and the bootstrap admin token). */
   async player(ctx: Context, actor: Actor | null): Promise<Player | null> {
     if (ctx.state.player !== undefined) return ctx.state.player;
-    let player: Player | null = null;
-    if (actor && actor.kind === "user") {
-      const teamId = (actor.details?.teamId as number | null) ?? null;
-      const mode = (await this.settings.get()).mode;
-      player = {
-        userId: Number(actor.id),
-        name: actor.name,
-        admin: actor.admin,
-        teamId,
-        accountType: mode === "teams" ? "team" : "user",
-        accountId: mode === "teams" ? teamId : Number(actor.id),
-      };
-    }
+    const player = actor && actor.kind === "user" ? await this.playerOf(Number(actor.id), actor.name, actor.admin, (actor.details?.teamId as number | null) ?? null) : null;
     ctx.state.player = player;
     return player;
+  }
+
+  /** The player's credential, for a long-lived stream that must re-check its holder later (never logged). */
+  credentialOf(ctx: Context): Credential | null {
+    const token = tokenFromHeader(ctx);
+    if (token) return token.startsWith("ctfd_") ? { kind: "token", secret: token } : null;
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    return cookie && cookie.length <= 128 ? { kind: "session", secret: cookie } : null;
+  }
+
+  /**
+   * The player behind a credential as the database says now (no cache, so a change just made is seen), with
+   * when the credential expires; null when it was revoked, expired, or its account or team is banned or gone.
+   */
+  async recheck(credential: Credential): Promise<{ player: Player; expiresAt: Date } | null> {
+    const [row] = await this.load(credential);
+    if (!row || row.banned || row.team_banned) return null;
+    return { player: await this.playerOf(row.user_id, row.name, row.role === "admin", row.team_id), expiresAt: row.expires_at };
+  }
+
+  private async playerOf(userId: number, name: string, admin: boolean, teamId: number | null): Promise<Player> {
+    const mode = (await this.settings.get()).mode;
+    return { userId, name, admin, teamId, accountType: mode === "teams" ? "team" : "user", accountId: mode === "teams" ? teamId : userId };
+  }
+
+  private load(credential: Credential): Promise<AccountRow[]> {
+    if (credential.kind === "token") {
+      return this.db.query<AccountRow>(
+        `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, k.expires_at
+           FROM ctf_tokens k JOIN ctf_users u ON u.id = k.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
+          WHERE k.token_hash = $1 AND k.expires_at > now()`,
+        [sha256(credential.secret)],
+        { name: "ctf-token-caller" },
+      );
+    }
+    return this.db.query<AccountRow>(
+      `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, s.csrf_token, s.expires_at
+         FROM ctf_sessions s JOIN ctf_users u ON u.id = s.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
+        WHERE s.id_hash = $1 AND s.expires_at > now()`,
+      [sha256(credential.secret)],
+      { name: "ctf-session-caller" },
+    );
   }
 
   async createSession(userId: number): Promise<{ cookie: string; csrfToken: string; expiresAt: Date }> {

@@ -4,13 +4,19 @@ import type { Context } from "koa";
 import type { WebSocket } from "ws";
 import type { Logger } from "../log.js";
 import type { ConnectionObserver } from "../metrics/observers.js";
-import type { TokenClaims, TokenSigner } from "../tokens.js";
+import type { TokenClaims, TokenSigner, VerifyResult } from "../tokens.js";
+import { refusalMessage, type ConnectionLimits } from "./connection-limits.js";
 
 /** The plugin's view of one connected client. */
 export interface ChannelConnection {
   readonly id: string;
-  /** The verified token's claims (subject, admin flag). */
+  /** The verified token's claims (subject, admin flag): those of the latest token, after a renewal. */
   readonly claims: TokenClaims;
+  /**
+   * Takes a fresh token for this channel and the same subject, so the socket outlives the one it opened with.
+   * Without a renewal the kernel closes the socket (4401) when its token expires.
+   */
+  renew(token: string): VerifyResult;
   /** Sends a JSON message; false (and the client is dropped) when it is too far behind. */
   send(message: unknown): boolean;
   close(code?: number, reason?: string): void;
@@ -27,16 +33,32 @@ export interface ChannelDefinition {
 interface LiveSocket {
   socket: WebSocket;
   owner: string;
+  path: string;
   alive: boolean;
+  claims: TokenClaims;
+  /** Closes the socket when its token expires. */
+  expiry: NodeJS.Timeout | null;
 }
 
 const MAX_INCOMING_MESSAGE_BYTES = 64 * 1024;
+
+/** Timers cannot wait longer than this (about 24.8 days); a longer wait is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Close code for a token that expired or no longer stands for its holder (4000 + HTTP's 401). */
+export const CLOSE_UNAUTHORIZED = 4401;
+/** Close code for a client past its own limit (per token or address: 4000 + HTTP's 429). */
+export const CLOSE_TOO_MANY = 4429;
+/** Close code when the server is at its total limit (the standard "try again later"). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /**
  * Plugin WebSocket channels. Before a socket is accepted (during the HTTP upgrade) the hub checks that the path
  * is a registered channel, that the Origin is allowed, and that `?token=` is a valid, unexpired token signed for
  * that channel. Ping/pong heartbeats drop dead sockets; a client whose unsent data passes the buffered-bytes
- * bound is dropped instead of growing memory.
+ * bound is dropped instead of growing memory. An accepted socket is counted against the stream limits (per token,
+ * per address, in total: the excess is closed with 4429 or 1013 and the limit in the reason) and closed with 4401
+ * when its token expires, unless the plugin renewed it with a fresh token of the same subject.
  */
 export class WebSocketHub {
   private readonly channels = new Map<string, { owner: string; definition: ChannelDefinition }>();
@@ -55,6 +77,8 @@ export class WebSocketHub {
       maxBufferedBytes: number;
       /** Told of every accepted socket and of its close (metrics). */
       observer?: ConnectionObserver;
+      /** Bounds sockets per token, per address and in total (shared with other streams). */
+      limits: ConnectionLimits;
     },
   ) {}
 
@@ -101,18 +125,27 @@ export class WebSocketHub {
       ctx.websocket.close(1008, "channel unavailable");
       return;
     }
-    const live: LiveSocket = { socket: ctx.websocket, owner: channel.owner, alive: true };
-    this.sockets.add(live);
+    // Counted per token (its nonce names it), per address and in total; the excess is told which limit it passed.
+    const admission = this.deps.limits.admit({ key: `ws:${claims.n}`, address: ctx.ip });
+    if (!admission.ok) {
+      ctx.websocket.close(admission.limit === "total" ? CLOSE_TRY_AGAIN_LATER : CLOSE_TOO_MANY, refusalMessage(admission, "token"));
+      return;
+    }
     const path = ctx.path;
+    const live: LiveSocket = { socket: ctx.websocket, owner: channel.owner, path, alive: true, claims, expiry: null };
+    this.sockets.add(live);
     this.deps.observer?.connectionOpened(path);
+    this.armExpiry(live);
     ctx.websocket.on("pong", () => (live.alive = true));
     // "close" fires once per socket, however it ended (closed, terminated, shut down), so the count stays exact.
     ctx.websocket.on("close", () => {
+      admission.release();
+      if (live.expiry) clearTimeout(live.expiry);
       this.sockets.delete(live);
       this.deps.observer?.connectionClosed(path);
     });
     try {
-      await channel.definition.onConnect(this.connection(live, claims));
+      await channel.definition.onConnect(this.connection(live));
     } catch (error) {
       this.deps.log.error({ err: error, plugin: channel.owner, channel: ctx.path }, "channel onConnect failed");
       ctx.websocket.close(1011, "server error");
@@ -181,11 +214,34 @@ export class WebSocketHub {
     return true;
   }
 
-  private connection(live: LiveSocket, claims: TokenClaims): ChannelConnection {
+  /** A socket never outlives its token: at expiry it is closed unless a renewal re-armed this. */
+  private armExpiry(live: LiveSocket): void {
+    if (live.expiry) clearTimeout(live.expiry);
+    const left = live.claims.exp - Date.now();
+    live.expiry = setTimeout(
+      () => (live.claims.exp <= Date.now() ? live.socket.close(CLOSE_UNAUTHORIZED, "token expired") : this.armExpiry(live)),
+      Math.max(0, Math.min(MAX_TIMER_MS, left)),
+    );
+    live.expiry.unref();
+  }
+
+  private renew(live: LiveSocket, token: string): VerifyResult {
+    const verdict = this.deps.signer().verify(token, live.path);
+    if (!verdict.ok) return verdict;
+    if (verdict.claims.sub !== live.claims.sub) return { ok: false, reason: "wrong-subject" };
+    live.claims = verdict.claims;
+    this.armExpiry(live);
+    return verdict;
+  }
+
+  private connection(live: LiveSocket): ChannelConnection {
     const { socket } = live;
     const connection: ChannelConnection = {
       id: randomUUID(),
-      claims,
+      get claims() {
+        return live.claims;
+      },
+      renew: (token) => this.renew(live, token),
       send: (message) => this.sendData(live, Buffer.from(JSON.stringify(message))),
       close: (code = 1000, reason = "") => socket.close(code, reason),
       onMessage: (handler) =>

@@ -1,6 +1,7 @@
 import type { Actor } from "../auth.js";
 import type { Coordination } from "../coordination/types.js";
 import type { Database } from "../db/data-source.js";
+import type { ConnectionLimits } from "../http/connection-limits.js";
 import type { PluginRoutes } from "../http/route-table.js";
 import type { Logger } from "../log.js";
 import type { PluginMetrics } from "../metrics/plugin-metrics.js";
@@ -27,6 +28,8 @@ export const coreServices = {
   tokens: serviceRef<TokenService>("core.tokens"),
   /** Plugin states, pages and jobs, for admin pages and navigation. */
   host: serviceRef<HostView>("core.host"),
+  /** Bounds on open streams (per token, per address, in total); channel sockets are counted already, count your own streams (SSE). */
+  connections: serviceRef<ConnectionLimits>("core.connections"),
 
   /** A pino logger tagged with the plugin id (tokens, passwords and cookies redacted). */
   logger: serviceRef<Logger>("core.logger", { lifetime: "plugin" }),

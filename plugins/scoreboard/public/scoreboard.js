@@ -71,6 +71,7 @@ async function connect() {
     return reconnect();
   }
   socket = opened;
+  scheduleRenewal(opened, issued.body.data.expiresAt);
   opened.addEventListener("message", (event) => {
     let message;
     try {
@@ -87,6 +88,19 @@ async function connect() {
     say("Connection lost. Reconnecting…", "error");
     reconnect();
   });
+}
+
+// The server closes a socket when its token expires; a fresh token sent before that keeps it (and spares a snapshot).
+function scheduleRenewal(opened, expiresAt) {
+  const left = Date.parse(expiresAt) - Date.now();
+  if (!(left > 0)) return;
+  setTimeout(async () => {
+    if (socket !== opened || opened.readyState !== WebSocket.OPEN) return;
+    const issued = await streamToken();
+    if (!issued.ok || socket !== opened || opened.readyState !== WebSocket.OPEN) return; // it closes at expiry and reconnects
+    opened.send(JSON.stringify({ type: "renew", token: issued.body.data.token }));
+    scheduleRenewal(opened, issued.body.data.expiresAt);
+  }, left * 0.8);
 }
 
 function reconnect(delay) {
