@@ -35,7 +35,8 @@ const challengeFields = {
   max_attempts: z.number().int().min(0).max(1_000_000),
   position: z.number().int().min(-1_000_000).max(1_000_000),
   type: text(40),
-  value: z.number().int().min(-1_000_000).max(1_000_000),
+  // Never negative, and bounded so solve totals stay far inside a safe JSON integer.
+  value: z.number().int().min(0, "must not be negative").max(1_000_000),
   initial: z.number().int().min(0).max(1_000_000),
   minimum: z.number().int().min(0).max(1_000_000),
   decay: z.number().int().min(1).max(1_000_000),
