@@ -4,7 +4,7 @@ import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { isUniqueViolation } from "../accounts/fields.js";
 import { accountCondition } from "../game/attempt.js";
-import { accountScore } from "../game/score.js";
+import { accountScore, lockAccountPoints } from "../game/score.js";
 import type { Ctf } from "../runtime.js";
 import type { Player } from "../service.js";
 import { eventPhase } from "../settings.js";
@@ -95,6 +95,8 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     if (!hint || !challenge || (!player.admin && challenge.state !== "visible")) throw notFound("No such hint");
     const teamId = player.accountType === "team" ? player.teamId : null;
     const unlock = await ctf.db.transaction(async (tx) => {
+      // The score check and the award that pays must not interleave with another unlock of the account.
+      await lockAccountPoints(tx, { type: player.accountType, id: player.accountId! });
       const unlocked = new Set((await txQuery<{ hint_id: number }>(tx, `SELECT hint_id FROM ctf_unlocks WHERE ${accountCondition(player, 1)}`, [player.accountId])).map((r) => r.hint_id));
       if (unlocked.has(hint.id)) throw badRequest({ target: ["You've already unlocked this target"] });
       if (hint.prerequisites.some((p) => !unlocked.has(p))) {
