@@ -50,7 +50,7 @@ export default definePlugin({
     });
     deps.events.on("challenge.updated", () => ctf.challenges.invalidate());
     for (const type of [standardType, dynamicType]) ctf.challengeTypes.set(type.id, type);
-    for (const verifier of [staticFlag, regexFlag]) ctf.flagVerifiers.set(verifier.type, verifier);
+    for (const verifier of [staticFlag, regexFlag()]) ctf.flagVerifiers.set(verifier.type, verifier);
 
     const game: GameService = {
       settings: () => ctf.settings.get(),

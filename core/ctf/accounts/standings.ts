@@ -45,7 +45,7 @@ function pointsSql(mode: ScoringAccount["mode"]): string {
 function rankingSql(mode: ScoringAccount["mode"]): string {
   return `
     WITH points AS (${pointsSql(mode)}),
-    totals AS (SELECT account_id, sum(value)::int AS score, max(at) AS reached_at FROM points GROUP BY account_id)
+    totals AS (SELECT account_id, sum(value)::bigint AS score, max(at) AS reached_at FROM points GROUP BY account_id)
     SELECT t.account_id, t.score, row_number() OVER (ORDER BY t.score DESC, t.reached_at ASC, t.account_id ASC)::int AS place
       FROM totals t JOIN ${accountTable(mode)} acc ON acc.id = t.account_id
      WHERE NOT acc.hidden AND NOT acc.banned`;
@@ -71,11 +71,12 @@ async function frozenValues(query: Query, cutoff: Date | null): Promise<[number[
 /** The account's score, counting only points earned before `cutoff` when one is given. */
 export async function scoreOf(query: Query, account: ScoringAccount, cutoff: Date | null): Promise<number> {
   const [ids, values] = await frozenValues(query, cutoff);
-  const [row] = await query<{ score: number | null }>(
-    `SELECT sum(value)::int AS score FROM (${pointsSql(account.mode)}) p WHERE p.account_id = $2`,
+  // Summed in 64 bits (values are bounded so a total stays a safe JSON integer); drivers answer int8 as a string.
+  const [row] = await query<{ score: string | number | null }>(
+    `SELECT sum(value)::bigint AS score FROM (${pointsSql(account.mode)}) p WHERE p.account_id = $2`,
     [cutoff, account.id, ids, values],
   );
-  return row?.score ?? 0;
+  return Number(row?.score ?? 0);
 }
 
 /** The account's 1-based place in the ranking as of `cutoff`, or null when it is not ranked there. */

@@ -5,6 +5,7 @@ import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { awardView, type AwardRow } from "../accounts/activity.js";
 import { pathId, rowId } from "../accounts/rows.js";
 import type { UserRow } from "../accounts/views.js";
+import { lockAccountPoints } from "../game/score.js";
 import type { Ctf } from "../runtime.js";
 import { isoDate, txQuery } from "../sql.js";
 
@@ -28,6 +29,12 @@ const awardBody = z
   .superRefine((body, issues) => {
     if (body.user_id == null && body.team_id == null) issues.addIssue({ code: "custom", path: ["user_id"], message: "An award needs a user_id or a team_id" });
   });
+
+/**
+ * An account's awards stay within this total, so with challenge values bounded (at most 1,000,000 each, one solve per
+ * challenge) no score can leave the safe JSON integer range (±2^53) the API answers in.
+ */
+const AWARDS_TOTAL_LIMIT = 10_000_000_000;
 
 const awardsQuery = z.object({
   user_id: z.coerce.number().int().min(1).max(2 ** 31 - 1).optional(),
@@ -68,6 +75,12 @@ export function awardsRoutes(routes: PluginRoutes, ctf: Ctf): void {
       if (teamId !== null) {
         const [team] = await txQuery(tx, `SELECT id FROM ctf_teams WHERE id = $1`, [teamId]);
         if (!team) throw badRequest({ team_id: ["Team does not exist"] });
+      }
+      const owner = teamId !== null ? { type: "team" as const, id: teamId } : { type: "user" as const, id: userId! };
+      await lockAccountPoints(tx, owner);
+      const [{ total }] = (await txQuery<{ total: string }>(tx, `SELECT coalesce(sum(value), 0)::bigint AS total FROM ctf_awards WHERE ${owner.type}_id = $1`, [owner.id])) as [{ total: string }];
+      if (Math.abs(Number(total) + body.value) > AWARDS_TOTAL_LIMIT) {
+        throw badRequest({ value: [`would take the ${owner.type}'s awards past ±${AWARDS_TOTAL_LIMIT.toLocaleString("en")} in total (now ${Number(total)})`] });
       }
       const [row] = (await txQuery<AwardRow>(
         tx,

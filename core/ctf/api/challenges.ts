@@ -1,15 +1,16 @@
 import type { Context } from "koa";
 import { z } from "zod";
-import { badRequest, forbidden, HttpError, notFound, unauthorized } from "../../kernel/errors.js";
+import { badRequest, forbidden, notFound } from "../../kernel/errors.js";
 import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
+import { assertAccountsVisible, assertScoresVisible } from "../accounts/access.js";
 import { AttemptPipeline } from "../game/attempt.js";
+import { boardAccess as checkBoardAccess, prerequisitesMet } from "../game/challenge-access.js";
 import { challengeSolvers, solveCounts, solvedBy } from "../game/board.js";
 import type { CachedChallenge } from "../game/challenge-cache.js";
 import { typeData } from "../game/challenge-types.js";
 import { dynamicValue, recomputeDynamicValues } from "../game/dynamic-value.js";
 import type { Ctf } from "../runtime.js";
-import type { Player } from "../service.js";
 import { eventPhase } from "../settings.js";
 import { txQuery, zuluDate } from "../sql.js";
 import { hintsForPlayer } from "./hints.js";
@@ -34,7 +35,8 @@ const challengeFields = {
   max_attempts: z.number().int().min(0).max(1_000_000),
   position: z.number().int().min(-1_000_000).max(1_000_000),
   type: text(40),
-  value: z.number().int().min(-1_000_000).max(1_000_000),
+  // Never negative, and bounded so solve totals stay far inside a safe JSON integer.
+  value: z.number().int().min(0, "must not be negative").max(1_000_000),
   initial: z.number().int().min(0).max(1_000_000),
   minimum: z.number().int().min(0).max(1_000_000),
   decay: z.number().int().min(1).max(1_000_000),
@@ -72,18 +74,7 @@ const listQuery = z
 export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
   const pipeline = new AttemptPipeline(ctf);
 
-  /** Who may look at the board: players of a running (or ended) event, anyone when it is public, admins always. */
-  const boardAccess = async (ctx: Context): Promise<{ player: Player | null; admin: boolean }> => {
-    const [player, admin, settings] = await Promise.all([ctf.player(ctx), ctf.isAdmin(ctx), ctf.settings.get()]);
-    if (admin) return { player, admin };
-    if (!player && settings.challengeVisibility === "private") throw unauthorized("You must be logged in to see the challenges");
-    if (eventPhase(settings) === "not-started") throw new HttpError(403, `${settings.name} has not started yet`);
-    if (player && settings.mode === "teams" && player.teamId === null) throw new HttpError(403, "You must join or create a team first");
-    return { player, admin };
-  };
-
-  /** A challenge a non-admin may not open yet (prerequisites unmet): left out of lists, 403 on its own. */
-  const prerequisitesMet = (challenge: CachedChallenge, solved: Set<number>) => challenge.prerequisites.every((p) => solved.has(p));
+  const boardAccess = (ctx: Context) => checkBoardAccess(ctf, ctx);
 
   routes.get("/api/v1/challenges", { query: listQuery }, async (ctx) => {
     const query = parseInput(listQuery, ctx.query);
@@ -184,9 +175,13 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   routes.get("/api/v1/challenges/:id/solves", { params: idParams, query: previewQuery }, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
-    const { admin } = await boardAccess(ctx);
+    const reader = await boardAccess(ctx);
+    const { admin } = reader;
     const challenge = await ctf.challenges.get(challengeId);
     if (!challenge || (!admin && challenge.state !== "visible")) throw notFound("No such challenge");
+    // Solvers are accounts with times: the same rules as /users/:id/solves.
+    await assertAccountsVisible(ctf, reader);
+    await assertScoresVisible(ctf, reader);
     const settings = await ctf.settings.get();
     const { preview } = parseInput(previewQuery, ctx.query);
     const until = admin && preview === undefined ? null : settings.freezeAt;

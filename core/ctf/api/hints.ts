@@ -4,7 +4,8 @@ import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { isUniqueViolation } from "../accounts/fields.js";
 import { accountCondition } from "../game/attempt.js";
-import { accountScore } from "../game/score.js";
+import { assertChallengeOpen, boardAccess } from "../game/challenge-access.js";
+import { accountScore, lockAccountPoints } from "../game/score.js";
 import type { Ctf } from "../runtime.js";
 import type { Player } from "../service.js";
 import { eventPhase } from "../settings.js";
@@ -64,9 +65,11 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const { id: hintId } = parseInput(idParams, ctx.params);
     const [player, admin] = await Promise.all([ctf.player(ctx), ctf.isAdmin(ctx)]);
     if (!player && !admin) throw new HttpError(403, "You must login to unlock this hint", { cost: ["You must login to unlock this hint"] });
+    // A hint is part of its challenge: the board's event window, the challenge's visibility and prerequisites.
+    const access = await boardAccess(ctf, ctx);
     const [hint] = await ctf.db.query<HintRow>(`SELECT * FROM ctf_hints WHERE id = $1`, [hintId]);
-    const challenge = hint ? await ctf.challenges.get(hint.challenge_id) : undefined;
-    if (!hint || !challenge || (!admin && challenge.state !== "visible")) throw notFound("No such hint");
+    if (!hint) throw notFound("No such hint");
+    await assertChallengeOpen(ctf, access, await ctf.challenges.get(hint.challenge_id), "No such hint");
     if (admin && ctx.query.preview !== undefined) return ok(ctx, { ...hintView(hint, true), prerequisites: hint.prerequisites });
     const unlocked = await unlockedBy(ctf, player);
     if (!admin && hint.prerequisites.some((p) => !unlocked.has(p))) {
@@ -91,10 +94,12 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     if (!player.admin && eventPhase(settings) !== "running") throw new HttpError(403, `${settings.name} is not running`);
     if (player.accountId === null) throw new HttpError(403, "You must join or create a team first");
     const [hint] = await ctf.db.query<HintRow>(`SELECT * FROM ctf_hints WHERE id = $1`, [body.target]);
-    const challenge = hint ? await ctf.challenges.get(hint.challenge_id) : undefined;
-    if (!hint || !challenge || (!player.admin && challenge.state !== "visible")) throw notFound("No such hint");
+    if (!hint) throw notFound("No such hint");
+    const challenge = await assertChallengeOpen(ctf, { player, admin: player.admin }, await ctf.challenges.get(hint.challenge_id), "No such hint");
     const teamId = player.accountType === "team" ? player.teamId : null;
     const unlock = await ctf.db.transaction(async (tx) => {
+      // The score check and the award that pays must not interleave with another unlock of the account.
+      await lockAccountPoints(tx, { type: player.accountType, id: player.accountId! });
       const unlocked = new Set((await txQuery<{ hint_id: number }>(tx, `SELECT hint_id FROM ctf_unlocks WHERE ${accountCondition(player, 1)}`, [player.accountId])).map((r) => r.hint_id));
       if (unlocked.has(hint.id)) throw badRequest({ target: ["You've already unlocked this target"] });
       if (hint.prerequisites.some((p) => !unlocked.has(p))) {

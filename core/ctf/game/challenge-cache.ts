@@ -34,11 +34,14 @@ export interface CachedChallenge {
 /**
  * Every challenge with its flags, in memory: the attempt pipeline reads it on every request. `challenge.updated`
  * (broadcast by every change, flags included) drops it; a reload is one query, shared by concurrent callers.
- * A maximum age bounds staleness should an event ever be missed.
+ * The cache is generation-stamped: `invalidate()` starts a new generation, and a load that began in an older one
+ * is neither kept nor shared with callers that came after the invalidation (it may predate the write that
+ * invalidated, so a writer reading its own write would not find it). A maximum age bounds staleness should an
+ * event ever be missed.
  */
 export class ChallengeCache {
   private loaded: { at: number; byId: Map<number, CachedChallenge> } | null = null;
-  private loading: Promise<Map<number, CachedChallenge>> | null = null;
+  private loading: { generation: number; promise: Promise<Map<number, CachedChallenge>> } | null = null;
   private generation = 0;
   private static readonly MAX_AGE_MS = 30_000;
 
@@ -53,14 +56,20 @@ export class ChallengeCache {
     return (await this.all()).get(id);
   }
 
-  async all(): Promise<Map<number, CachedChallenge>> {
-    if (this.loaded && Date.now() - this.loaded.at < ChallengeCache.MAX_AGE_MS) return this.loaded.byId;
-    this.loading ??= this.load().finally(() => (this.loading = null));
-    return this.loading;
+  all(): Promise<Map<number, CachedChallenge>> {
+    if (this.loaded && Date.now() - this.loaded.at < ChallengeCache.MAX_AGE_MS) return Promise.resolve(this.loaded.byId);
+    if (this.loading?.generation !== this.generation) {
+      const loading = { generation: this.generation, promise: this.load(this.generation) };
+      this.loading = loading;
+      const done = () => {
+        if (this.loading === loading) this.loading = null;
+      };
+      loading.promise.then(done, done);
+    }
+    return this.loading!.promise;
   }
 
-  private async load(): Promise<Map<number, CachedChallenge>> {
-    const generation = this.generation;
+  private async load(generation: number): Promise<Map<number, CachedChallenge>> {
     const rows = await this.db.query<Record<string, any>>(
       `SELECT c.*, coalesce(json_agg(json_build_object('id', f.id, 'type', f.type, 'content', f.content, 'data', f.data) ORDER BY f.id)
                 FILTER (WHERE f.id IS NOT NULL), '[]') AS flags

@@ -16,3 +16,12 @@ export async function accountScore(tx: EntityManager, player: Player): Promise<n
   );
   return Number(row!.score);
 }
+
+/**
+ * Serializes, until the transaction ends, every change of one account's points that depends on its current total
+ * (hint unlocks spend it, awards are bounded by it), on every instance: the attempt pipeline's advisory-lock pattern.
+ * `account` is the scoring account: the team in team mode, else the user.
+ */
+export async function lockAccountPoints(tx: EntityManager, account: { type: "user" | "team"; id: number }): Promise<void> {
+  await txQuery(tx, `SELECT pg_advisory_xact_lock(hashtext('ctf-points'), hashtext($1))`, [`${account.type}:${account.id}`]);
+}
