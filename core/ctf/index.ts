@@ -1,4 +1,5 @@
 import { coreServices, definePlugin, provide } from "../kernel/plugin-host/api.js";
+import { ctfRetentionJob } from "./accounts/retention.js";
 import { ctfConfig } from "./config.js";
 import { dynamicType, standardType } from "./game/challenge-types.js";
 import { regexFlag, staticFlag } from "./game/flag-verifiers.js";
@@ -36,10 +37,12 @@ export default definePlugin({
     routes: coreServices.routes,
     events: coreServices.events,
     auth: coreServices.auth,
+    jobs: coreServices.jobs,
   },
 
-  create({ routes, auth, ...deps }, { config }) {
+  create({ routes, auth, jobs, ...deps }, { config }) {
     const ctf = new Ctf({ ...deps, auth, config });
+    jobs.add(ctfRetentionJob(deps.db, config.retentionDays));
     auth.addResolver(ctf.auth.resolver);
     // Cached callers and settings must not outlive a change on any instance.
     deps.events.on("account.updated", () => ctf.auth.invalidate());
