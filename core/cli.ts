@@ -94,22 +94,17 @@ async function migrate(): Promise<number> {
 
 async function importCtfd(file: string): Promise<number> {
   const { readCtfdExport } = await import("./ctf/import/ctfd-export.js");
-  const { describeImport, importCtfdExport } = await import("./ctf/import/ctfd-import.js");
+  const { describeImport, importCtfdExport, refuseUnlessEventEmpty } = await import("./ctf/import/ctfd-import.js");
   const { isImportError } = await import("./ctf/import/errors.js");
-  // Check the file before opening the database: a bad export changes nothing.
-  let data: Awaited<ReturnType<typeof readCtfdExport>>;
-  try {
-    data = await readCtfdExport(resolve(file), file);
-  } catch (error) {
-    if (isImportError(error)) return fail(`flaghost: ${error.message}`);
-    throw error;
-  }
   const kernel: Kernel = await createKernel({ root: projectRoot });
   try {
     await kernel.plugins.migrateOnly();
     const ctf = kernel.plugins.pluginStates().find((p) => p.id === "ctf");
     if (!ctf || ctf.status === "disabled") return fail("flaghost: the ctf plugin is not enabled in this configuration");
     if (ctf.status === "failed" || ctf.status === "blocked") return fail(`flaghost: the ctf plugin cannot load: ${ctf.error}`);
+    // An event that is not empty refuses any file: check it before reading one (an export can be large).
+    await refuseUnlessEventEmpty(kernel.plugins.db!);
+    const data = await readCtfdExport(resolve(file), file);
     const summary = await importCtfdExport(kernel.plugins.db!, data, {
       // Running instances (with Redis) rebuild their standings and settings from this.
       emit: (name, payload) => kernel.events.emit(name, payload, { broadcast: true }),

@@ -33,4 +33,11 @@ export const kernelMigrations: Migration[] = [
       await q.query(`CREATE TABLE kernel_settings (key text PRIMARY KEY, value text NOT NULL)`);
     },
   },
+  {
+    id: "0003-job-run-results",
+    async up(q) {
+      // What a job's run() returned (counts of a retention run, say), shown with the run.
+      await q.query(`ALTER TABLE kernel_job_runs ADD COLUMN result jsonb`);
+    },
+  },
 ];

@@ -1,4 +1,5 @@
 import { coreServices, definePlugin, provide } from "../kernel/plugin-host/api.js";
+import { ctfRetentionJob } from "./accounts/retention.js";
 import { ctfConfig } from "./config.js";
 import { dynamicType, standardType } from "./game/challenge-types.js";
 import { regexFlag, staticFlag } from "./game/flag-verifiers.js";
@@ -37,10 +38,12 @@ export default definePlugin({
     events: coreServices.events,
     auth: coreServices.auth,
     connections: coreServices.connections,
+    jobs: coreServices.jobs,
   },
 
-  create({ routes, auth, connections, ...deps }, { config }) {
+  create({ routes, auth, connections, jobs, ...deps }, { config }) {
     const ctf = new Ctf({ ...deps, auth, config });
+    jobs.add(ctfRetentionJob(deps.db, config.retentionDays));
     auth.addResolver(ctf.auth.resolver);
     // Cached callers and settings must not outlive a change on any instance.
     deps.events.on("account.updated", () => ctf.auth.invalidate());

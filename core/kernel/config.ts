@@ -89,6 +89,8 @@ export const kernelConfigSchema = z.object({
       /** How long a claimed run holds its job before another instance may take it; renewed while it runs. */
       leaseMs: z.number().int().min(500).default(30_000),
       timezone: z.string().default("UTC"),
+      /** Runs older than this are deleted daily (kernel.job-runs-retention); the latest run of every job stays. */
+      keepRunsDays: z.number().int().min(1).default(30),
     })
     .prefault({}),
   queues: z

@@ -32,6 +32,7 @@ import { listenForScrapes } from "./metrics/server.js";
 import { PluginHost } from "./plugin-host/loader.js";
 import { CONSUMER_GROUP } from "./queues/consumer.js";
 import { QueueHost } from "./queues/host.js";
+import { jobRunRetention } from "./scheduler/run-retention.js";
 import { RunStore } from "./scheduler/run-store.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { JobTriggers } from "./scheduler/trigger-handoff.js";
@@ -113,12 +114,13 @@ export class Kernel {
       afterCommit: (fn) => (this.database ? this.database.afterCommit(fn) : setImmediate(fn)),
       observer: this.metrics,
     });
+    const runStore = new RunStore({
+      // The store is only used once the database is open (jobs start after load).
+      transaction: (fn) => this.db.transaction(fn),
+      query: (sql, params) => this.db.query(sql, params),
+    } as Database);
     this.scheduler = new Scheduler({
-      store: new RunStore({
-        // The store is only used once the database is open (jobs start after load).
-        transaction: (fn) => this.db.transaction(fn),
-        query: (sql, params) => this.db.query(sql, params),
-      } as Database),
+      store: runStore,
       log: this.log.child({ component: "scheduler" }),
       instanceId: this.instanceId,
       leaseMs: config.scheduler.leaseMs,
@@ -126,6 +128,7 @@ export class Kernel {
       runsClusterJobs: runsClusterJobs(config.role),
       observer: this.metrics,
     });
+    this.scheduler.add("kernel", jobRunRetention(runStore, config.scheduler.keepRunsDays));
     this.queues = new QueueHost({
       coordination: this.coordination,
       log: this.log.child({ component: "queues" }),

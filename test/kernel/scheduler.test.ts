@@ -13,7 +13,7 @@ describe("scheduler", () => {
     const res = await t.request("GET", "/api/v1/admin/jobs");
     expect(res.status).to.equal(200);
     const jobs = res.body.data as Array<Record<string, any>>;
-    expect(jobs.map((j) => j.id)).to.deep.equal(["alpha.tick", "beta.hourly", "beta.tick"]);
+    expect(jobs.map((j) => j.id)).to.deep.equal(["alpha.tick", "beta.hourly", "beta.tick", "kernel.job-runs-retention"]);
     const tick = jobs.find((j) => j.id === "alpha.tick")!;
     expect(tick).to.include({ plugin: "alpha", cron: "* * * * * *", scope: "cluster" });
     expect(Date.parse(tick.nextRunAt)).to.be.greaterThan(Date.now() - 1000);

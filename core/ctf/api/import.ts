@@ -10,7 +10,8 @@ const ZIP_TYPES = ["application/zip", "application/x-zip-compressed", "applicati
 /**
  * `POST /api/v1/import/ctfd` (admin): the body is a CTFd export zip (`Content-Type: application/zip`), read by
  * the kernel's body parser up to `http.bodyLimitBytes`; larger exports go through `flaghost import ctfd`.
- * Answers the import summary; 400 for a file that is not a usable export, 409 when the event is not empty.
+ * Answers the import summary; 400 for a file that is not a usable export, 409 when the event is not empty (checked
+ * before the file is read), 413 naming the file when it is past a bound (IMPORT_BOUNDS).
  */
 export function importRoutes(routes: PluginRoutes, ctf: Ctf): void {
   routes.post("/api/v1/import/ctfd", ctf.requireAdmin, async (ctx) => {
@@ -34,6 +35,7 @@ export function importRoutes(routes: PluginRoutes, ctf: Ctf): void {
     } catch (error) {
       if (!isImportError(error)) throw error;
       if (error.kind === "refused") throw new HttpError(409, error.message, { database: [error.message] });
+      if (error.kind === "too-large") throw new HttpError(413, error.message, { file: [error.message] });
       throw new HttpError(400, error.message, { file: [error.message] });
     }
   });

@@ -1,10 +1,24 @@
 import { basename } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import yauzl, { type Entry, type ZipFile } from "yauzl";
 import { ctfdTables, REQUIRED_TABLES, UNSUPPORTED_TABLES, type CtfdRow, type CtfdTable } from "./ctfd-tables.js";
-import { invalidExport, isImportError } from "./errors.js";
+import { invalidExport, isImportError, tooLarge } from "./errors.js";
+import { JsonRowScanner } from "./json-rows.js";
+import { eventLoopYielder } from "./yielder.js";
 
-/** The most uncompressed db/ data accepted from one export. */
-export const MAX_EXPORT_BYTES = 512 * 1024 * 1024;
+/**
+ * What one export may hold, well below what the process can keep in memory: an export of a large event (10,000
+ * players, a million submissions) fits; a zip bomb is refused from its headers before anything is inflated.
+ */
+export const IMPORT_BOUNDS = {
+  /** Uncompressed bytes of one db/<table>.json. */
+  maxFileBytes: 128 * 1024 * 1024,
+  /** Uncompressed bytes of all db/ files read. */
+  maxTotalBytes: 256 * 1024 * 1024,
+  maxRowsPerTable: 1_000_000,
+  /** One row's JSON text (a challenge's description is the largest CTFd writes). */
+  maxRowBytes: 1024 * 1024,
+};
 
 /** A CTFd export, read and checked: every table flaghost uses, plus what it leaves behind. */
 export interface CtfdExport {
@@ -15,34 +29,15 @@ export interface CtfdExport {
   otherFiles: number;
 }
 
+const MIB = 1024 * 1024;
+const mib = (bytes: number) => `${Math.ceil(bytes / MIB)} MiB`;
+
 /**
- * Reads a CTFd export zip (a path or the bytes) and validates it. Every problem becomes an ImportError naming
- * the file and what is wrong; nothing here throws anything else.
+ * Reads a CTFd export zip (a path or the bytes) and validates it, row by row as each table file inflates: no file
+ * is held or parsed whole, and the event loop gets a turn every few milliseconds. Every problem becomes an
+ * ImportError naming the file (and the row and column); nothing here throws anything else.
  */
 export async function readCtfdExport(source: string | Buffer, label = typeof source === "string" ? basename(source) : "the upload"): Promise<CtfdExport> {
-  const { files, otherFiles } = await readDbFiles(source, label);
-  const missing = REQUIRED_TABLES.filter((table) => !files.has(table));
-  if (missing.length > 0) {
-    const found = files.size === 0 ? "it has no db/ folder" : `it has ${[...files.keys()].map((t) => `db/${t}.json`).join(", ")}`;
-    throw invalidExport(`${label} is not a CTFd export: ${missing.map((t) => `db/${t}.json`).join(", ")} ${missing.length === 1 ? "is" : "are"} missing (${found})`);
-  }
-  const tables = {} as CtfdExport["tables"];
-  for (const table of Object.keys(ctfdTables) as CtfdTable[]) {
-    const raw = files.get(table);
-    (tables as Record<string, unknown[]>)[table] = raw ? parseTable(table, raw) : [];
-  }
-  const unsupported: Record<string, number> = {};
-  for (const table of UNSUPPORTED_TABLES) {
-    const raw = files.get(table);
-    if (!raw) continue;
-    const count = rowsOf(table, raw).length;
-    if (count > 0) unsupported[table] = count;
-  }
-  return { tables, unsupported, otherFiles };
-}
-
-/** The bytes of every db/<table>.json, by table name, checking entry names and the size bound on the way. */
-async function readDbFiles(source: string | Buffer, label: string): Promise<{ files: Map<string, Buffer>; otherFiles: number }> {
   let zip: ZipFile;
   try {
     const options = { lazyEntries: true, autoClose: false };
@@ -51,7 +46,10 @@ async function readDbFiles(source: string | Buffer, label: string): Promise<{ fi
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `not a readable zip file (${(error as Error).message})`;
     throw invalidExport(`${label}: ${reason}`);
   }
-  const files = new Map<string, Buffer>();
+  const tables = Object.fromEntries(Object.keys(ctfdTables).map((table) => [table, []])) as unknown as CtfdExport["tables"];
+  const unsupported: Record<string, number> = {};
+  const found = new Set<string>();
+  const yielder = eventLoopYielder();
   let otherFiles = 0;
   let total = 0;
   let prefix: string | null = null;
@@ -69,9 +67,25 @@ async function readDbFiles(source: string | Buffer, label: string): Promise<{ fi
       const folder = match[1] ?? "";
       if (prefix !== null && prefix !== folder) throw invalidExport(`${label}: db/ files appear in more than one folder ("${prefix}db/" and "${folder}db/")`);
       prefix = folder;
+      const table = match[2]!;
+      const file = `db/${table}.json`;
+      found.add(table);
+      // The header's size is checked before inflating; yauzl refuses an entry that inflates past its header.
+      if (entry.uncompressedSize > IMPORT_BOUNDS.maxFileBytes) {
+        throw tooLarge(`${file} inflates to ${mib(entry.uncompressedSize)}, above the bound of ${mib(IMPORT_BOUNDS.maxFileBytes)} per file; refused, nothing was imported`);
+      }
+      if (table in ctfdTables) {
+        const rows = tables[table as CtfdTable] as unknown[];
+        await readRows(zip, entry, file, yielder, (row, index) => rows.push(checkRow(table as CtfdTable, row, index)));
+      } else if (UNSUPPORTED_TABLES.includes(table)) {
+        let count = 0;
+        await readRows(zip, entry, file, yielder, () => count++, { parse: false });
+        if (count > 0) unsupported[table] = count;
+      } else continue; // alembic_version and the like: never inflated
       total += entry.uncompressedSize;
-      if (total > MAX_EXPORT_BYTES) throw invalidExport(`${label}: the db/ files are larger than ${MAX_EXPORT_BYTES / 1024 / 1024} MiB uncompressed; refused`);
-      files.set(match[2]!, await readEntry(zip, entry));
+      if (total > IMPORT_BOUNDS.maxTotalBytes) {
+        throw tooLarge(`${label}: the db/ files inflate to more than ${mib(IMPORT_BOUNDS.maxTotalBytes)} (the bound for one export; ${file} went past it); refused, nothing was imported`);
+      }
     }
   } catch (error) {
     if (isImportError(error)) throw error;
@@ -83,7 +97,56 @@ async function readDbFiles(source: string | Buffer, label: string): Promise<{ fi
   } finally {
     zip.close();
   }
-  return { files, otherFiles };
+  const missing = REQUIRED_TABLES.filter((table) => !found.has(table));
+  if (missing.length > 0) {
+    const present = found.size === 0 ? "it has no db/ folder" : `it has ${[...found].map((t) => `db/${t}.json`).join(", ")}`;
+    throw invalidExport(`${label} is not a CTFd export: ${missing.map((t) => `db/${t}.json`).join(", ")} ${missing.length === 1 ? "is" : "are"} missing (${present})`);
+  }
+  return { tables, unsupported, otherFiles };
+}
+
+/**
+ * Inflates one table file and hands each row to `onRow` (parsed, unless `parse` is false), within the row bounds.
+ * CTFd writes `{"count", "results": [...], "meta"}`, or nothing for an empty table.
+ */
+async function readRows(
+  zip: ZipFile,
+  entry: Entry,
+  file: string,
+  yielder: ReturnType<typeof eventLoopYielder>,
+  onRow: (row: unknown, index: number) => void,
+  { parse = true } = {},
+): Promise<void> {
+  const scanner = new JsonRowScanner(
+    file,
+    (text, index) => {
+      if (index >= IMPORT_BOUNDS.maxRowsPerTable) {
+        throw tooLarge(`${file} holds more than ${IMPORT_BOUNDS.maxRowsPerTable} rows, the bound per table; refused, nothing was imported`);
+      }
+      if (!parse) return onRow(null, index);
+      let row: unknown;
+      try {
+        row = JSON.parse(text);
+      } catch (error) {
+        throw invalidExport(`${file} is not valid JSON (row ${index + 1}: ${(error as Error).message})`);
+      }
+      onRow(row, index);
+    },
+    IMPORT_BOUNDS.maxRowBytes,
+  );
+  const stream = await zip.openReadStreamPromise(entry);
+  const decoder = new StringDecoder("utf8");
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    // yauzl checks sizes against the header too; this bounds memory even if a header lies.
+    if (size > entry.uncompressedSize) throw invalidExport(`${entry.fileName}: holds more data than its zip header says`);
+    scanner.push(decoder.write(chunk as Buffer));
+    await yielder.pause();
+  }
+  scanner.push(decoder.end());
+  scanner.end();
+  if (!scanner.isEmpty && !scanner.hasRows) throw invalidExport(`${file}: expected an object with a "results" list`);
 }
 
 function isUnsafe(name: string): boolean {
@@ -91,54 +154,19 @@ function isUnsafe(name: string): boolean {
   return normalized.startsWith("/") || /^[A-Za-z]:/.test(normalized) || normalized.split("/").includes("..");
 }
 
-async function readEntry(zip: ZipFile, entry: Entry): Promise<Buffer> {
-  const stream = await zip.openReadStreamPromise(entry);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    // yauzl checks sizes against the header too; this bounds memory even if a header lies.
-    if (size > entry.uncompressedSize) throw invalidExport(`${entry.fileName}: holds more data than its zip header says`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The rows of one table file: CTFd writes `{"count", "results": [...], "meta"}`, or nothing for an empty table. */
-function rowsOf(table: string, raw: Buffer): unknown[] {
-  let text: string;
-  try {
-    text = raw.toString("utf8").replace(/^\uFEFF/, "");
-  } catch {
-    throw invalidExport(`db/${table}.json is too large to read as one JSON document`);
-  }
-  if (text.trim() === "") return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw invalidExport(`db/${table}.json is not valid JSON (${(error as Error).message})`);
-  }
-  if (Array.isArray(parsed)) return parsed;
-  const results = (parsed as { results?: unknown } | null)?.results;
-  if (Array.isArray(results)) return results;
-  throw invalidExport(`db/${table}.json: expected an object with a "results" list`);
-}
-
-function parseTable<T extends CtfdTable>(table: T, raw: Buffer): Array<CtfdRow<T>> {
+/** One row checked against its table's schema; the error names the file, the row (and its id) and the column. */
+function checkRow<T extends CtfdTable>(table: T, row: unknown, index: number): CtfdRow<T> {
   const schema = ctfdTables[table];
-  return rowsOf(table, raw).map((row, index) => {
-    const where = `db/${table}.json, row ${index + 1}`;
-    if (typeof row !== "object" || row === null || Array.isArray(row)) throw invalidExport(`${where}: expected an object`);
-    const result = schema.safeParse(row);
-    if (result.success) return result.data as CtfdRow<T>;
-    const issue = result.error.issues[0]!;
-    const column = String(issue.path[0] ?? "");
-    const rowId = (row as { id?: unknown }).id;
-    const at = `${where}${typeof rowId === "number" || typeof rowId === "string" ? ` (id ${rowId})` : ""}`;
-    if (column && !(column in row)) throw invalidExport(`${at}: the required column "${column}" is missing`);
-    const value = JSON.stringify((row as Record<string, unknown>)[column]) ?? "undefined";
-    const problem = issue.message.startsWith("must") ? issue.message : `has an unexpected value: ${value.length > 40 ? `${value.slice(0, 40)}...` : value}`;
-    throw invalidExport(`${at}: column "${column}" ${problem}`);
-  });
+  const where = `db/${table}.json, row ${index + 1}`;
+  if (typeof row !== "object" || row === null || Array.isArray(row)) throw invalidExport(`${where}: expected an object`);
+  const result = schema.safeParse(row);
+  if (result.success) return result.data as CtfdRow<T>;
+  const issue = result.error.issues[0]!;
+  const column = String(issue.path[0] ?? "");
+  const rowId = (row as { id?: unknown }).id;
+  const at = `${where}${typeof rowId === "number" || typeof rowId === "string" ? ` (id ${rowId})` : ""}`;
+  if (column && !(column in row)) throw invalidExport(`${at}: the required column "${column}" is missing`);
+  const value = JSON.stringify((row as Record<string, unknown>)[column]) ?? "undefined";
+  const problem = issue.message.startsWith("must") ? issue.message : `has an unexpected value: ${value.length > 40 ? `${value.slice(0, 40)}...` : value}`;
+  throw invalidExport(`${at}: column "${column}" ${problem}`);
 }

@@ -1,5 +1,6 @@
 import type { CtfdRow } from "./ctfd-tables.js";
 import { insertRows } from "./insert-rows.js";
+import { flatMapInTurns } from "./yielder.js";
 import { examples, plural, teamOf, type LoadContext } from "./load-context.js";
 
 const SUBMISSION_TYPES = new Set(["correct", "incorrect", "discard", "ratelimited"]);
@@ -160,7 +161,7 @@ export async function loadActivity(ctx: LoadContext, { challengeIds, hintCosts }
   const { tx, data } = ctx;
   const user = (id: number | null) => (id === null ? null : (ctx.userIds.get(id) ?? null));
 
-  const awards = data.tables.awards.flatMap((a) => {
+  const awards = await flatMapInTurns(data.tables.awards, (a) => {
     const userId = user(a.user_id);
     const teamId = teamOf(ctx, userId, a.team_id);
     if (userId === null && teamId === null) return [];
@@ -193,7 +194,7 @@ export async function loadActivity(ctx: LoadContext, { challengeIds, hintCosts }
   const otherUnlocks: Record<string, number> = {};
   const seen = new Set<string>();
   let duplicates = 0;
-  const unlocks = data.tables.unlocks.flatMap((u) => {
+  const unlocks = await flatMapInTurns(data.tables.unlocks, (u) => {
     const type = u.type ?? "hints";
     if (type !== "hints") {
       otherUnlocks[type] = (otherUnlocks[type] ?? 0) + 1;
@@ -257,7 +258,7 @@ async function loadAttempts(ctx: LoadContext, challengeIds: Set<number>): Promis
   const { tx, data } = ctx;
   const oddTypes: Record<string, number> = {};
   const dates = new Map<number, string>();
-  const submissions = data.tables.submissions.flatMap((s) => {
+  const submissions = await flatMapInTurns(data.tables.submissions, (s) => {
     const userId = s.user_id === null ? null : (ctx.userIds.get(s.user_id) ?? null);
     if (userId === null || !challengeIds.has(s.challenge_id)) return [];
     if (!SUBMISSION_TYPES.has(s.type)) {
@@ -281,7 +282,7 @@ async function loadAttempts(ctx: LoadContext, challengeIds: Set<number>): Promis
   const seen = new Set<string>();
   let duplicates = 0;
   let teamless = 0;
-  const solves = data.tables.solves.flatMap((s) => {
+  const solves = await flatMapInTurns(data.tables.solves, (s) => {
     const userId = s.user_id === null ? null : (ctx.userIds.get(s.user_id) ?? null);
     const date = dates.get(s.id);
     if (userId === null || date === undefined || !challengeIds.has(s.challenge_id)) return [];

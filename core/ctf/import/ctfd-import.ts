@@ -110,6 +110,14 @@ export async function importCtfdExport(db: Database, data: CtfdExport, options: 
   }
 }
 
+/**
+ * Throws ImportError "refused" when the database already holds an event. Called before reading an export (so a
+ * large or hostile file is not even opened) and again under the import's table locks.
+ */
+export async function refuseUnlessEventEmpty(db: Database): Promise<void> {
+  await db.transaction((tx) => refuseUnlessEmpty(tx));
+}
+
 async function refuseUnlessEmpty(tx: EntityManager): Promise<void> {
   const [found] = await txQuery<Record<string, number>>(
     tx,
@@ -142,6 +150,7 @@ async function updateEvent(tx: EntityManager, columns: Record<string, unknown>):
 
 /** Reads a CTFd export zip (a path or its bytes) and imports it. */
 export async function importCtfdZip(db: Database, source: string | Buffer, options: ImportOptions & { label?: string } = {}): Promise<ImportSummary> {
+  await refuseUnlessEventEmpty(db);
   return importCtfdExport(db, await readCtfdExport(source, options.label), options);
 }
 

@@ -1,8 +1,12 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EntityManager } from "typeorm";
 import { txQuery } from "../sql.js";
 
-/** Rows per statement: large enough that a big export is a few hundred statements, small enough to stay cheap. */
-const CHUNK = 2_000;
+/**
+ * Rows per statement: a big export is a few thousand statements, and each stays short, which matters on the
+ * embedded database: PGlite runs a statement on this thread, so one large insert would stall every request.
+ */
+const CHUNK = 100;
 
 /**
  * Inserts many rows with one statement per chunk: the rows travel as one JSON parameter and
@@ -22,5 +26,7 @@ export async function insertRows(
   const sql = `INSERT INTO ${table} (${names.map((n) => `"${n}"`).join(", ")}) SELECT ${values} FROM jsonb_to_recordset($1::jsonb) AS r(${record})`;
   for (let start = 0; start < rows.length; start += CHUNK) {
     await txQuery(tx, sql, [JSON.stringify(rows.slice(start, start + CHUNK))]);
+    // A statement answered by PGlite resolves without an I/O turn: give the event loop one between chunks.
+    await nextTurn();
   }
 }

@@ -16,6 +16,8 @@ export interface JobRun {
   finishedAt: string | null;
   durationMs: number | null;
   error: string | null;
+  /** What the job's run() returned (JSON), for a run that succeeded; null otherwise. */
+  result: unknown;
 }
 
 export interface ClaimRequest {
@@ -36,7 +38,7 @@ export interface ClaimRequest {
 /** The claim's result: `running` means this instance owns the run; `skipped` is recorded; null: another instance won. */
 export type ClaimResult = { outcome: "running" | "skipped"; run: JobRun } | null;
 
-const RUN_COLUMNS = `id::text AS id, job, slot, trigger, instance, outcome, started_at, finished_at, error,
+const RUN_COLUMNS = `id::text AS id, job, slot, trigger, instance, outcome, started_at, finished_at, error, result,
   (EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::float8 AS duration_ms`;
 
 /**
@@ -99,11 +101,11 @@ export class RunStore {
     return rows.length > 0;
   }
 
-  async finish(runId: string, outcome: "succeeded" | "failed" | "timeout", error: string | null): Promise<JobRun | null> {
+  async finish(runId: string, outcome: "succeeded" | "failed" | "timeout", error: string | null, result: string | null = null): Promise<JobRun | null> {
     const rows: RawRun[] = await this.db.query(
-      `UPDATE kernel_job_runs SET outcome = $2, finished_at = now(), lease_expires_at = NULL, error = $3
+      `UPDATE kernel_job_runs SET outcome = $2, finished_at = now(), lease_expires_at = NULL, error = $3, result = $4::jsonb
        WHERE id = $1 AND outcome = 'running' RETURNING ${RUN_COLUMNS}`,
-      [runId, outcome, error],
+      [runId, outcome, error, result],
     );
     return rows[0] ? toJobRun(rows[0]) : this.get(runId);
   }
@@ -132,6 +134,29 @@ export class RunStore {
     return new Map(rows.map((row) => [row.job, toJobRun(row)]));
   }
 
+  /**
+   * Deletes finished runs that started more than `olderThanDays` ago, except the latest run of every job, in
+   * batches of `batch` rows: each batch is its own short statement, so no lock is held for long. Returns the count.
+   */
+  async prune(olderThanDays: number, { batch = 1_000, signal }: { batch?: number; signal?: AbortSignal } = {}): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const rows: unknown[] = await this.db.query(
+        `DELETE FROM kernel_job_runs WHERE id IN (
+           SELECT r.id FROM kernel_job_runs r
+            WHERE r.started_at < now() - $1 * interval '1 day' AND r.outcome <> 'running'
+              AND EXISTS (SELECT 1 FROM kernel_job_runs n WHERE n.job = r.job AND (n.started_at, n.id) > (r.started_at, r.id))
+            LIMIT $2)
+         RETURNING id`,
+        [olderThanDays, batch],
+      );
+      removed += rows.length;
+      if (rows.length < batch) return removed;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   async hasSlot(job: string, slot: Date): Promise<boolean> {
     const rows: unknown[] = await this.db.query(`SELECT 1 FROM kernel_job_runs WHERE job = $1 AND slot = $2 LIMIT 1`, [job, slot.toISOString()]);
     return rows.length > 0;
@@ -148,6 +173,7 @@ interface RawRun {
   started_at: Date | string;
   finished_at: Date | string | null;
   error: string | null;
+  result: unknown;
   duration_ms: number | null;
 }
 
@@ -165,5 +191,6 @@ function toJobRun(row: RawRun): JobRun {
     finishedAt: row.finished_at ? iso(row.finished_at) : null,
     durationMs: row.duration_ms === null ? null : Math.round(Number(row.duration_ms)),
     error: row.error,
+    result: row.result ?? null,
   };
 }

@@ -312,13 +312,14 @@ export class Scheduler {
 
     let outcome: "succeeded" | "failed" | "timeout" = "succeeded";
     let error: string | null = null;
+    let recorded: string | null = null;
     try {
       const result = await Promise.race([work, timedOut]);
       if (result === "timeout") {
         outcome = "timeout";
         error = `did not finish within ${job.definition.timeoutMs} ms`;
         controller.abort(new Error(error));
-      }
+      } else recorded = recordable(result, log);
     } catch (caught) {
       outcome = "failed";
       error = messageOf(caught).slice(0, 2000);
@@ -330,8 +331,29 @@ export class Scheduler {
     }
     if (outcome === "timeout") log.warn(`job ${job.id} timed out`);
     this.deps.observer?.jobRunFinished(job.id, outcome, performance.now() - startedAt);
-    return (await this.deps.store.finish(run.id, outcome, error)) ?? run;
+    return (await this.deps.store.finish(run.id, outcome, error, recorded)) ?? run;
   }
+}
+
+/** The largest run() result kept with a run: counts and short summaries, not data. */
+const MAX_RESULT_CHARS = 16 * 1024;
+
+/** A run() result as JSON to store with the run, or null (nothing returned, not JSON, or too large: logged). */
+function recordable(result: unknown, log: Logger): string | null {
+  if (result === undefined || result === null) return null;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(result);
+  } catch (error) {
+    log.warn({ err: error }, "the job's result is not JSON; not recorded");
+    return null;
+  }
+  if (json === undefined) return null;
+  if (json.length > MAX_RESULT_CHARS) {
+    log.warn(`the job's result is ${json.length} characters of JSON, above ${MAX_RESULT_CHARS}; not recorded`);
+    return null;
+  }
+  return json;
 }
 
 /** The latest slot at or before `now` within the last day (minute steps, or second steps for 6-field crons). */
