@@ -28,6 +28,8 @@ export interface SolveCreated {
   /** The challenge's value right after this solve (dynamic challenges may have decayed with it). */
   value: number;
   date: string;
+  /** The same instant as ms since the epoch with the database's microseconds as the fraction (orders ties). */
+  at: number;
 }
 
 export interface AwardCreated {
@@ -39,6 +41,8 @@ export interface AwardCreated {
   /** Set when the award pays for a hint unlock (negative value). */
   hintId: number | null;
   date: string;
+  /** The same instant as ms since the epoch with the database's microseconds as the fraction (orders ties). */
+  at: number;
 }
 
 export interface AwardDeleted {

@@ -45,13 +45,18 @@ export default definePlugin({
     const ctf = new Ctf({ ...deps, auth, config });
     jobs.add(ctfRetentionJob(deps.db, config.retentionDays));
     auth.addResolver(ctf.auth.resolver);
-    // Cached callers and settings must not outlive a change on any instance.
-    deps.events.on("account.updated", () => ctf.auth.invalidate());
-    deps.events.on("event.updated", () => {
-      ctf.settings.invalidate();
-      ctf.challenges.invalidate(); // an import replaces every challenge
-    });
-    deps.events.on("challenge.updated", () => ctf.challenges.invalidate());
+    // Cached callers and settings must not outlive a change on any instance (nor the write's answer, here).
+    const servesReads = { servesReads: true };
+    deps.events.on("account.updated", () => ctf.auth.invalidate(), servesReads);
+    deps.events.on(
+      "event.updated",
+      () => {
+        ctf.settings.invalidate();
+        ctf.challenges.invalidate(); // an import replaces every challenge
+      },
+      servesReads,
+    );
+    deps.events.on("challenge.updated", () => ctf.challenges.invalidate(), servesReads);
     for (const type of [standardType, dynamicType]) ctf.challengeTypes.set(type.id, type);
     for (const verifier of [staticFlag, regexFlag()]) ctf.flagVerifiers.set(verifier.type, verifier);
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Database } from "../kernel/db/data-source.js";
 import { parseInput } from "../kernel/http/envelope.js";
 import { dynamicValue } from "./game/dynamic-value.js";
+import { preciseMs } from "./sql.js";
 import type {
   AccountFacts,
   CallerFacts,
@@ -34,8 +35,8 @@ const factsQuery = z
 const USER_COLUMNS = `id, name, hidden, banned, team_id, bracket_id`;
 const TEAM_COLUMNS = `id, name, hidden, banned, bracket_id`;
 const CHALLENGE_COLUMNS = `id, value, type, initial, minimum, decay, decay_function`;
-const SOLVE_COLUMNS = `id, challenge_id, user_id, team_id, created_at`;
-const AWARD_COLUMNS = `id, user_id, team_id, value, created_at`;
+const SOLVE_COLUMNS = `id, challenge_id, user_id, team_id, created_at, ${preciseMs("created_at")} AS at_ms`;
+const AWARD_COLUMNS = `id, user_id, team_id, value, created_at, ${preciseMs("created_at")} AS at_ms`;
 
 /**
  * core/ctf's read model, straight from its tables (the source of truth): plain SQL on the schema in
@@ -152,11 +153,11 @@ function toChallenge(r: Row): ScoringChallenge {
 }
 
 function toSolve(r: Row): ScoringSolve {
-  return { id: id(r.id), challengeId: id(r.challenge_id), userId: id(r.user_id), teamId: optionalId(r.team_id), at: time(r.created_at) };
+  return { id: id(r.id), challengeId: id(r.challenge_id), userId: id(r.user_id), teamId: optionalId(r.team_id), at: Number(r.at_ms) };
 }
 
 function toAward(r: Row): ScoringAward {
-  return { id: id(r.id), userId: optionalId(r.user_id), teamId: optionalId(r.team_id), value: Number(r.value), at: time(r.created_at) };
+  return { id: id(r.id), userId: optionalId(r.user_id), teamId: optionalId(r.team_id), value: Number(r.value), at: Number(r.at_ms) };
 }
 
 function toSubmission(r: Row): SubmissionFact {

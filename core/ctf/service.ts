@@ -128,7 +128,7 @@ export interface ScoringSolve {
   userId: number;
   /** Set in team mode: the team is the account that solved. */
   teamId: number | null;
-  /** ms since the epoch. */
+  /** ms since the epoch, with the database's microseconds as the fraction (they decide ties). */
   at: number;
 }
 
@@ -138,7 +138,7 @@ export interface ScoringAward {
   teamId: number | null;
   /** Negative for hint costs. */
   value: number;
-  /** ms since the epoch. */
+  /** ms since the epoch, with the database's microseconds as the fraction (they decide ties). */
   at: number;
 }
 

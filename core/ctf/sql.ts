@@ -19,6 +19,12 @@ export function zuluDate(value: Date | string | null | undefined): string | null
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/**
+ * A timestamptz column as ms since the epoch at the database's precision: microseconds are the fraction (node-postgres
+ * turns a timestamptz into a Date, which drops them, and they decide the order of ties). Read it with Number().
+ */
+export const preciseMs = (column: string) => `extract(epoch FROM ${column}) * 1000`;
+
 /** 1 -> "1st", 2 -> "2nd", 11 -> "11th", 23 -> "23rd". */
 export function ordinal(n: number): string {
   const mod100 = n % 100;

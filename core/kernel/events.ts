@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Coordination, Unsubscribe } from "./coordination/types.js";
 import type { Logger } from "./log.js";
 import type { HandlerFailureObserver } from "./metrics/observers.js";
@@ -25,9 +26,26 @@ export interface EventMeta {
 
 export type EventHandler<K extends EventName> = (payload: EventPayload<K>, meta: EventMeta) => void | Promise<void>;
 
+export interface HandlerOptions {
+  /**
+   * The handler keeps state that answers reads on this instance (a cache, in-memory standings). The answer to a
+   * request whose write emitted the event is then held until the handler has applied it (read-your-writes).
+   * Leave it off for work a reader never waits for (streams, notifications, webhooks): it would slow writes.
+   */
+  servesReads?: boolean;
+}
+
 interface Subscription {
   owner: string;
   handler: EventHandler<string>;
+  servesReads: boolean;
+}
+
+/** What one request's writes set in motion: the read-serving handlers its events started. */
+interface RequestWrites {
+  /** Set at emit time (inside the write): an event with read-serving handlers is on its way. */
+  emitted: boolean;
+  applying: Array<Promise<void>>;
 }
 
 const BROADCAST_CHANNEL = "kernel:events";
@@ -43,6 +61,8 @@ export class EventBus {
   /** Broadcast events waiting for this turn's publish. */
   private readonly outbox: Array<{ name: string; payload: unknown }> = [];
   private unsubscribeBroadcast: Unsubscribe | null = null;
+  /** The request (if any) whose code is emitting: see answerAfterLocalReads. */
+  private readonly requestWrites = new AsyncLocalStorage<RequestWrites>();
 
   constructor(
     private readonly deps: {
@@ -80,9 +100,9 @@ export class EventBus {
   }
 
   /** Subscribes `owner` (a plugin id or "kernel") to an event; returns the function that removes it. */
-  on<K extends EventName>(owner: string, name: K, handler: EventHandler<K>): () => void {
+  on<K extends EventName>(owner: string, name: K, handler: EventHandler<K>, options: HandlerOptions = {}): () => void {
     const list = this.handlers.get(name) ?? [];
-    const subscription: Subscription = { owner, handler: handler as EventHandler<string> };
+    const subscription: Subscription = { owner, handler: handler as EventHandler<string>, servesReads: options.servesReads === true };
     list.push(subscription);
     this.handlers.set(name, list);
     return () => {
@@ -106,8 +126,11 @@ export class EventBus {
   }
 
   emit<K extends EventName>(name: K, payload: EventPayload<K>, options: { broadcast?: boolean } = {}): void {
+    const writes = this.requestWrites.getStore();
+    if (writes && this.handlers.get(name)?.some((s) => s.servesReads)) writes.emitted = true;
     this.deps.afterCommit(() => {
-      this.dispatch(name, payload, { name, origin: this.deps.instanceId, local: true });
+      const applying = this.dispatch(name, payload, { name, origin: this.deps.instanceId, local: true });
+      writes?.applying.push(...applying);
       if (options.broadcast && this.deps.coordination.kind === "redis") this.queueBroadcast(name, payload);
     });
   }
@@ -131,6 +154,30 @@ export class EventBus {
     void flush.finally(() => this.inFlight.delete(flush));
   }
 
+  /**
+   * Read-your-writes on this instance: runs a request (`respond`, e.g. Koa's `next`) and, if its writes emitted
+   * events that read-serving handlers take, resolves only once those handlers have applied them, so the answer
+   * is not sent before the next read on this instance can see the write. Requests that emit nothing such (every
+   * read, and attempts that only record a submission) pay one AsyncLocalStorage frame and nothing else. Other
+   * instances are not waited for: they converge through the broadcast.
+   *
+   * Why it works: emit runs inside the write and marks the request; the events are dispatched on the turn after
+   * their transaction commits (Database.afterCommit), which the request's handler awaited, so one turn after
+   * the request's code finished, every handler it set going is known. A rolled-back write dispatches nothing and
+   * so holds nothing up.
+   */
+  async answerAfterLocalReads<T>(respond: () => Promise<T>): Promise<T> {
+    const writes: RequestWrites = { emitted: false, applying: [] };
+    try {
+      return await this.requestWrites.run(writes, respond);
+    } finally {
+      if (writes.emitted) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await Promise.all(writes.applying);
+      }
+    }
+  }
+
   /** Resolves when every handler started so far has finished (tests and graceful shutdown). */
   async drain(): Promise<void> {
     // Handlers are dispatched on a later tick than emit; give that tick a chance first.
@@ -138,18 +185,23 @@ export class EventBus {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private dispatch(name: string, payload: unknown, meta: EventMeta): void {
-    for (const { owner, handler } of this.handlers.get(name) ?? []) {
-      const run = (async () => {
+  /** Starts every handler of the event; answers the runs of those that serve reads (they never reject). */
+  private dispatch(name: string, payload: unknown, meta: EventMeta): Array<Promise<void>> {
+    const applying: Array<Promise<void>> = [];
+    for (const { owner, handler, servesReads } of this.handlers.get(name) ?? []) {
+      // Outside the emitting request: what a handler emits in turn is not the request's to wait for.
+      const run = this.requestWrites.exit(async () => {
         try {
           await handler(payload, meta);
         } catch (error) {
           this.deps.observer?.handlerFailed(owner, name);
           this.deps.log.error({ err: error, plugin: owner, event: name }, `event handler of "${owner}" for ${name} failed`);
         }
-      })();
+      });
       this.inFlight.add(run);
       void run.finally(() => this.inFlight.delete(run));
+      if (servesReads) applying.push(run);
     }
+    return applying;
   }
 }

@@ -340,6 +340,7 @@ export class Kernel {
     app.use(observeRequests(this.metrics)); // outermost: sees the final status of every request
     app.use(requestContext({ container: this.container, log: this.log, development: this.config.env === "development" }));
     app.use(securityHeaders);
+    app.use((_ctx, next) => this.events.answerAfterLocalReads(next)); // read-your-writes on this instance
     if (!servesPlayers(this.config.role)) {
       app.use((ctx, next) => (OPERATIONAL_PATHS.includes(ctx.path) ? next() : Promise.reject(notFound(`role ${this.config.role} serves only ${OPERATIONAL_PATHS.join(", ")}`))));
     }

@@ -157,7 +157,7 @@ export class Scoreboard {
       if (this.current.hasSolve(p.solveId)) return;
       const missing = await this.missingRecords([p.userId], [p.teamId], [p.challengeId]);
       if (!this.applyMissing(missing, [p.userId], [p.teamId], [p.challengeId])) return; // deleted since: nothing to add
-      const solve: ScoringSolve = { id: p.solveId, challengeId: p.challengeId, userId: p.userId, teamId: p.teamId, at: Date.parse(p.date) };
+      const solve: ScoringSolve = { id: p.solveId, challengeId: p.challengeId, userId: p.userId, teamId: p.teamId, at: p.at };
       this.current.addSolve(solve);
       this.commit({ event: "solve", solve });
     });
@@ -168,7 +168,7 @@ export class Scoreboard {
       if (this.current.hasAward(p.awardId)) return;
       const missing = await this.missingRecords([p.userId], [p.teamId], []);
       if (!this.applyMissing(missing, [p.userId], [p.teamId], [])) return;
-      const award: ScoringAward = { id: p.awardId, userId: p.userId, teamId: p.teamId, value: p.value, at: Date.parse(p.date) };
+      const award: ScoringAward = { id: p.awardId, userId: p.userId, teamId: p.teamId, value: p.value, at: p.at };
       this.current.addAward(award);
       this.commit({ event: "award", award });
     });
@@ -401,7 +401,7 @@ export class Scoreboard {
       for (let i = 0; i < Math.max(mine.length, theirs.length) && differences.length < 20; i++) {
         const a = mine[i];
         const b = theirs[i];
-        const describe = (s: Standing | undefined) => (s ? `${i + 1}:${s.at}:${s.tail}` : null);
+        const describe = (s: Standing | undefined) => (s ? `${i + 1}:${s.at}:${s.lastId}:${s.tail}` : null);
         if (describe(a) !== describe(b)) differences.push({ view, accountId: (a ?? b)!.id, engine: describe(a), database: describe(b) });
       }
     }

@@ -45,13 +45,15 @@ export default definePlugin({
       () => undefined,
       () => undefined,
     );
-    events.on("solve.created", (p) => quietly(board.solveCreated(p)));
-    events.on("award.created", (p) => quietly(board.awardCreated(p)));
-    events.on("award.deleted", (p) => quietly(board.awardDeleted(p)));
-    events.on("account.updated", (p) => quietly(board.accountUpdated(p)));
+    // The engine answers reads: a write's answer waits until its change is applied here (read-your-writes).
+    const servesReads = { servesReads: true };
+    events.on("solve.created", (p) => quietly(board.solveCreated(p)), servesReads);
+    events.on("award.created", (p) => quietly(board.awardCreated(p)), servesReads);
+    events.on("award.deleted", (p) => quietly(board.awardDeleted(p)), servesReads);
+    events.on("account.updated", (p) => quietly(board.accountUpdated(p)), servesReads);
     events.on("account.updated", (p) => stream.accountChanged(p)); // a failure is logged by the kernel
-    events.on("challenge.updated", (p) => quietly(board.challengeUpdated(p)));
-    events.on("event.updated", (p) => quietly(board.eventUpdated(p)));
+    events.on("challenge.updated", (p) => quietly(board.challengeUpdated(p)), servesReads);
+    events.on("event.updated", (p) => quietly(board.eventUpdated(p)), servesReads);
     // Sent by another instance (this one already did the work before broadcasting).
     events.on("scoreboard.rebuild", (_p, meta) => (meta.local ? undefined : quietly(board.rebuild())));
     events.on("scoreboard.check", (_p, meta) => (meta.local ? undefined : quietly(board.check())));

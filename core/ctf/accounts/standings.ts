@@ -28,26 +28,28 @@ const accountTable = (mode: ScoringAccount["mode"]) => (mode === "teams" ? "ctf_
 function pointsSql(mode: ScoringAccount["mode"]): string {
   const owner = ownerColumn(mode);
   return `
-    SELECT s.${owner} AS account_id, coalesce(fv.value, c.value) AS value, s.created_at AS at
+    SELECT s.${owner} AS account_id, coalesce(fv.value, c.value) AS value, s.created_at AS at, s.id AS row_id
       FROM ctf_solves s JOIN ctf_challenges c ON c.id = s.challenge_id
       LEFT JOIN unnest($3::int[], $4::int[]) AS fv(id, value) ON fv.id = c.id
      WHERE s.${owner} IS NOT NULL AND ($1::timestamptz IS NULL OR s.created_at < $1::timestamptz)
     UNION ALL
-    SELECT a.${owner}, a.value, a.created_at
+    SELECT a.${owner}, a.value, a.created_at, a.id
       FROM ctf_awards a
      WHERE a.${owner} IS NOT NULL AND ($1::timestamptz IS NULL OR a.created_at < $1::timestamptz)`;
 }
 
 /**
  * The ranking: visible (not hidden, not banned) accounts with at least one solve or award, by score
- * descending, then by when they reached it (their latest counted solve or award), then by id.
+ * descending, then by when they reached it (their latest counted solve or award), then, at the same instant,
+ * by the latest row's id (CTFd's max(id) over solves and awards), then by account id.
  */
 function rankingSql(mode: ScoringAccount["mode"]): string {
   return `
     WITH points AS (${pointsSql(mode)}),
-    totals AS (SELECT account_id, sum(value)::bigint AS score, max(at) AS reached_at FROM points GROUP BY account_id)
-    SELECT t.account_id, t.score, row_number() OVER (ORDER BY t.score DESC, t.reached_at ASC, t.account_id ASC)::int AS place
-      FROM totals t JOIN ${accountTable(mode)} acc ON acc.id = t.account_id
+    totals AS (SELECT account_id, sum(value)::bigint AS score, max(at) AS reached_at FROM points GROUP BY account_id),
+    latest AS (SELECT account_id, max(row_id) AS row_id FROM points GROUP BY account_id)
+    SELECT t.account_id, t.score, row_number() OVER (ORDER BY t.score DESC, t.reached_at ASC, l.row_id ASC, t.account_id ASC)::int AS place
+      FROM totals t JOIN latest l USING (account_id) JOIN ${accountTable(mode)} acc ON acc.id = t.account_id
      WHERE NOT acc.hidden AND NOT acc.banned`;
 }
 

@@ -7,7 +7,7 @@ import { pathId, rowId } from "../accounts/rows.js";
 import type { UserRow } from "../accounts/views.js";
 import { lockAccountPoints } from "../game/score.js";
 import type { Ctf } from "../runtime.js";
-import { isoDate, txQuery } from "../sql.js";
+import { isoDate, preciseMs, txQuery } from "../sql.js";
 
 const text = (max: number) => z.string().trim().max(max).nullable().optional();
 
@@ -84,9 +84,9 @@ export function awardsRoutes(routes: PluginRoutes, ctf: Ctf): void {
       }
       const [row] = (await txQuery<AwardRow>(
         tx,
-        `INSERT INTO ctf_awards (user_id, team_id, name, description, value, category, icon) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        `INSERT INTO ctf_awards (user_id, team_id, name, description, value, category, icon) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *, ${preciseMs("created_at")} AS at_ms`,
         [userId, teamId, body.name, body.description ?? null, body.value, body.category ?? null, body.icon ?? null],
-      )) as [AwardRow];
+      )) as [AwardRow & { at_ms: string }];
       ctf.emit("award.created", {
         awardId: row.id,
         userId: row.user_id,
@@ -95,6 +95,7 @@ export function awardsRoutes(routes: PluginRoutes, ctf: Ctf): void {
         category: row.category,
         hintId: null,
         date: isoDate(row.created_at)!,
+        at: Number(row.at_ms),
       });
       return row;
     });

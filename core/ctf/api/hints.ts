@@ -9,7 +9,7 @@ import { accountScore, lockAccountPoints } from "../game/score.js";
 import type { Ctf } from "../runtime.js";
 import type { Player } from "../service.js";
 import { eventPhase } from "../settings.js";
-import { isoDate, txQuery } from "../sql.js";
+import { isoDate, preciseMs, txQuery } from "../sql.js";
 
 const id = z.coerce.number().int().positive().max(2 ** 31 - 1);
 const idParams = z.object({ id });
@@ -106,9 +106,9 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
         throw new HttpError(403, "You must unlock other hints before accessing this hint", { requirements: ["You must unlock other hints before accessing this hint"] });
       }
       if (hint.cost > 0 && (await accountScore(tx, player)) < hint.cost) throw badRequest({ score: ["You do not have enough points to unlock this hint"] });
-      const [award] = await txQuery<{ id: number; created_at: Date }>(
+      const [award] = await txQuery<{ id: number; created_at: Date; at_ms: string }>(
         tx,
-        `INSERT INTO ctf_awards (user_id, team_id, name, description, value, category, hint_id) VALUES ($1, $2, $3, $4, $5, 'hints', $6) RETURNING id, created_at`,
+        `INSERT INTO ctf_awards (user_id, team_id, name, description, value, category, hint_id) VALUES ($1, $2, $3, $4, $5, 'hints', $6) RETURNING id, created_at, ${preciseMs("created_at")} AS at_ms`,
         [player.userId, teamId, `Hint ${hint.id}`, `Hint for ${challenge.name}`, -hint.cost, hint.id],
       );
       let row;
@@ -123,7 +123,7 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
         if (isUniqueViolation(error)) throw badRequest({ target: ["You've already unlocked this target"] });
         throw error;
       }
-      ctf.emit("award.created", { awardId: award!.id, userId: player.userId, teamId, value: -hint.cost, category: "hints", hintId: hint.id, date: award!.created_at.toISOString() });
+      ctf.emit("award.created", { awardId: award!.id, userId: player.userId, teamId, value: -hint.cost, category: "hints", hintId: hint.id, date: award!.created_at.toISOString(), at: Number(award!.at_ms) });
       return row!;
     });
     ok(ctx, { id: unlock.id, type: "hints", target: hint.id, user_id: player.userId, team_id: teamId, date: isoDate(unlock.created_at) });

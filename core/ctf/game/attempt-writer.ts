@@ -1,5 +1,6 @@
 import type { Database } from "../../kernel/db/data-source.js";
 import type { Logger } from "../../kernel/log.js";
+import { preciseMs } from "../sql.js";
 
 export type Outcome = "prerequisites" | "locked" | "ratelimited" | "already_solved" | "correct" | "incorrect";
 
@@ -24,6 +25,8 @@ export interface AttemptRow {
   fails: number;
   submission_id: string | null;
   created_at: Date | null;
+  /** created_at as precise ms (see preciseMs). */
+  at_ms: string | null;
   solve_id: string | null;
 }
 
@@ -77,7 +80,8 @@ function batchStatement(account: (alias: string, input?: string) => string): str
       SELECT submission_id, challenge_id, user_id, team_id, now() FROM decision WHERE outcome = 'correct'
       ON CONFLICT DO NOTHING RETURNING id, submission_id
     )
-    SELECT d.n, d.outcome, d.fails, d.submission_id, CASE WHEN d.submission_id IS NOT NULL THEN now() END AS created_at, sol.id AS solve_id
+    SELECT d.n, d.outcome, d.fails, d.submission_id, CASE WHEN d.submission_id IS NOT NULL THEN now() END AS created_at,
+           CASE WHEN d.submission_id IS NOT NULL THEN ${preciseMs("now()")} END AS at_ms, sol.id AS solve_id
       FROM decision d LEFT JOIN solve sol ON sol.submission_id = d.submission_id
      ORDER BY d.n`;
 }

@@ -153,6 +153,7 @@ export class AttemptPipeline {
         accountId: player.accountId!,
         value,
         date,
+        at: Number(row.at_ms),
       });
     }
     return row;

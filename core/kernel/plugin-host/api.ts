@@ -3,7 +3,7 @@ import type { EntitySchema } from "typeorm";
 import type { z } from "zod";
 import type { Actor, ActorResolver } from "../auth.js";
 import type { Migration } from "../db/migrations.js";
-import type { EventHandler, EventName, EventPayload } from "../events.js";
+import type { EventHandler, EventName, EventPayload, HandlerOptions } from "../events.js";
 import type { ChannelConnection, ChannelDefinition } from "../http/websocket.js";
 import type { JobRun } from "../scheduler/run-store.js";
 import type { JobDefinition, JobSummary } from "../scheduler/scheduler.js";
@@ -31,7 +31,8 @@ export interface PluginJobs {
 }
 
 export interface PluginEvents {
-  on<K extends EventName>(name: K, handler: EventHandler<K>): () => void;
+  /** `{ servesReads: true }` for handlers that update what this instance answers reads from (see HandlerOptions). */
+  on<K extends EventName>(name: K, handler: EventHandler<K>, options?: HandlerOptions): () => void;
   /** Delivered after the current transaction commits; `broadcast` also reaches every other instance. */
   emit<K extends EventName>(name: K, payload: EventPayload<K>, options?: { broadcast?: boolean }): void;
 }

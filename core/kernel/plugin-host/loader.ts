@@ -269,9 +269,9 @@ export class PluginHost {
       },
     };
     const events: PluginEvents = {
-      on(name, handler) {
+      on(name, handler, options) {
         assertOpen("an event handler");
-        return deps.events.on(id, name, handler);
+        return deps.events.on(id, name, handler, options);
       },
       emit: (name, payload, options) => deps.events.emit(name, payload, options),
     };

@@ -23,14 +23,19 @@ interface Challenge extends ScoringChallenge {
 export interface Standing {
   readonly id: number;
   score: number;
-  /** When the account reached its score: its latest counted solve or award (ms). */
+  /** When the account reached its score: its latest counted solve or award (ms, with microseconds). */
   at: number;
+  /** The highest id among its counted solves and awards (CTFd's max(id): breaks ties at the same instant). */
+  lastId: number;
   /** Its API row without `pos` (rows.ts). */
   tail: string;
 }
 
-/** Score descending, then who reached it first, then account id. Negative when a ranks above b. */
-export const rankOrder = (a: Standing, b: Standing) => b.score - a.score || a.at - b.at || a.id - b.id;
+/**
+ * CTFd's order: score descending, then who reached it first, then (at the same instant) the lower latest row id,
+ * then account id. Negative when a ranks above b.
+ */
+export const rankOrder = (a: Standing, b: Standing) => b.score - a.score || a.at - b.at || a.lastId - b.lastId || a.id - b.id;
 
 /** Above this many changed accounts, one sort is cheaper than moving each account. */
 const BULK_THRESHOLD = 64;
@@ -336,11 +341,13 @@ export class StandingsState {
     const cutoff = this.cutoff(view);
     let score = 0;
     let at = -Infinity;
+    let lastId = 0;
     let counted = 0;
     for (const item of this.itemsOf(id) ?? []) {
       if (item.at >= cutoff) continue;
       score += this.valueOf(item, view);
       if (item.at > at) at = item.at;
+      if (item.id > lastId) lastId = item.id; // solve and award ids alike, as CTFd's max(id) over both
       counted++;
     }
     const listed = counted > 0 && account !== undefined && !account.hidden && !account.banned;
@@ -352,15 +359,16 @@ export class StandingsState {
       return true;
     }
     const tail = this.tailOf(account!, score, view);
-    if (standing && standing.score === score && standing.at === at && standing.tail === tail) return false;
+    if (standing && standing.score === score && standing.at === at && standing.lastId === lastId && standing.tail === tail) return false;
     if (standing) {
       if (!bulk) ranking.remove(standing);
     } else {
-      standing = { id, score, at, tail };
+      standing = { id, score, at, lastId, tail };
       ranking.byId.set(id, standing);
     }
     standing.score = score;
     standing.at = at;
+    standing.lastId = lastId;
     standing.tail = tail;
     if (!bulk) ranking.insert(standing);
     return true;

@@ -21,6 +21,13 @@ const USERS = 9;
 const TEAMS = 4;
 const T0 = Date.UTC(2030, 0, 1);
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
+/** A time `micros` µs after T0, as the database's text (Date would round it to the millisecond). */
+const stamp = (micros: number) => {
+  const iso = new Date(T0 + Math.floor(micros / 1000)).toISOString();
+  return iso.replace(/Z$/, `${String(micros % 1000).padStart(3, "0")}Z`);
+};
+/** The database's precise ms of a created_at (what core/ctf reads and emits). */
+const PRECISE = `extract(epoch FROM created_at) * 1000`;
 
 type Step =
   | { kind: "solve"; user: number; challenge: number; time: number }
@@ -36,7 +43,9 @@ type Step =
   | { kind: "freeze"; time: number | null };
 
 const user = fc.integer({ min: 1, max: USERS });
-const time = fc.integer({ min: 0, max: 40 }); // seconds after T0: coarse, so equal times (ties) are common
+// µs after T0: whole seconds 0..40, so equal instants (ties broken by row id) are common, plus 0..2 µs, so some
+// times differ only below the millisecond (where microseconds decide).
+const time = fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 2 })).map(([s, us]) => s * 1_000_000 + us);
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ kind: fc.constant("solve" as const), user, challenge: fc.integer({ min: 1, max: 6 }), time }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("award" as const), user, value: fc.integer({ min: -150, max: 300 }), time, teamOnly: fc.boolean() }) },
@@ -121,19 +130,19 @@ async function apply(t: TestCtf, mode: "users" | "teams", step: Step): Promise<v
           challengeId,
           uid,
           teamId,
-          at(step.time),
+          stamp(step.time),
         ]);
-        const [solve] = await txQuery<{ id: string }>(
+        const [solve] = await txQuery<{ id: string; at_ms: string }>(
           tx,
-          `INSERT INTO ctf_solves (submission_id, challenge_id, user_id, team_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
-          [sub!.id, challengeId, uid, teamId, at(step.time)],
+          `INSERT INTO ctf_solves (submission_id, challenge_id, user_id, team_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id, ${PRECISE} AS at_ms`,
+          [sub!.id, challengeId, uid, teamId, stamp(step.time)],
         );
         if (!solve) return;
         await recompute(tx, [challengeId]);
         const [{ value }] = (await txQuery<{ value: number }>(tx, `SELECT value FROM ctf_challenges WHERE id = $1`, [challengeId])) as [{ value: number }];
         emit(
           "solve.created",
-          { solveId: Number(solve.id), submissionId: Number(sub!.id), challengeId, userId: uid, teamId, accountType: mode === "teams" ? "team" : "user", accountId: teamId ?? uid, value, date: at(step.time).toISOString() },
+          { solveId: Number(solve.id), submissionId: Number(sub!.id), challengeId, userId: uid, teamId, accountType: mode === "teams" ? "team" : "user", accountId: teamId ?? uid, value, date: new Date(T0 + Math.floor(step.time / 1000)).toISOString(), at: Number(solve.at_ms) },
           { broadcast: true },
         );
         return;
@@ -144,8 +153,14 @@ async function apply(t: TestCtf, mode: "users" | "teams", step: Step): Promise<v
         const teamId = mode === "teams" ? row.team_id : null;
         if (mode === "teams" && teamId === null) return;
         const userId = mode === "teams" && step.teamOnly ? null : uid;
-        const [award] = await txQuery<{ id: number }>(tx, `INSERT INTO ctf_awards (user_id, team_id, name, value, created_at) VALUES ($1, $2, 'a', $3, $4) RETURNING id`, [userId, teamId, step.value, at(step.time)]);
-        emit("award.created", { awardId: award!.id, userId, teamId, value: step.value, category: null, hintId: null, date: at(step.time).toISOString() }, { broadcast: true });
+        const [award] = await txQuery<{ id: number; at_ms: string }>(tx, `INSERT INTO ctf_awards (user_id, team_id, name, value, created_at) VALUES ($1, $2, 'a', $3, $4) RETURNING id, ${PRECISE} AS at_ms`, [
+          userId,
+          teamId,
+          step.value,
+          stamp(step.time),
+        ]);
+        const date = new Date(T0 + Math.floor(step.time / 1000)).toISOString();
+        emit("award.created", { awardId: award!.id, userId, teamId, value: step.value, category: null, hintId: null, date, at: Number(award!.at_ms) }, { broadcast: true });
         return;
       }
       case "deleteAward": {
@@ -243,10 +258,12 @@ async function recompute(db: Database) {
   const users = await db.query<Row>(`SELECT id, name, hidden, banned, team_id, bracket_id FROM ctf_users ORDER BY id`);
   const teams = await db.query<Row>(`SELECT id, name, hidden, banned, bracket_id FROM ctf_teams ORDER BY id`);
   const challenges = await db.query<Row>(`SELECT id, type, value, initial, minimum, decay, decay_function FROM ctf_challenges`);
-  const solves = (await db.query<Row>(`SELECT id, challenge_id, user_id, team_id, created_at FROM ctf_solves`)).map((s): Row => ({ ...s, id: Number(s.id), t: new Date(s.created_at).getTime(), kind: "solve" }));
-  const awards = (await db.query<Row>(`SELECT id, user_id, team_id, value, created_at FROM ctf_awards`)).map((a): Row => ({ ...a, t: new Date(a.created_at).getTime(), kind: "award" }));
+  // Times in whole µs since the epoch (exact in a double), the database's precision: Date would drop them.
+  const micros = `(extract(epoch FROM created_at) * 1000000)::bigint::text AS us`;
+  const solves = (await db.query<Row>(`SELECT id, challenge_id, user_id, team_id, ${micros} FROM ctf_solves`)).map((s): Row => ({ ...s, id: Number(s.id), t: Number(s.us), kind: "solve" }));
+  const awards = (await db.query<Row>(`SELECT id, user_id, team_id, value, ${micros} FROM ctf_awards`)).map((a): Row => ({ ...a, id: Number(a.id), t: Number(a.us), kind: "award" }));
   const teamsMode = event!.mode === "teams";
-  const freeze = event!.freeze_at ? new Date(event!.freeze_at).getTime() : null;
+  const freeze = event!.freeze_at ? new Date(event!.freeze_at).getTime() * 1000 : null; // whole seconds here
   const userById = new Map(users.map((u) => [u.id, u]));
   const teamById = new Map(teams.map((tm) => [tm.id, tm]));
   const visible = (a: Row | undefined) => a !== undefined && !a.hidden && !a.banned;
@@ -273,10 +290,11 @@ async function recompute(db: Database) {
       .filter(visible)
       .map((a) => {
         const mine = items.filter((i) => i[owner] === a.id);
-        return { a, mine, score: mine.reduce((sum, i) => sum + valueOf(i), 0), reached: Math.max(...mine.map((i) => i.t)) };
+        // CTFd: the latest time, and the highest id over the account's solves and awards (two sequences, one max).
+        return { a, mine, score: mine.reduce((sum, i) => sum + valueOf(i), 0), reached: Math.max(...mine.map((i) => i.t)), lastId: Math.max(...mine.map((i) => i.id)) };
       })
       .filter((s) => s.mine.length > 0)
-      .sort((x, y) => y.score - x.score || x.reached - y.reached || x.a.id - y.a.id);
+      .sort((x, y) => y.score - x.score || x.reached - y.reached || x.lastId - y.lastId || x.a.id - y.a.id);
     const rows = standings.map((s, i) => {
       const row: Row = {
         pos: i + 1,
@@ -313,7 +331,7 @@ async function recompute(db: Database) {
             team_id: teamsMode ? item.team_id : null,
             user_id: item.user_id,
             value: valueOf(item),
-            date: new Date(item.t).toISOString().replace(/\.\d{3}Z$/, "Z"),
+            date: new Date(Math.floor(item.t / 1000)).toISOString().replace(/\.\d{3}Z$/, "Z"),
           })),
       };
     });
