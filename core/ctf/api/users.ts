@@ -1,4 +1,5 @@
 import type { Context } from "koa";
+import type { EntityManager } from "typeorm";
 import { z } from "zod";
 import { badRequest, notFound } from "../../kernel/errors.js";
 import { ok, parseInput } from "../../kernel/http/envelope.js";
@@ -94,6 +95,15 @@ function userChanges(before: UserRow, after: UserRow): AccountUpdated["changes"]
 }
 
 /**
+ * Ends a user's sessions after a change that must sign them in again (a new password, a ban, a role change),
+ * except the request's own session (a user or admin changing their own account stays signed in). The caller adds
+ * `credentials` to the emitted changes, so every instance drops its cached callers, API tokens' included.
+ */
+function endSessions(tx: EntityManager, ctx: Context, userId: number): Promise<unknown> {
+  return txQuery(tx, `DELETE FROM ctf_sessions WHERE user_id = $1 AND id_hash <> $2`, [userId, sha256(ctx.cookies.get(SESSION_COOKIE) ?? "")]);
+}
+
+/**
  * /api/v1/users: lists and profiles (CTFd shapes), the caller's own profile, solves/fails/awards lists, and
  * admin account management. Hidden and banned users are invisible to non-admins everywhere here.
  */
@@ -157,9 +167,13 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
       } catch (error) {
         uniqueUserError(error);
       }
+      const changes = userChanges(user, after);
       // A new password ends every other session of the account; this one stays logged in.
-      if (passwordHash) await txQuery(tx, `DELETE FROM ctf_sessions WHERE user_id = $1 AND id_hash <> $2`, [user.id, sha256(ctx.cookies.get(SESSION_COOKIE) ?? "")]);
-      emitAccountUpdated(ctf, { accountType: "user", id: user.id, changes: userChanges(user, after), affectedTeamIds: user.team_id ? [user.team_id] : [] });
+      if (passwordHash) {
+        await endSessions(tx, ctx, user.id);
+        changes.push("credentials");
+      }
+      emitAccountUpdated(ctf, { accountType: "user", id: user.id, changes, affectedTeamIds: user.team_id ? [user.team_id] : [] });
       return after;
     });
     if (passwordHash) ctf.auth.invalidate();
@@ -239,6 +253,10 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
         uniqueUserError(error);
       }
       const changes = userChanges(before, after);
+      if (passwordHash || changes.includes("banned") || changes.includes("role")) {
+        await endSessions(tx, ctx, id);
+        changes.push("credentials");
+      }
       // Hiding or banning a solver changes how many solves count toward dynamic values.
       if (changes.includes("hidden") || changes.includes("banned")) await recomputeChallenges(tx, ctf, await dynamicChallengesSolvedBy(tx, { userId: id }));
       emitAccountUpdated(ctf, { accountType: "user", id, changes, affectedTeamIds: after.team_id ? [after.team_id] : [] });
