@@ -4,20 +4,20 @@ import { badRequest, HttpError } from "../../kernel/errors.js";
 import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { PlayerAuth } from "../accounts/auth.js";
-import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
+import { email, isUniqueViolation, looksLikeEmail, password, userName } from "../accounts/fields.js";
 import { userView, type UserRow } from "../accounts/views.js";
 import { hashPassword, verifyPassword } from "../passwords.js";
 import type { Ctf } from "../runtime.js";
 import { eventSettingsPatch, settingsView, SettingsStore } from "../settings.js";
 import { txQuery } from "../sql.js";
 
-const registerBody = z.object({ name: accountName, email, password }).strict();
+const registerBody = z.object({ name: userName, email, password }).strict();
 const loginBody = z.object({ name: z.string().trim().min(1).max(254), password: z.string().min(1).max(128) }).strict();
 const setupBody = z
   .object({
     ctf_name: z.string().trim().min(1).max(128),
     user_mode: z.enum(["users", "teams"]).default("users"),
-    name: accountName,
+    name: userName,
     email,
     password,
   })
@@ -62,7 +62,13 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
       ctx.set("Retry-After", String(Math.ceil(limit.retryAfterMs / 1000)));
       throw new HttpError(429, `Too many login attempts. Try again in ${Math.ceil(limit.retryAfterMs / 1000)} seconds`);
     }
-    const [user] = await ctf.db.query<UserRow>(`SELECT * FROM ctf_users WHERE lower(name) = lower($1) OR lower(email) = lower($1) ORDER BY (lower(name) = lower($1)) DESC LIMIT 1`, [body.name]);
+    // An email-shaped login means that email first: a name imported in that shape must not shadow its owner.
+    const byEmailFirst = looksLikeEmail(body.name);
+    const [user] = await ctf.db.query<UserRow>(
+      `SELECT * FROM ctf_users WHERE lower(name) = lower($1) OR lower(email) = lower($1)
+        ORDER BY (CASE WHEN $2 THEN lower(email) = lower($1) ELSE lower(name) = lower($1) END) DESC LIMIT 1`,
+      [body.name, byEmailFirst],
+    );
     // Hash even for unknown names so response time does not reveal which names exist.
     const valid = await verifyPassword(body.password, user?.password_hash ?? "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     if (!user || !valid) throw new HttpError(403, "Your username or password is incorrect", { password: ["Your username or password is incorrect"] });

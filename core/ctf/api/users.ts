@@ -8,7 +8,7 @@ import { assertAccountsVisible, assertScoresVisible, playerOf, readerOf, scoresV
 import { answerActivity } from "../accounts/activity.js";
 import { sha256, SESSION_COOKIE } from "../accounts/auth.js";
 import { emitAccountUpdated, recomputeChallenges } from "../accounts/changes.js";
-import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
+import { email, isUniqueViolation, password, userName } from "../accounts/fields.js";
 import { answerAccountPage, listQuery } from "../accounts/listing.js";
 import { assertBracket, pathId, profileText, profileWebsite, rowId, updateRow, userById } from "../accounts/rows.js";
 import { standingOf, type ScoringAccount } from "../accounts/standings.js";
@@ -28,7 +28,7 @@ const ADMIN_ONLY_KEYS = ["banned", "hidden", "score", "type", "verified", "id", 
 
 const profilePatch = z
   .object({
-    name: accountName,
+    name: userName,
     email,
     password,
     confirm: z.string().max(128),
@@ -56,7 +56,7 @@ const adminUserFields = {
   bracket_id: rowId.nullable(),
   fields: z.array(z.unknown()).max(100),
 };
-const adminUserPatch = z.object({ name: accountName, password, ...adminUserFields }).partial().strict();
+const adminUserPatch = z.object({ name: userName, password, ...adminUserFields }).partial().strict();
 const adminUserCreate = adminUserPatch.required({ name: true, password: true });
 
 /** Body columns of ctf_users an admin may write (password is hashed first). */
