@@ -188,7 +188,9 @@ describe("core/ctf pages in a browser (Chromium)", function () {
       expect(await ban.getAttribute("aria-pressed")).to.equal("false");
       await ban.click();
       await w.page.waitForFunction(() => document.querySelector('[aria-label="Banned: to-be-banned"]')?.getAttribute("aria-pressed") === "true");
-      expect((await victim.get("/api/v1/users/me")).status).to.equal(403);
+      // The ban ended the player's session; logging in again is refused as banned.
+      expect((await victim.get("/api/v1/users/me")).status).to.equal(401);
+      expect((await t.anonymous().post("/api/v1/auth/login", { name: "to-be-banned", password: "player-password-1" })).status).to.equal(403);
       w.assertClean();
     });
 
