@@ -95,9 +95,16 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
     });
   });
 
-  /** First-time setup: names the event, picks the mode and creates the first admin. Only once. */
+  /**
+   * First-time setup: names the event, picks the mode and creates the first admin. Only once. With a bootstrap
+   * token configured only its holder may do it; without one, whoever comes first (as in CTFd; start-up warns).
+   */
   routes.post("/api/v1/setup", { body: setupBody }, async (ctx) => {
     const body = parseInput(setupBody, ctx.request.body);
+    if ((await ctf.settings.get()).setupDone) throw new HttpError(403, "Setup has already been done", { setup: ["already done"] });
+    if (ctf.host.adminTokenSet && !(await ctf.isBootstrap(ctx))) {
+      throw new HttpError(401, "Setup needs the bootstrap token", { token: ["Send the setup token (FLAGHOST_ADMIN_TOKEN) as Authorization: Token <value>"] });
+    }
     const passwordHash = await hashPassword(body.password);
     const admin = await ctf.db.transaction(async (tx) => {
       const [claimed] = await txQuery(tx, `UPDATE ctf_event SET setup_done = true, name = $1, mode = $2, updated_at = now() WHERE id = 1 AND NOT setup_done RETURNING id`, [body.ctf_name, body.user_mode]);
@@ -130,4 +137,15 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
     }
     ok(ctx, settingsView(await ctf.settings.get()));
   });
+}
+
+/**
+ * Warns, once this process listens, that setup is open to whoever comes first: no bootstrap token is configured and
+ * the event is not set up yet. The warning carries the URL that finishes setup.
+ */
+export async function warnIfSetupIsOpen(ctf: Ctf): Promise<void> {
+  if (ctf.host.adminTokenSet || (await ctf.settings.get()).setupDone) return;
+  void ctf.host.listening.then((url) =>
+    ctf.log.warn({ setupUrl: `${url}/setup` }, "setup is open to whoever comes first: finish it now, or set FLAGHOST_ADMIN_TOKEN so it needs that token"),
+  );
 }

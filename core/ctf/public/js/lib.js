@@ -15,11 +15,11 @@ export function session(refresh = false) {
 }
 
 /**
- * Calls the JSON API. Never throws: the result is {status, ok, body, message}, status 0 when the server
+ * Calls the JSON API (with `extraHeaders`, e.g. a token, besides the CSRF token). Never throws: the result is {status, ok, body, message}, status 0 when the server
  * could not be reached, and `message` a sentence to show the user when the call failed.
  */
-export async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+export async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && method !== "HEAD") {
     const current = await session();
