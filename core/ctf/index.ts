@@ -7,7 +7,7 @@ import { ctfMigrations } from "./migrations.js";
 import { createReadService } from "./read-service.js";
 import { Ctf } from "./runtime.js";
 import { gameService, pageShellService, readService, type GameService } from "./service.js";
-import { authRoutes } from "./api/auth.js";
+import { authRoutes, warnIfSetupIsOpen } from "./api/auth.js";
 import { awardsRoutes } from "./api/awards.js";
 import { challengesRoutes } from "./api/challenges.js";
 import { flagsRoutes } from "./api/flags.js";
@@ -73,6 +73,7 @@ export default definePlugin({
 
     return {
       provides: [provide(gameService, game), provide(pageShellService, shell), provide(readService, createReadService(deps.db))],
+      start: () => warnIfSetupIsOpen(ctf),
       stop: () => ctf.stop(),
     };
   },

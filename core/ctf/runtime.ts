@@ -92,6 +92,11 @@ export class Ctf {
     return (await this.kernelAuth.actor(ctx))?.admin === true;
   }
 
+  /** True for the kernel's bootstrap admin token (FLAGHOST_ADMIN_TOKEN). */
+  async isBootstrap(ctx: Context): Promise<boolean> {
+    return (await this.kernelAuth.actor(ctx))?.kind === "bootstrap";
+  }
+
   /** 401 unless a player is logged in (the bootstrap token has no account, so it is refused here). */
   readonly requirePlayer: Middleware = async (ctx, next) => {
     if (!(await this.player(ctx))) throw unauthorized();

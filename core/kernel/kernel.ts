@@ -92,6 +92,9 @@ export class Kernel {
   private metricsServer: Server | null = null;
   private starting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
+  private announceListening: (url: string) => void = () => {};
+  /** Resolved with the base URL once the server listens (plugins may announce their pages' URLs then). */
+  private readonly listening = new Promise<string>((resolve) => (this.announceListening = resolve));
 
   constructor(readonly config: KernelConfig, options: { logDestination?: NodeJS.WritableStream } = {}) {
     this.instanceId = config.instanceId ?? `${hostname()}-${process.pid}`;
@@ -227,6 +230,8 @@ export class Kernel {
       if (this.config.metrics.port !== undefined) {
         this.metricsServer = await listenForScrapes(this.metrics, { port: this.config.metrics.port, host, log: this.log });
       }
+      const { port: bound } = server.address() as AddressInfo;
+      this.announceListening(`http://${host === "0.0.0.0" || host === "::" ? "localhost" : host}:${bound}`);
     }
     return (this.server.address() as AddressInfo).port;
   }
@@ -299,6 +304,8 @@ export class Kernel {
         trigger: (jobId) => this.jobTriggers.trigger(jobId),
       },
       websocketTokenTtlMs: this.config.websocket.tokenTtlMs,
+      adminTokenSet: this.config.adminToken !== undefined,
+      listening: this.listening,
     };
     // Resolved at call time: the signing secret is read from the database after the register phase.
     const tokens: TokenService = {

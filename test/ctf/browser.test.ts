@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { Browser, Page } from "playwright-core";
 import { ADMIN_PASSWORD, Client, CTF_PLUGIN, startCtf, type TestCtf } from "../helpers/ctf.js";
 import { launchBrowser, WAIT_MS, WatchedPage } from "../helpers/browser.js";
-import { fixturePlugin, startTestKernel, type TestKernel } from "../helpers/kernel.js";
+import { fixturePlugin, startTestKernel, TEST_ADMIN_TOKEN, type TestKernel } from "../helpers/kernel.js";
 
 /** The tile of a challenge on the board, by its name. */
 const tile = (page: Page, name: string) => page.locator("button.tile", { has: page.locator(".tile-name", { hasText: name }) });
@@ -188,7 +188,9 @@ describe("core/ctf pages in a browser (Chromium)", function () {
       expect(await ban.getAttribute("aria-pressed")).to.equal("false");
       await ban.click();
       await w.page.waitForFunction(() => document.querySelector('[aria-label="Banned: to-be-banned"]')?.getAttribute("aria-pressed") === "true");
-      expect((await victim.get("/api/v1/users/me")).status).to.equal(403);
+      // The ban ended the player's session; logging in again is refused as banned.
+      expect((await victim.get("/api/v1/users/me")).status).to.equal(401);
+      expect((await t.anonymous().post("/api/v1/auth/login", { name: "to-be-banned", password: "player-password-1" })).status).to.equal(403);
       w.assertClean();
     });
 
@@ -371,6 +373,7 @@ describe("core/ctf pages in a browser (Chromium)", function () {
       await page.getByLabel("Admin name").fill("root");
       await page.getByLabel("Admin email").fill("root@example.test");
       await page.getByLabel("Admin password").fill(ADMIN_PASSWORD);
+      await page.getByLabel("Setup token").fill(TEST_ADMIN_TOKEN);
       await page.getByRole("button", { name: "Finish setup" }).click();
       await page.waitForURL("**/admin");
       expect(await page.locator("header .brand").textContent()).to.equal("Story CTF");

@@ -91,10 +91,10 @@ describe("core/ctf hidden and banned accounts, user mode", () => {
     expect((await t.admin.get(`/api/v1/challenges/${dynamic}`)).body.data.value).to.equal(500);
   });
 
-  it("a banned user cannot log in, and their session and API token are refused with 403", async () => {
+  it("a banned user cannot log in, their session is ended and their API token is refused with 403", async () => {
     const login = await t.anonymous().post("/api/v1/auth/login", { name: "banned_player", password: "banned-password" });
     expect(login.status).to.equal(403);
-    expect((await banned.get("/api/v1/users/me")).status).to.equal(403);
+    expect((await banned.get("/api/v1/users/me")).status).to.equal(401); // the ban ended it (issue 11, hole 6)
     const viaToken = tokenClient(t, bannedToken);
     expect((await viaToken.get("/api/v1/users/me")).status).to.equal(403);
     expect((await viaToken.post("/api/v1/challenges/attempt", { challenge_id: challenge, submission: "flag{hb}" })).status).to.equal(403);
@@ -172,7 +172,7 @@ describe("core/ctf hidden and banned accounts, team mode", () => {
     expect((await teams.banned.captain.get("/api/v1/users/me")).status).to.equal(403);
     expect((await tokenClient(t, bannedTeamToken).get("/api/v1/users/me")).status).to.equal(403);
     expect((await tokenClient(t, bannedTeamToken).post("/api/v1/challenges/attempt", { challenge_id: challenge, submission: "x" })).status).to.equal(403);
-    expect((await bannedMember.get("/api/v1/teams/me")).status).to.equal(403);
+    expect((await bannedMember.get("/api/v1/teams/me")).status).to.equal(401); // the user's ban ended the session
     const login = await t.anonymous().post("/api/v1/auth/login", { name: bannedMember.user!.name, password: "player-password-1" });
     expect(login.status).to.equal(403);
     expect((await hiddenMember.get("/api/v1/teams/me")).status).to.equal(200);

@@ -82,7 +82,10 @@ export async function startCtf(
 ): Promise<TestCtf> {
   const t = await startTestKernel({ plugins: [CTF_PLUGIN, ...(options.plugins ?? [])], config: options.config });
   const admin = new Client(t.url);
-  const setup = admin.adopt(await admin.post("/api/v1/setup", { ctf_name: "Test CTF", user_mode: options.mode ?? "users", name: "admin", email: "admin@example.test", password: ADMIN_PASSWORD }));
+  // Setup needs the bootstrap token when one is configured (it is, unless a test unsets adminToken).
+  const setupHeaders: Record<string, string> = t.kernel.config.adminToken ? { authorization: `Token ${t.kernel.config.adminToken}` } : {};
+  const setupBody = { ctf_name: "Test CTF", user_mode: options.mode ?? "users", name: "admin", email: "admin@example.test", password: ADMIN_PASSWORD };
+  const setup = admin.adopt(await admin.request("POST", "/api/v1/setup", setupBody, setupHeaders));
   if (setup.status !== 200) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.body)}`);
   if (options.settings) {
     const res = await admin.patch("/api/v1/configs", options.settings);

@@ -3,6 +3,14 @@ import { z } from "zod";
 /** Field rules shared by registration, profile edits and admin account writes. */
 export const accountName = z.string().trim().min(1, "must not be empty").max(128, "must be at most 128 characters");
 export const email = z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address"));
+const emailShape = z.email();
+/** True when a value would pass as an email address (login then looks it up by email first). */
+export const looksLikeEmail = (value: string): boolean => emailShape.safeParse(value).success;
+/**
+ * A user's name: an account name that is not an email address, so no name can shadow another user's login by
+ * email (as CTFd: "Your user name cannot be an email address").
+ */
+export const userName = accountName.refine((value) => !looksLikeEmail(value), "must not be an email address");
 export const password = z.string().min(8, "must be at least 8 characters").max(128, "must be at most 128 characters");
 export const website = z
   .string()

@@ -4,20 +4,20 @@ import { badRequest, HttpError } from "../../kernel/errors.js";
 import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { PlayerAuth } from "../accounts/auth.js";
-import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
+import { email, isUniqueViolation, looksLikeEmail, password, userName } from "../accounts/fields.js";
 import { userView, type UserRow } from "../accounts/views.js";
 import { hashPassword, verifyPassword } from "../passwords.js";
 import type { Ctf } from "../runtime.js";
 import { eventSettingsPatch, settingsView, SettingsStore } from "../settings.js";
 import { txQuery } from "../sql.js";
 
-const registerBody = z.object({ name: accountName, email, password }).strict();
+const registerBody = z.object({ name: userName, email, password }).strict();
 const loginBody = z.object({ name: z.string().trim().min(1).max(254), password: z.string().min(1).max(128) }).strict();
 const setupBody = z
   .object({
     ctf_name: z.string().trim().min(1).max(128),
     user_mode: z.enum(["users", "teams"]).default("users"),
-    name: accountName,
+    name: userName,
     email,
     password,
   })
@@ -62,7 +62,13 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
       ctx.set("Retry-After", String(Math.ceil(limit.retryAfterMs / 1000)));
       throw new HttpError(429, `Too many login attempts. Try again in ${Math.ceil(limit.retryAfterMs / 1000)} seconds`);
     }
-    const [user] = await ctf.db.query<UserRow>(`SELECT * FROM ctf_users WHERE lower(name) = lower($1) OR lower(email) = lower($1) ORDER BY (lower(name) = lower($1)) DESC LIMIT 1`, [body.name]);
+    // An email-shaped login means that email first: a name imported in that shape must not shadow its owner.
+    const byEmailFirst = looksLikeEmail(body.name);
+    const [user] = await ctf.db.query<UserRow>(
+      `SELECT * FROM ctf_users WHERE lower(name) = lower($1) OR lower(email) = lower($1)
+        ORDER BY (CASE WHEN $2 THEN lower(email) = lower($1) ELSE lower(name) = lower($1) END) DESC LIMIT 1`,
+      [body.name, byEmailFirst],
+    );
     // Hash even for unknown names so response time does not reveal which names exist.
     const valid = await verifyPassword(body.password, user?.password_hash ?? "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     if (!user || !valid) throw new HttpError(403, "Your username or password is incorrect", { password: ["Your username or password is incorrect"] });
@@ -89,9 +95,16 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
     });
   });
 
-  /** First-time setup: names the event, picks the mode and creates the first admin. Only once. */
+  /**
+   * First-time setup: names the event, picks the mode and creates the first admin. Only once. With a bootstrap
+   * token configured only its holder may do it; without one, whoever comes first (as in CTFd; start-up warns).
+   */
   routes.post("/api/v1/setup", { body: setupBody }, async (ctx) => {
     const body = parseInput(setupBody, ctx.request.body);
+    if ((await ctf.settings.get()).setupDone) throw new HttpError(403, "Setup has already been done", { setup: ["already done"] });
+    if (ctf.host.adminTokenSet && !(await ctf.isBootstrap(ctx))) {
+      throw new HttpError(401, "Setup needs the bootstrap token", { token: ["Send the setup token (FLAGHOST_ADMIN_TOKEN) as Authorization: Token <value>"] });
+    }
     const passwordHash = await hashPassword(body.password);
     const admin = await ctf.db.transaction(async (tx) => {
       const [claimed] = await txQuery(tx, `UPDATE ctf_event SET setup_done = true, name = $1, mode = $2, updated_at = now() WHERE id = 1 AND NOT setup_done RETURNING id`, [body.ctf_name, body.user_mode]);
@@ -124,4 +137,15 @@ export function authRoutes(routes: PluginRoutes, ctf: Ctf): void {
     }
     ok(ctx, settingsView(await ctf.settings.get()));
   });
+}
+
+/**
+ * Warns, once this process listens, that setup is open to whoever comes first: no bootstrap token is configured and
+ * the event is not set up yet. The warning carries the URL that finishes setup.
+ */
+export async function warnIfSetupIsOpen(ctf: Ctf): Promise<void> {
+  if (ctf.host.adminTokenSet || (await ctf.settings.get()).setupDone) return;
+  void ctf.host.listening.then((url) =>
+    ctf.log.warn({ setupUrl: `${url}/setup` }, "setup is open to whoever comes first: finish it now, or set FLAGHOST_ADMIN_TOKEN so it needs that token"),
+  );
 }

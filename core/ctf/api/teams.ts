@@ -5,6 +5,7 @@ import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { assertAccountsVisible, assertScoresVisible, assertTeamMode, playerOf, readerOf, scoresVisible, type Reader } from "../accounts/access.js";
 import { answerActivity } from "../accounts/activity.js";
+import { newSecret } from "../accounts/auth.js";
 import { emitAccountUpdated, inTx, recomputeChallenges } from "../accounts/changes.js";
 import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
 import { answerAccountPage, listQuery } from "../accounts/listing.js";
@@ -166,7 +167,8 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
       }
       let after: TeamRow;
       try {
-        after = await updateRow<TeamRow>(tx, "ctf_teams", id, teamColumns(body, passwordHash));
+        // A new password also revokes every outstanding invite code (they are signed with invite_secret).
+        after = await updateRow<TeamRow>(tx, "ctf_teams", id, { ...teamColumns(body, passwordHash), invite_secret: passwordHash ? newSecret() : undefined });
       } catch (error) {
         if (isUniqueViolation(error, "ctf_teams_name")) throw badRequest({ name: ["Team name has already been taken"] });
         throw error;
@@ -270,6 +272,13 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
   routes.post("/api/v1/teams/me/members", ctf.requirePlayer, async (ctx) => {
     const { team } = await captainOf(ctx, "generate invite codes");
     ok(ctx, { code: inviteCode(team) });
+  });
+
+  /** Revokes every outstanding invite code of the caller's team (a new signing secret); the password stays. */
+  routes.delete("/api/v1/teams/me/invites", ctf.requirePlayer, async (ctx) => {
+    const { team } = await captainOf(ctx, "revoke invite codes");
+    await query(`UPDATE ctf_teams SET invite_secret = $2 WHERE id = $1`, [team.id, newSecret()]);
+    ctx.body = { success: true };
   });
 
   const ownList = (kind: "solves" | "fails" | "awards") =>

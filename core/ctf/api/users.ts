@@ -1,4 +1,5 @@
 import type { Context } from "koa";
+import type { EntityManager } from "typeorm";
 import { z } from "zod";
 import { badRequest, notFound } from "../../kernel/errors.js";
 import { ok, parseInput } from "../../kernel/http/envelope.js";
@@ -7,7 +8,7 @@ import { assertAccountsVisible, assertScoresVisible, playerOf, readerOf, scoresV
 import { answerActivity } from "../accounts/activity.js";
 import { sha256, SESSION_COOKIE } from "../accounts/auth.js";
 import { emitAccountUpdated, recomputeChallenges } from "../accounts/changes.js";
-import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
+import { email, isUniqueViolation, password, userName } from "../accounts/fields.js";
 import { answerAccountPage, listQuery } from "../accounts/listing.js";
 import { assertBracket, pathId, profileText, profileWebsite, rowId, updateRow, userById } from "../accounts/rows.js";
 import { standingOf, type ScoringAccount } from "../accounts/standings.js";
@@ -27,7 +28,7 @@ const ADMIN_ONLY_KEYS = ["banned", "hidden", "score", "type", "verified", "id", 
 
 const profilePatch = z
   .object({
-    name: accountName,
+    name: userName,
     email,
     password,
     confirm: z.string().max(128),
@@ -55,7 +56,7 @@ const adminUserFields = {
   bracket_id: rowId.nullable(),
   fields: z.array(z.unknown()).max(100),
 };
-const adminUserPatch = z.object({ name: accountName, password, ...adminUserFields }).partial().strict();
+const adminUserPatch = z.object({ name: userName, password, ...adminUserFields }).partial().strict();
 const adminUserCreate = adminUserPatch.required({ name: true, password: true });
 
 /** Body columns of ctf_users an admin may write (password is hashed first). */
@@ -91,6 +92,15 @@ function userChanges(before: UserRow, after: UserRow): AccountUpdated["changes"]
   if (before.bracket_id !== after.bracket_id) changes.push("bracket");
   if (before.role !== after.role) changes.push("role");
   return changes;
+}
+
+/**
+ * Ends a user's sessions after a change that must sign them in again (a new password, a ban, a role change),
+ * except the request's own session (a user or admin changing their own account stays signed in). The caller adds
+ * `credentials` to the emitted changes, so every instance drops its cached callers, API tokens' included.
+ */
+function endSessions(tx: EntityManager, ctx: Context, userId: number): Promise<unknown> {
+  return txQuery(tx, `DELETE FROM ctf_sessions WHERE user_id = $1 AND id_hash <> $2`, [userId, sha256(ctx.cookies.get(SESSION_COOKIE) ?? "")]);
 }
 
 /**
@@ -157,9 +167,13 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
       } catch (error) {
         uniqueUserError(error);
       }
+      const changes = userChanges(user, after);
       // A new password ends every other session of the account; this one stays logged in.
-      if (passwordHash) await txQuery(tx, `DELETE FROM ctf_sessions WHERE user_id = $1 AND id_hash <> $2`, [user.id, sha256(ctx.cookies.get(SESSION_COOKIE) ?? "")]);
-      emitAccountUpdated(ctf, { accountType: "user", id: user.id, changes: userChanges(user, after), affectedTeamIds: user.team_id ? [user.team_id] : [] });
+      if (passwordHash) {
+        await endSessions(tx, ctx, user.id);
+        changes.push("credentials");
+      }
+      emitAccountUpdated(ctf, { accountType: "user", id: user.id, changes, affectedTeamIds: user.team_id ? [user.team_id] : [] });
       return after;
     });
     if (passwordHash) ctf.auth.invalidate();
@@ -239,6 +253,10 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
         uniqueUserError(error);
       }
       const changes = userChanges(before, after);
+      if (passwordHash || changes.includes("banned") || changes.includes("role")) {
+        await endSessions(tx, ctx, id);
+        changes.push("credentials");
+      }
       // Hiding or banning a solver changes how many solves count toward dynamic values.
       if (changes.includes("hidden") || changes.includes("banned")) await recomputeChallenges(tx, ctf, await dynamicChallengesSolvedBy(tx, { userId: id }));
       emitAccountUpdated(ctf, { accountType: "user", id, changes, affectedTeamIds: after.team_id ? [after.team_id] : [] });

@@ -52,6 +52,9 @@ ${form(
   field({ form: "setup", name: "name", label: "Admin name", autocomplete: "username", required: true, maxlength: 128 }),
   field({ form: "setup", name: "email", label: "Admin email", type: "email", autocomplete: "email", required: true, maxlength: 254 }),
   field({ form: "setup", name: "password", label: "Admin password", type: "password", autocomplete: "new-password", required: true, maxlength: 128, hint: "At least 8 characters." }),
+  ...(ctf.host.adminTokenSet
+    ? [field({ form: "setup", name: "token", label: "Setup token", type: "password", autocomplete: "off", required: true, maxlength: 512, hint: "The value of FLAGHOST_ADMIN_TOKEN this server was started with." })]
+    : []),
 )}`,
         });
       },

@@ -61,6 +61,10 @@ export interface HostView {
   jobs: { list(): Promise<JobSummary[]>; runs(id: string, limit: number): Promise<JobRun[]>; trigger(id: string): Promise<TriggerResult> };
   /** The kernel's settings for WebSockets (token lifetime). */
   websocketTokenTtlMs: number;
+  /** Whether a bootstrap admin token (FLAGHOST_ADMIN_TOKEN) is configured. */
+  adminTokenSet: boolean;
+  /** Resolves with this process's base URL once it listens (never, in a kernel that does not listen). */
+  listening: Promise<string>;
 }
 
 /** Who the plugin is: handed to its factory beside the resolved deps. */

@@ -15,11 +15,11 @@ export function session(refresh = false) {
 }
 
 /**
- * Calls the JSON API. Never throws: the result is {status, ok, body, message}, status 0 when the server
+ * Calls the JSON API (with `extraHeaders`, e.g. a token, besides the CSRF token). Never throws: the result is {status, ok, body, message}, status 0 when the server
  * could not be reached, and `message` a sentence to show the user when the call failed.
  */
-export async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+export async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && method !== "HEAD") {
     const current = await session();
@@ -158,10 +158,20 @@ export function onSubmit(form, handler) {
   });
 }
 
-/** A same-site path to go to after login, from `?next=` (never another origin). */
+/**
+ * Where to go after login, from `?next=`: only a page of this origin. The value is resolved the way the browser
+ * would resolve it (which ignores tabs and newlines and reads a backslash as a slash, so string checks are bypassable) and
+ * its origin compared; the resolved absolute URL is returned, so a path like `//x` cannot turn protocol-relative.
+ */
 export function nextPath(fallback) {
   const next = new URLSearchParams(location.search).get("next");
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : fallback;
+  if (!next) return fallback;
+  try {
+    const target = new URL(next, location.origin);
+    return target.origin === location.origin ? target.href : fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 /** A login link that comes back to this page. */
