@@ -127,11 +127,9 @@ export class ScoreStream {
     const signedOut = change.accountType === "user" && change.changes.includes("credentials");
     if (signedOut) this.rememberSignOut(change.id);
     const concerned = [...this.holders].filter(([, h]) => h.userId !== null && this.concerns(change, h));
-    await Promise.all(
-      concerned.map(([connection]) =>
-        signedOut && this.holders.get(connection)?.userId === change.id ? connection.close(CLOSE_UNAUTHORIZED, "signed out: get a new token") : this.reauthorise(connection),
-      ),
-    );
+    // The sign-out is remembered first, so a re-check refuses a signed-out holder (4401) unless a ban or a
+    // deletion says more (4403, 4401 with its own reason).
+    await Promise.all(concerned.map(([connection]) => this.reauthorise(connection)));
   }
 
   /** Called once the board has its first state (init): what clients see from now on starts here. */

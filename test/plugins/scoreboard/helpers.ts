@@ -70,10 +70,13 @@ export async function streamToken(client: Client): Promise<string> {
 /** A WebSocket client that records every message and can wait for the next one matching a condition. */
 export class StreamClient {
   readonly messages: Array<Record<string, any>> = [];
+  /** The server's close code and reason, recorded as soon as the socket closes (null while open). */
+  closed: { code: number; reason: string } | null = null;
   private read = 0;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly socket: WebSocket) {
+    socket.once("close", (code, reason) => (this.closed = { code, reason: reason.toString() }));
     socket.on("message", (data) => {
       this.messages.push(JSON.parse(data.toString()));
       for (const wake of this.waiters.splice(0)) wake();

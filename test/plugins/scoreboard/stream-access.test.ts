@@ -4,9 +4,12 @@ import { award, patchUser, setConfig, settle, sleep, startScoreboard, StreamClie
 
 const STREAM = "/api/v1/scoreboard/stream";
 
-/** The close code and reason the server gave, or "open" when it kept the socket within ms. */
+/**
+ * The close code and reason the server gave, or "open" when it kept the socket within ms. A write's answer waits
+ * for the engine to apply it (read-your-writes), so the socket may have closed before the answer arrived.
+ */
 function closedWithin(client: StreamClient, ms = 10_000): Promise<{ code: number; reason: string } | "open"> {
-  if (client.socket.readyState === client.socket.CLOSED) return Promise.resolve({ code: -1, reason: "already closed" });
+  if (client.closed) return Promise.resolve(client.closed);
   return Promise.race([
     new Promise<{ code: number; reason: string }>((resolve) => client.socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() }))),
     new Promise<"open">((resolve) => setTimeout(() => resolve("open"), ms).unref()),
@@ -34,9 +37,11 @@ describe("scoreboard stream: the token's holder is checked as they are now", fun
   });
   after(async () => t?.stop());
 
-  it("a demoted admin's open socket turns into a player's, and their old token opens only a player's", async () => {
+  it("a demoted admin's open socket loses the live board, and their old token no longer opens it", async () => {
     const moderator = await t.register();
     await patchUser(t, moderator.user!.id, { type: "admin" });
+    // A role change ends the account's sessions: the new admin logs in again.
+    expect(moderator.adopt(await moderator.post("/api/v1/auth/login", { name: moderator.user!.name, password: "player-password-1" })).status).to.equal(200);
     const token = await streamToken(moderator);
     const socket = await connect(token);
     expect(await socket.next()).to.include({ type: "snapshot", frozen: false });
@@ -46,8 +51,12 @@ describe("scoreboard stream: the token's holder is checked as they are now", fun
     if (typeof outcome === "object" && "code" in outcome) expect(outcome.code, outcome.reason).to.equal(4401);
     else expect(outcome, "the open socket now sees the frozen board").to.include({ type: "snapshot", frozen: true });
 
-    const again = await connect(token);
-    expect(await again.next()).to.include({ type: "snapshot", frozen: true });
+    // The demotion ended the account's sessions, so the token issued before it no longer opens the stream;
+    // one issued to the player they are now shows the frozen board.
+    expect(await closedWithin(await connect(token))).to.deep.include({ code: 4401 });
+    expect(moderator.adopt(await moderator.post("/api/v1/auth/login", { name: moderator.user!.name, password: "player-password-1" })).status).to.equal(200);
+    const asPlayer = await connect(await streamToken(moderator));
+    expect(await asPlayer.next()).to.include({ type: "snapshot", frozen: true });
   });
 
   it("closes a banned player's socket and refuses their token; the same for a deleted account", async () => {
