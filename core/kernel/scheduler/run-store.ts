@@ -69,15 +69,17 @@ export class RunStore {
         );
         busy = rows.length > 0;
       }
+      // A reserved id is given only for a queued manual run; every scheduled claim takes the column default.
+      const id = request.runId === undefined ? { column: "", value: "", params: [] } : { column: "id, ", value: "$8::bigint, ", params: [request.runId] };
       const rows: RawRun[] = await tx.query(
-        `INSERT INTO kernel_job_runs (id, job, slot, claim_key, trigger, instance, outcome, finished_at, lease_expires_at, error)
-         VALUES (COALESCE($8::bigint, nextval(pg_get_serial_sequence('kernel_job_runs', 'id'))), $1, $2, $3, $4, $5, $6,
+        `INSERT INTO kernel_job_runs (${id.column}job, slot, claim_key, trigger, instance, outcome, finished_at, lease_expires_at, error)
+         VALUES (${id.value}$1, $2, $3, $4, $5, $6,
                  CASE WHEN $6 = 'skipped' THEN now() END,
                  CASE WHEN $6 = 'running' THEN now() + $7 * interval '1 millisecond' END,
                  CASE WHEN $6 = 'skipped' THEN 'the previous run still holds the lease' END)
          ON CONFLICT (claim_key) DO NOTHING
          RETURNING ${RUN_COLUMNS}`,
-        [request.job, request.slot.toISOString(), request.claimKey, request.trigger, request.instance, busy ? "skipped" : "running", request.leaseMs, request.runId ?? null],
+        [request.job, request.slot.toISOString(), request.claimKey, request.trigger, request.instance, busy ? "skipped" : "running", request.leaseMs, ...id.params],
       );
       if (rows.length === 0) return null;
       const run = toJobRun(rows[0]!);
