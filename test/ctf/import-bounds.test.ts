@@ -1,12 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { expect } from "chai";
-import { backends, uniqueName } from "../helpers/backends.js";
+import { backends } from "../helpers/backends.js";
+import { cliOnOwnDatabase } from "../helpers/cli.js";
 import { startCtf, type TestCtf } from "../helpers/ctf.js";
-import { dropSchema, projectRoot } from "../helpers/kernel.js";
 import { deflatedZip, type DeflatedEntry } from "../helpers/zip.js";
 
 /** Issue 11, hole 12: a small zip must not freeze the instance. */
@@ -111,24 +109,9 @@ describe("core/ctf import: bounded, and never freezing the instance", function (
   });
 
   describe("flaghost import ctfd (CLI)", () => {
-    const database = backends.databaseUrl
-      ? { env: { DATABASE_URL: backends.databaseUrl, FLAGHOST_DB_SCHEMA: uniqueName("import_bounds") } }
-      : { env: { FLAGHOST_DATA_DIR: join(tmpdir(), uniqueName("flaghost-import-bounds")) } };
-    const scratch = mkdtempSync(join(tmpdir(), "flaghost-import-bounds-"));
-    after(async () => {
-      if (backends.databaseUrl) await dropSchema(database.env.FLAGHOST_DB_SCHEMA!);
-      else rmSync(database.env.FLAGHOST_DATA_DIR!, { recursive: true, force: true });
-      rmSync(scratch, { recursive: true, force: true });
-    });
-    const flaghost = (args: string[]) => {
-      const result = spawnSync(process.execPath, [resolve(projectRoot, "bin/flaghost.js"), ...args], {
-        cwd: projectRoot,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, FLAGHOST_LOG_LEVEL: "warn", FLAGHOST_PLUGIN_PATHS: "core/ctf", ...database.env },
-        encoding: "utf8",
-        timeout: 120_000,
-      });
-      return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-    };
+    const cli = cliOnOwnDatabase("import-bounds");
+    const { flaghost, scratch } = cli;
+    after(() => cli.remove());
 
     it("refuses a zip bomb naming the file; into a non-empty event, refuses before reading the file", async () => {
       const bombFile = join(scratch, "bomb.zip");

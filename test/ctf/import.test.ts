@@ -1,11 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
-import { backends, uniqueName } from "../helpers/backends.js";
+import { cliOnOwnDatabase } from "../helpers/cli.js";
 import { Client, startCtf, type TestCtf } from "../helpers/ctf.js";
-import { dropSchema, eventually, fixturePlugin, projectRoot } from "../helpers/kernel.js";
+import { eventually, fixturePlugin, projectRoot } from "../helpers/kernel.js";
 import { zip } from "../helpers/zip.js";
 
 /** The CTFd-written sample in shared/, which sits beside the project (in CI as on a developer's machine). */
@@ -466,26 +464,9 @@ describe("core/ctf import: CTFd exports", () => {
   describe("flaghost import ctfd (CLI)", function () {
     this.timeout(180_000);
 
-    /** Runs bin/flaghost.js on its own database: a fresh Postgres schema, or a fresh embedded data folder. */
-    const database = backends.databaseUrl
-      ? { env: { DATABASE_URL: backends.databaseUrl, FLAGHOST_DB_SCHEMA: uniqueName("import_cli") } }
-      : { env: { FLAGHOST_DATA_DIR: join(tmpdir(), uniqueName("flaghost-import-data")) } };
-    const scratch = mkdtempSync(join(tmpdir(), "flaghost-import-"));
-    after(async () => {
-      if (backends.databaseUrl) await dropSchema(database.env.FLAGHOST_DB_SCHEMA!);
-      else rmSync(database.env.FLAGHOST_DATA_DIR!, { recursive: true, force: true });
-      rmSync(scratch, { recursive: true, force: true });
-    });
-
-    const flaghost = (args: string[]) => {
-      const result = spawnSync(process.execPath, [resolve(projectRoot, "bin/flaghost.js"), ...args], {
-        cwd: projectRoot,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, FLAGHOST_LOG_LEVEL: "warn", FLAGHOST_PLUGIN_PATHS: "core/ctf", ...database.env },
-        encoding: "utf8",
-        timeout: 120_000,
-      });
-      return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-    };
+    const cli = cliOnOwnDatabase("import-cli");
+    const { flaghost, scratch } = cli;
+    after(() => cli.remove());
 
     it("imports the sample, prints a summary, then refuses a second import; bad files exit 1 with a message", () => {
       const first = flaghost(["import", "ctfd", SAMPLE]);
