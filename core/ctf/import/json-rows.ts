@@ -92,12 +92,8 @@ export class JsonRowScanner {
           }
           break;
         case "skim":
-          if (this.inString) {
-            if (this.escaped) this.escaped = false;
-            else if (c === BACKSLASH) this.escaped = true;
-            else if (c === QUOTE) this.inString = false;
-          } else if (c === QUOTE) this.inString = true;
-          else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth++;
+          if (this.followString(c)) break;
+          if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth++;
           else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
             if (this.depth === 0) {
               this.state = "after-value";
@@ -130,12 +126,8 @@ export class JsonRowScanner {
           else this.fail(text, i);
           break;
         case "row":
-          if (this.inString) {
-            if (this.escaped) this.escaped = false;
-            else if (c === BACKSLASH) this.escaped = true;
-            else if (c === QUOTE) this.inString = false;
-          } else if (c === QUOTE) this.inString = true;
-          else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth++;
+          if (this.followString(c)) break;
+          if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth++;
           else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --this.depth === 0) {
             this.finishRow(text.slice(rowStart, i + 1));
             rowStart = -1;
@@ -165,6 +157,19 @@ export class JsonRowScanner {
       throw invalidExport(`${this.file}, row ${this.rows + 1}: larger than ${Math.round(this.maxRowChars / 1024)} KiB; refused`);
     }
     this.rowParts.push(part);
+  }
+
+  /** Follows string quoting and escapes; true when `c` belongs to a string (so it is no structure). */
+  private followString(c: number): boolean {
+    if (this.inString) {
+      if (this.escaped) this.escaped = false;
+      else if (c === BACKSLASH) this.escaped = true;
+      else if (c === QUOTE) this.inString = false;
+      return true;
+    }
+    if (c !== QUOTE) return false;
+    this.inString = true;
+    return true;
   }
 
   private finishRow(last: string): void {

@@ -4,7 +4,6 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { PostgresDriver } from "typeorm/driver/postgres/PostgresDriver.js";
 import { DataSource, type DataSourceOptions, type EntityManager, type EntitySchema, type MixedList } from "typeorm";
 import { embeddedDriver, runOnSession, SessionMutex } from "./embedded-pool.js";
 
@@ -43,7 +42,10 @@ export interface Database {
 
 /** The kernel's handle: a Database that can take a new entity list when plugins reload. */
 export interface KernelDatabase extends Database {
-  /** Connections in use, idle and waited for, over every pool this database owns (for /metrics). */
+  /**
+   * Connections of the raw pool behind `query` (the hot paths), in use, idle and waited for (for /metrics).
+   * TypeORM's own pool is not counted: its driver does not expose it in its public API.
+   */
   connections(): PoolCounts;
   /** Swaps in a DataSource with these entities over the same connections; an in-memory database keeps its data. */
   useEntities(entities: EntityList): Promise<void>;
@@ -104,14 +106,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<KernelData
       dataSource = await dataSourceFor(entities);
       await previous.destroy();
     },
-    connections() {
-      const raw = backend.connections();
-      // TypeORM's own pool, through the public PostgresDriver.master (a pg.Pool on Postgres).
-      const driver = dataSource.driver;
-      if (embedded || !(driver instanceof PostgresDriver) || !(driver.master instanceof pg.Pool)) return raw;
-      const orm = countsOf(driver.master);
-      return { inUse: raw.inUse + orm.inUse, idle: raw.idle + orm.idle, waiting: raw.waiting + orm.waiting };
-    },
+    connections: () => backend.connections(),
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
       await backend.close();

@@ -148,7 +148,7 @@ export class Metrics implements RequestObserver, JobRunObserver, HandlerFailureO
     });
     const pool: Gauge<"state"> = new Gauge({
       name: "flaghost_db_pool_connections",
-      help: "Database connections in use, idle, and queries waiting for one",
+      help: "Connections of the raw query pool in use, idle, and queries waiting for one",
       labelNames: ["state"],
       registers,
       collect: () => {
