@@ -35,6 +35,21 @@ interface CtfdWindow {
   init: Record<string, unknown>;
 }
 
+/**
+ * What a CTFd theme does once the library has loaded (runs in the page, appended to the bundle): provide the UI hooks
+ * the library calls (the notification counter among them), then `CTFd.init(window.init)`. Toasts and alerts are kept
+ * so a test can see live announcements arrive.
+ */
+function initLikeATheme(): void {
+  const win = window as unknown as CtfdWindow & { shownNotifications: unknown[] };
+  const events = win.CTFd._functions.events;
+  for (const hook of ["eventBackground", "eventRead", "eventCount"]) events[hook] = () => {};
+  const shown: unknown[] = (win.shownNotifications = []);
+  events.eventToast = (data: unknown) => shown.push(data);
+  events.eventAlert = (data: unknown) => shown.push(data);
+  win.CTFd.init(win.init);
+}
+
 describe(`CTFd's JS client (@ctfdio/ctfd-js ${CTFD_JS_VERSION}) against flaghost`, function () {
   this.timeout(60_000);
   let browser: Browser;
@@ -57,13 +72,16 @@ describe(`CTFd's JS client (@ctfdio/ctfd-js ${CTFD_JS_VERSION}) against flaghost
     const w = await WatchedPage.open(browser, t.url);
     pages.push(w);
     await w.signInAs(client);
-    await w.page.route(`${t.url}${BUNDLE_PATH}`, (route) => route.fulfill({ status: 200, contentType: "text/javascript; charset=utf-8", body: bundle }));
+    // The bundle and the theme's init run as one script: ctfd-js starts a timer when it loads that opens its event
+    // stream 500 ms later, and a theme calls init before that fires. Initialising from a later evaluate() would race
+    // that timer on a loaded machine.
+    const bundleWithInit = `${bundle}\n;(${initLikeATheme.toString()})();`;
+    await w.page.route(`${t.url}${BUNDLE_PATH}`, (route) => route.fulfill({ status: 200, contentType: "text/javascript; charset=utf-8", body: bundleWithInit }));
     // The notification sounds ship with the package; a CTFd theme serves them from its own static folder.
     for (const sound of SOUNDS) {
       await w.page.route(`${t.url}/__test__/${sound}`, (route) => route.fulfill({ status: 200, path: resolve(dirname(CTFD_JS_ENTRY), "assets/sounds", sound) }));
     }
     await w.goto("/challenges");
-    await w.page.addScriptTag({ url: BUNDLE_PATH });
     await w.page.evaluate(async () => {
       const win = window as unknown as CtfdWindow;
       const session = (await (await fetch("/api/v1/auth/session")).json()).data;
@@ -78,15 +96,8 @@ describe(`CTFd's JS client (@ctfdio/ctfd-js ${CTFD_JS_VERSION}) against flaghost
         end: null,
         eventSounds: ["/__test__/notification.webm", "/__test__/notification.mp3"],
       };
-      // Like a CTFd theme: provide the UI hooks the library calls (the notification counter among them), then init.
-      // Toasts and alerts are kept so a test can see live announcements arrive.
-      const events = win.CTFd._functions.events;
-      for (const hook of ["eventBackground", "eventRead", "eventCount"]) events[hook] = () => {};
-      const shown: unknown[] = ((window as unknown as { shownNotifications: unknown[] }).shownNotifications = []);
-      events.eventToast = (data: unknown) => shown.push(data);
-      events.eventAlert = (data: unknown) => shown.push(data);
-      win.CTFd.init(win.init);
     });
+    await w.page.addScriptTag({ url: BUNDLE_PATH });
     return w;
   }
 
