@@ -48,6 +48,26 @@ describe("plugin loader", () => {
     expect(errorLogs(t)).to.deep.equal([]);
   });
 
+  it("shows a plugin running without its backend as degraded with the reason, keeps /readyz 200, and restores it", async () => {
+    t = await startTestKernel({ plugins: [fixturePlugin("backend-probe"), fixturePlugin("independent")], config: { plugins: { "backend-probe": { startsWithout: "engine unreachable at unix:///nowhere.sock" } } } });
+    const probe = async () => ((await t!.request("GET", "/api/v1/admin/plugins")).body.data as Array<{ id: string }>).find((p) => p.id === "backend-probe");
+    expect(await probe()).to.deep.include({ status: "degraded", error: "engine unreachable at unix:///nowhere.sock" });
+    const ready = await t.request("GET", "/readyz", { token: null });
+    expect(ready.status).to.equal(200);
+    expect(ready.body.data.plugins).to.deep.include({ "backend-probe": "degraded", independent: "started" });
+
+    expect((await t.request("POST", "/backend-probe/backend", { body: { lost: null } })).body.data).to.deep.equal({ degradedReason: null });
+    expect(await probe()).to.deep.include({ status: "started", error: null });
+    await t.request("POST", "/backend-probe/backend", { body: { lost: "engine stopped answering" } });
+    expect(await probe()).to.deep.include({ status: "degraded", error: "engine stopped answering" });
+    expect(t.logs.filter((l) => l.msg.includes("is degraded")).map((l) => l.msg)).to.deep.equal([
+      'plugin "backend-probe" is degraded: engine unreachable at unix:///nowhere.sock',
+      'plugin "backend-probe" is degraded: engine stopped answering',
+    ]);
+    await t.kernel.stop();
+    expect(statusOf(t, "backend-probe")?.status).to.equal("stopped");
+  });
+
   it("marks a plugin that throws in init failed, blocks its dependent, and keeps serving an independent one", async () => {
     t = await startTestKernel({ plugins: [fixturePlugin("broken-init"), fixturePlugin("needs-broken"), fixturePlugin("independent")] });
     const { body } = await t.request("GET", "/api/v1/admin/plugins");

@@ -67,7 +67,8 @@ describe("typed service references", () => {
     const routes = { get: (path: string, ...middleware: Middleware[]) => void handlers.set(path, middleware) } as unknown as PluginRoutes;
     const greeter: Greeter = { greet: (name) => `stand-in greets ${name}`, count: () => 41 };
     const manifest = { id: "greeter-client" } as PluginManifest;
-    greeterClient.create({ routes, greeter }, { id: "greeter-client", manifest, dir: "", config: {} });
+    const health = { degraded: () => {}, restored: () => {}, degradedReason: null };
+    greeterClient.create({ routes, greeter }, { id: "greeter-client", manifest, dir: "", config: {}, health });
     const ctx = { params: { name: "ada" }, body: undefined as unknown, status: 404 };
     await handlers.get("/greeter-client/:name")![0]!(ctx as never, async () => {});
     expect(ctx.body).to.deep.equal({ success: true, data: { greeting: "stand-in greets ada", total: 41 } });

@@ -15,7 +15,16 @@ import type { DepsSpec, ProvidedService, ResolvedDeps } from "./service-ref.js";
 export { coreServices } from "./core-services.js";
 export { fromRequest, provide, serviceRef, type ServiceRef } from "./service-ref.js";
 
-export type PluginStatus = "loading" | "started" | "failed" | "blocked" | "disabled" | "stopped";
+/**
+ * `degraded`: started and serving, but running without one of its backends (a Docker engine, a remote API); `error`
+ * says why. It counts as running everywhere (dependents load, pages show, /readyz stays 200).
+ */
+export type PluginStatus = "loading" | "started" | "degraded" | "failed" | "blocked" | "disabled" | "stopped";
+
+/** A plugin that is serving, whether fully or degraded. */
+export function isRunning(status: PluginStatus | undefined): boolean {
+  return status === "started" || status === "degraded";
+}
 
 export interface PluginState {
   id: string;
@@ -75,6 +84,19 @@ export interface PluginSelf<Config> {
   readonly dir: string;
   /** Its slice `plugins.<id>` parsed by its own schema (without `enabled`). */
   readonly config: Config;
+  /**
+   * Reports a backend lost or back. `degraded(reason)` shows the plugin as `degraded` with the reason in
+   * /api/v1/admin/plugins and /readyz (which stays 200); `restored()` returns it to `started`. Safe to call at any
+   * time, also before start (the state applies once the plugin starts) and repeatedly (only changes are logged).
+   */
+  readonly health: PluginHealth;
+}
+
+export interface PluginHealth {
+  degraded(reason: string): void;
+  restored(): void;
+  /** The reason given to `degraded`, or null while healthy. */
+  readonly degradedReason: string | null;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { QueueHost } from "../queues/host.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
-import type { EntityClass, PluginAuth, PluginDefinition, PluginEvents, PluginInstance, PluginJobs, PluginSelf, PluginState, PluginStatus, PluginWebSocket } from "./api.js";
+import { isRunning, type EntityClass, type PluginAuth, type PluginDefinition, type PluginEvents, type PluginHealth, type PluginInstance, type PluginJobs, type PluginSelf, type PluginState, type PluginStatus, type PluginWebSocket } from "./api.js";
 import { coreServices } from "./core-services.js";
 import { isServiceRef, type ServiceRef } from "./service-ref.js";
 import { dependentsOf, discoverPlugins, planLoadOrder, type PluginManifest } from "./manifest.js";
@@ -84,7 +84,7 @@ export class PluginHost {
 
   pages() {
     return this.loaded
-      .filter((p) => this.states.get(p.manifest.id)?.status === "started")
+      .filter((p) => isRunning(this.states.get(p.manifest.id)?.status))
       .flatMap((p) => (p.manifest.capabilities?.pages ?? []).map((page) => ({ plugin: p.manifest.id, audience: page.audience ?? "public", ...page })));
   }
 
@@ -121,7 +121,7 @@ export class PluginHost {
       const state = this.states.get(plugin.manifest.id)!;
       await this.runStop(plugin);
       this.withdraw(plugin);
-      if (state.status === "started") state.status = "stopped";
+      if (isRunning(state.status)) state.status = "stopped";
     }
   }
 
@@ -233,7 +233,8 @@ export class PluginHost {
       plugin.registrationOpen = false;
       try {
         await withTimeout(Promise.resolve().then(() => plugin.instance.start?.()), config.pluginInitTimeoutMs, `start did not finish within ${config.pluginInitTimeoutMs} ms`);
-        this.states.get(plugin.manifest.id)!.status = "started";
+        const reason = plugin.self.health.degradedReason;
+        Object.assign(this.states.get(plugin.manifest.id)!, reason === null ? { status: "started" } : { status: "degraded", error: reason });
         log.info({ plugin: plugin.manifest.id, version: plugin.manifest.version }, "plugin started");
       } catch (error) {
         await this.runStop(plugin);
@@ -250,7 +251,7 @@ export class PluginHost {
     const log = deps.log.child({ plugin: id });
     const capabilities = manifest.capabilities ?? {};
     const scope = deps.container.createScope();
-    const plugin: LoadedPlugin = { manifest, dir, definition, scope, instance: {}, registrationOpen: true, self: { id, manifest, dir, config: candidate.config } };
+    const plugin: LoadedPlugin = { manifest, dir, definition, scope, instance: {}, registrationOpen: true, self: { id, manifest, dir, config: candidate.config, health: this.healthOf(id, log) } };
     const assertOpen = (what: string) => {
       if (!plugin.registrationOpen) throw new Error(`plugin "${id}": cannot add ${what} after the plugin started; add it in create or init`);
     };
@@ -394,7 +395,7 @@ export class PluginHost {
     this.deps.log.error({ err: error.cause ?? error, plugin: manifest.id, phase: error.phase }, error.message);
     for (const dependent of dependentsOf(manifest.id, order)) {
       const dependentState = this.states.get(dependent);
-      if (dependentState && (dependentState.status === "loading" || dependentState.status === "started")) {
+      if (dependentState && (dependentState.status === "loading" || isRunning(dependentState.status))) {
         const loaded = this.loaded.find((p) => p.manifest.id === dependent);
         if (loaded) this.withdraw(loaded);
         this.markBlocked(dependent, `depends on "${manifest.id}", which failed`);
@@ -409,12 +410,37 @@ export class PluginHost {
     this.deps.log.warn({ plugin: id }, `plugin "${id}" is blocked: ${reason}`);
   }
 
+  /** The plugin's `self.health`: flips a running plugin between `started` and `degraded`, logging only changes. */
+  private healthOf(id: string, log: Logger): PluginHealth {
+    const states = this.states;
+    let reason: string | null = null;
+    return {
+      get degradedReason() {
+        return reason;
+      },
+      degraded(why: string) {
+        if (reason === why) return;
+        reason = why;
+        log.warn({ reason: why }, `plugin "${id}" is degraded: ${why}`);
+        const state = states.get(id);
+        if (state && isRunning(state.status)) Object.assign(state, { status: "degraded", error: why });
+      },
+      restored() {
+        if (reason === null) return;
+        reason = null;
+        log.info(`plugin "${id}" is no longer degraded`);
+        const state = states.get(id);
+        if (state && isRunning(state.status)) Object.assign(state, { status: "started", error: null });
+      },
+    };
+  }
+
   /** Why a plugin cannot go on because of a required dependency, or null. */
   private unavailableDependency(manifest: PluginManifest): string | null {
     for (const dep of manifest.dependsOn ?? []) {
       if (dep.optional) continue;
       const status: PluginStatus | undefined = this.states.get(dep.id)?.status;
-      if (status === "loading" || status === "started") continue;
+      if (status === "loading" || isRunning(status)) continue;
       return `depends on "${dep.id}", which is ${status === "disabled" ? "disabled" : status === "blocked" ? "blocked" : status ?? "missing"}`;
     }
     return null;
