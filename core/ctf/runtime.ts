@@ -9,7 +9,8 @@ import { PlayerAuth } from "./accounts/auth.js";
 import "./events.js";
 import type { CtfConfig } from "./config.js";
 import { ChallengeCache } from "./game/challenge-cache.js";
-import type { ChallengeType, FlagVerifier, Player } from "./service.js";
+import { SolveIndex } from "./game/solve-index.js";
+import type { ChallengeType, FlagVerifier, Player, StandingsSource } from "./service.js";
 import { SettingsStore } from "./settings.js";
 
 /** The kernel services core/ctf's runtime is built from (its deps in index.ts, plus its config slice). */
@@ -32,10 +33,14 @@ const LOCAL_EVENTS = new Set<string>(["submission.created", "submission.failed"]
 export class Ctf {
   readonly settings: SettingsStore;
   readonly challenges: ChallengeCache;
+  /** Solve counts and solved sets in memory (the board's read model). */
+  readonly solves: SolveIndex;
   readonly config: CtfConfig;
   readonly auth: PlayerAuth;
   readonly challengeTypes = new Map<string, ChallengeType>();
   readonly flagVerifiers = new Map<string, FlagVerifier>();
+  /** Score and place in memory, when a plugin registered them (GameService.useStandings). */
+  standings: StandingsSource | null = null;
   readonly log: Logger;
   readonly coordination: Coordination;
   private readonly stopHooks: Array<() => void> = [];
@@ -56,6 +61,7 @@ export class Ctf {
     this.kernelAuth = deps.auth;
     this.challenges = new ChallengeCache(deps.db);
     this.settings = new SettingsStore(deps.db);
+    this.solves = new SolveIndex(deps.db, () => this.settings.get(), deps.log);
     this.auth = new PlayerAuth(deps.db, this.settings);
   }
 

@@ -250,7 +250,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
   routes.get("/api/v1/teams/me", ctf.requirePlayer, async (ctx) => {
     const team = await myTeam(await readerOf(ctx, ctf));
     const { freezeAt } = await ctf.settings.get();
-    const standing = await standingOf(query, { mode: "teams", id: team.id }, { freezeAt, view: "self" });
+    const standing = await standingOf(query, { mode: "teams", id: team.id }, { freezeAt, view: "self", source: ctf.standings });
     ok(ctx, { ...teamView(team, "self"), members: await memberIds(query, team.id), ...standing });
   });
 
@@ -298,7 +298,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const team = await visibleTeam(ctx, reader);
     const { freezeAt } = await ctf.settings.get();
     const standing = (await scoresVisible(ctf, reader))
-      ? await standingOf(query, { mode: "teams", id: team.id }, { freezeAt, view: reader.admin ? "admin" : "public" })
+      ? await standingOf(query, { mode: "teams", id: team.id }, { freezeAt, view: reader.admin ? "admin" : "public", source: ctf.standings })
       : { score: null, place: null };
     // Hidden and banned members stay out of public views (CTFd lists them).
     const members = await memberIds(query, team.id, !reader.admin);

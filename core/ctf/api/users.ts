@@ -138,7 +138,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
   routes.get("/api/v1/users/me", ctf.requirePlayer, async (ctx) => {
     const user = await me(await readerOf(ctx, ctf));
     const { freezeAt } = await ctf.settings.get();
-    const standing = await standingOf(query, await scoringAccountOf(user), { freezeAt, view: "self" });
+    const standing = await standingOf(query, await scoringAccountOf(user), { freezeAt, view: "self", source: ctf.standings });
     ok(ctx, { ...userView(user, "self"), ...standing });
   });
 
@@ -196,7 +196,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const user = await visibleUser(ctx, reader);
     const { freezeAt } = await ctf.settings.get();
     const standing = (await scoresVisible(ctf, reader))
-      ? await standingOf(query, await scoringAccountOf(user), { freezeAt, view: reader.admin ? "admin" : "public" })
+      ? await standingOf(query, await scoringAccountOf(user), { freezeAt, view: reader.admin ? "admin" : "public", source: ctf.standings })
       : { score: null, place: null };
     ok(ctx, { ...userView(user, reader.admin ? "admin" : "public"), ...standing });
   });
