@@ -83,7 +83,7 @@ export default definePlugin({
     return {
       provides: [provide(gameService, game), provide(pageShellService, shell), provide(readService, createReadService(deps.db))],
       init: async () => {
-        await ctf.solves.rebuild();
+        await Promise.all([ctf.solves.rebuild(), ctf.listedAccounts.refresh()]);
       },
       start: () => warnIfSetupIsOpen(ctf),
       stop: () => ctf.stop(),

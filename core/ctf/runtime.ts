@@ -6,6 +6,7 @@ import type { EventHandler, EventName, EventPayload } from "../kernel/events.js"
 import type { Logger } from "../kernel/log.js";
 import type { HostView, PluginAuth, PluginEvents } from "../kernel/plugin-host/api.js";
 import { PlayerAuth } from "./accounts/auth.js";
+import { ListedAccountCounts } from "./accounts/listed-counts.js";
 import "./events.js";
 import type { CtfConfig } from "./config.js";
 import { ChallengeCache } from "./game/challenge-cache.js";
@@ -35,6 +36,8 @@ export class Ctf {
   readonly challenges: ChallengeCache;
   /** Solve counts and solved sets in memory (the board's read model). */
   readonly solves: SolveIndex;
+  /** Totals of the public account lists in memory. */
+  readonly listedAccounts: ListedAccountCounts;
   readonly config: CtfConfig;
   readonly auth: PlayerAuth;
   readonly challengeTypes = new Map<string, ChallengeType>();
@@ -62,6 +65,7 @@ export class Ctf {
     this.challenges = new ChallengeCache(deps.db);
     this.settings = new SettingsStore(deps.db);
     this.solves = new SolveIndex(deps.db, () => this.settings.get(), deps.log);
+    this.listedAccounts = new ListedAccountCounts(deps.db);
     this.auth = new PlayerAuth(deps.db, this.settings);
   }
 

@@ -7,8 +7,8 @@ import { startScoreboard } from "../plugins/scoreboard/helpers.js";
  * The property (issue 12): after every step of a random sequence of solves, wrong answers, awards and their removal,
  * hint unlocks, hides, bans, unhides, unbans and account deletions, all made through the HTTP API, every account's
  * score and place (on `/users/:id` or `/teams/:id` for admins, and `/users/me` / `/teams/me` for the account itself)
- * and every challenge's solve count and `solved_by_me` (on `/api/v1/challenges`) equal a recomputation from the
- * database by the oracle below; and the scoreboard's rows agree with the account pages.
+ * every challenge's solve count and `solved_by_me` (on `/api/v1/challenges`) and the public account list's total
+ * equal a recomputation from the database by the oracle below; and the scoreboard's rows agree with the account pages.
  */
 const STEPS = Number(process.env.READ_MODEL_PROPERTY_STEPS ?? 150);
 const PLAYERS = 6;
@@ -139,6 +139,9 @@ for (const mode of ["users", "teams"] as const) {
       // Account pages, as admins see them (live), and the scoreboard's rows agree with them.
       const board = (await t.admin.get("/api/v1/scoreboard")).body.data as Array<{ account_id: number; pos: number; score: number }>;
       expect(board.map((r) => [r.account_id, r.pos, r.score]), `scoreboard ${where}`).to.deep.equal(expected.ranked.map((a, i) => [a.id, i + 1, a.score]));
+      // The public account list's total (kept in memory) counts the listed accounts.
+      const listedTotal = (await t.anonymous().get(`/api/v1/${kind}`)).body.meta.pagination.total;
+      expect(listedTotal, `/${kind} total ${where}`).to.equal(expected.listedAccounts);
       for (const s of seats) {
         const accountId = mode === "teams" ? s.teamId! : s.userId;
         const want = expected.accounts.get(accountId) ?? { score: 0, place: null };
@@ -212,5 +215,6 @@ async function recompute(t: TestCtf, mode: "users" | "teams") {
     const account = s[owner];
     if (account !== null) solvedBy.set(account, (solvedBy.get(account) ?? new Set()).add(s.challenge_id));
   }
-  return { ranked, accounts, solveCounts, solvedBy };
+  const listedAccounts = (mode === "teams" ? teams : users).filter(listed).length;
+  return { ranked, accounts, solveCounts, solvedBy, listedAccounts };
 }

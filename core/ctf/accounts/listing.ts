@@ -85,8 +85,10 @@ export async function answerAccountPage<Row, F extends string>(
   const adminView = reader.admin && q.view === "admin";
   const params: unknown[] = [];
   const where = listConditions(q, list.searchColumns, params);
+  // The unfiltered public list knows its total from memory (listed-counts.ts); anything filtered counts its matches.
+  const knownTotal = !adminView && where.length === 0 ? ctf.listedAccounts.total(list.table) : null;
   if (!adminView) where.push("NOT a.hidden", "NOT a.banned");
-  const { rows, total } = await pageOf<Row>(ctf.db.query.bind(ctf.db), list.table, where, params, q.page, q.per_page);
+  const { rows, total } = await pageOf<Row>(ctf.db.query.bind(ctf.db), list.table, where, params, q.page, q.per_page, knownTotal);
   ctx.body = {
     success: true,
     data: rows.map((row) => list.view(row, adminView ? "admin" : "public")),
