@@ -1,0 +1,290 @@
+/**
+ * `npm run bench -- reads [--players N] [--solves M] [--challenges C] [--mode users|teams]`: the reads every player
+ * makes (issue 12), measured through HTTP on real Postgres and Redis, each beside a bare Node server sending the
+ * same bytes in the same run.
+ *
+ *  1. `flaghost migrate` into a fresh schema, then an event of N players and M solves (default 10,000 and 200,000),
+ *     with wrong submissions, awards, hint unlocks and hidden and banned accounts, written with set-based SQL
+ *     (support/event-seed.ts); seeding time is reported.
+ *  2. flaghost serves it as its own process (`flaghost start`, core/ctf). For each read (the challenge list, one
+ *     challenge, /users/me, /teams/me in team mode or /users/:id in user mode, /users?page=1): 50 keep-alive
+ *     connections of one signed-in player (an API token) for a fixed time, alternating with a bare node:http process
+ *     answering the same bytes captured from flaghost. Req/s, p50, p99, errors, the ratio to bare Node, and the
+ *     target (>= 0.5 of bare Node, p99 < 20 ms).
+ *  3. Attempts during the read load: a second load generator posts correct and wrong attempts from every player
+ *     while the challenge list is read (target >= 1,500 attempts/s, p99 < 50 ms).
+ *  4. Memory of the flaghost process after warm-up (RSS, heap) and the read models' share if /metrics has it.
+ *  5. Conditional GETs: each read again with If-None-Match of its ETag; the share of 304 answers.
+ * Prints figures and writes bench/results/reads.json. BENCH_DURATION_S (default 10) sets each measurement.
+ */
+import { cpus, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { dropSchema } from "../test/helpers/kernel.js";
+import { capture, startBare, type CapturedAnswer } from "./support/bare.js";
+import { seedEvent, type EventSpec, type SeededEvent } from "./support/event-seed.js";
+import { loadGet, loadTool, type LoadResult } from "./support/load.js";
+import { attemptLoad, warmCallers, type AttemptLoadResult } from "./support/attempt-load.js";
+import { migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
+
+const root = resolve(import.meta.dirname, "..");
+const CONNECTIONS = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+/** Rounds per read, alternating flaghost and bare Node: the machine's speed drifts, each side's figure is its median round. */
+const ROUNDS = 3;
+/** A slow server's requests may take seconds: wait this long before counting a timeout. */
+const TIMEOUT_S = 20;
+const TARGET = { ratio: 0.5, p99Ms: 20, attemptsPerSec: 1500, attemptsP99Ms: 50 };
+const ADMIN_TOKEN = randomBytes(24).toString("hex");
+
+const databaseUrl = process.env.DATABASE_URL;
+const redisUrl = process.env.REDIS_URL;
+if (!databaseUrl || !redisUrl) {
+  console.error("bench reads needs DATABASE_URL and REDIS_URL (real Postgres and Redis)");
+  process.exit(1);
+}
+
+const round = (n: number, digits = 2) => +n.toFixed(digits);
+
+/** The event's size from the command line: the issue's sizes unless told. */
+function eventSpec(): EventSpec {
+  const { values } = parseArgs({
+    args: process.argv.slice(3),
+    options: { players: { type: "string" }, solves: { type: "string" }, challenges: { type: "string" }, mode: { type: "string" }, "team-size": { type: "string" } },
+    strict: true,
+  });
+  const count = (name: string, value: string | undefined, fallback: number) => {
+    const n = value === undefined ? fallback : Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, not ${value}`);
+    return n;
+  };
+  const mode = values.mode ?? "users";
+  if (mode !== "users" && mode !== "teams") throw new Error(`--mode must be users or teams, not ${mode}`);
+  const players = count("players", values.players, 10_000);
+  return {
+    mode,
+    players,
+    solves: count("solves", values.solves, 200_000),
+    // An event of a few hundred players has a few dozen challenges; a big one a few hundred.
+    challenges: count("challenges", values.challenges, players >= 2_000 ? 300 : 50),
+    teamSize: count("team-size", values["team-size"], 4),
+  };
+}
+
+/** A read the benchmark measures: its label in the report and the path it GETs. */
+interface Read {
+  name: string;
+  path: string;
+}
+
+/** The reads of issue 12, as the signed-in reader makes them. */
+function readsOf(spec: EventSpec, event: SeededEvent): Read[] {
+  // Another player's profile (the reader is the middle one): a player three quarters down the list.
+  const other = event.players[Math.floor((event.players.length * 3) / 4)]!;
+  return [
+    { name: "challenge list", path: "/api/v1/challenges" },
+    { name: "one challenge", path: `/api/v1/challenges/${event.challengeIds[0]}` },
+    { name: "own profile", path: "/api/v1/users/me" },
+    spec.mode === "teams" ? { name: "own team", path: "/api/v1/teams/me" } : { name: "another profile", path: `/api/v1/users/${other.userId}` },
+    { name: "account list", path: "/api/v1/users?page=1" },
+  ];
+}
+
+/** Waits until flaghost has worked off what a load run left in flight: its next answer to `path` comes back. */
+async function drain(url: string, headers: Record<string, string>): Promise<void> {
+  await fetch(url, { headers, signal: AbortSignal.timeout(120_000) }).then((r) => r.arrayBuffer());
+}
+
+interface ReadFigures {
+  flaghost: LoadResult;
+  bareNode: LoadResult;
+  ratio: number;
+  targetMet: boolean;
+  rounds: { flaghostReqPerSec: number[]; bareNodeReqPerSec: number[]; seconds: number };
+}
+
+/** ROUNDS alternating runs of flaghost and the bare server on one read; each side's median round. */
+async function measureRead(flaghost: string, bare: string, path: string, headers: Record<string, string>): Promise<ReadFigures> {
+  const seconds = Math.max(3, Math.round(DURATION_S / 2));
+  const options = { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S };
+  await loadGet(bare + path, CONNECTIONS, 1, options); // the bare server's warm-up (flaghost's was the general one)
+  const served: LoadResult[] = [];
+  const ceiling: LoadResult[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    served.push(await loadGet(flaghost + path, CONNECTIONS, seconds, options));
+    await drain(flaghost + path, headers);
+    ceiling.push(await loadGet(bare + path, CONNECTIONS, seconds, options));
+  }
+  const median = (runs: LoadResult[]) => [...runs].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(runs.length / 2)]!;
+  const [flaghostMedian, bareMedian] = [median(served), median(ceiling)];
+  const ratio = round(flaghostMedian.reqPerSec / bareMedian.reqPerSec);
+  const clean = served.every((r) => r.errors === 0 && r.non2xx === 0);
+  return {
+    flaghost: flaghostMedian,
+    bareNode: bareMedian,
+    ratio,
+    targetMet: clean && ratio >= TARGET.ratio && flaghostMedian.p99Ms < TARGET.p99Ms,
+    rounds: { flaghostReqPerSec: served.map((r) => r.reqPerSec), bareNodeReqPerSec: ceiling.map((r) => r.reqPerSec), seconds },
+  };
+}
+
+/** The flaghost process's memory: RSS from /proc, heap and any read-model gauge from /metrics. */
+async function serverMemory(url: string, pid: number) {
+  const response = await fetch(`${url}/metrics`, { headers: { authorization: `Token ${ADMIN_TOKEN}` } });
+  const text = response.ok ? await response.text() : "";
+  const gauge = (pattern: RegExp) => {
+    const lines = text.split("\n").filter((line) => pattern.test(line.split(/[{ ]/)[0]!));
+    return lines.length === 0 ? null : lines.reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+  };
+  const mb = (bytes: number | null) => (bytes === null ? null : round(bytes / 2 ** 20, 1));
+  const readModelNames = [...new Set(text.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0]!).filter((name) => /read_model.*bytes/.test(name)))];
+  return {
+    ...processMemory(pid),
+    heapUsedMb: mb(gauge(/^flaghost_nodejs_heap_size_used_bytes$/)),
+    heapTotalMb: mb(gauge(/^flaghost_nodejs_heap_size_total_bytes$/)),
+    // Summed over labels (one per model, if the server splits them).
+    readModelsMb: readModelNames.length > 0 ? mb(gauge(/read_model.*bytes/)) : null,
+    readModelMetrics: readModelNames,
+  };
+}
+
+/** Each read once more with If-None-Match of the ETag flaghost just sent: how many answers are 304. */
+async function conditionalGets(url: string, reads: Read[], headers: Record<string, string>) {
+  const results: Record<string, unknown> = {};
+  for (const read of reads) {
+    const first = await fetch(url + read.path, { headers });
+    await first.arrayBuffer();
+    const etag = first.headers.get("etag");
+    if (!etag) {
+      results[read.path] = { etag: null };
+      console.log(`  ${read.path.padEnd(28)} no ETag sent: conditional GETs not possible`);
+      continue;
+    }
+    const run = await loadGet(url + read.path, CONNECTIONS, Math.max(2, Math.round(DURATION_S / 4)), { headers: { ...headers, "if-none-match": etag }, allowErrors: true, countStatuses: true, timeoutSeconds: TIMEOUT_S });
+    const answered = Object.values(run.statuses ?? {}).reduce((a, b) => a + b, 0);
+    const notModified = run.statuses?.["304"] ?? 0;
+    const share = answered === 0 ? 0 : round(notModified / answered, 3);
+    results[read.path] = { etag, share304: share, ...run };
+    console.log(`  ${read.path.padEnd(28)} ETag ${etag}: ${Math.round(share * 100)}% of ${answered} answers were 304, ${run.reqPerSec} req/s, p99 ${run.p99Ms} ms`);
+  }
+  return results;
+}
+
+const verdict = (met: boolean) => (met ? "target met" : "target MISSED");
+
+function printRead(read: Read, bytes: number, f: ReadFigures) {
+  const side = (r: LoadResult) => `${String(r.reqPerSec).padStart(6)} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms${r.errors || r.non2xx ? ` (${r.errors} errors, ${r.non2xx} 4xx/5xx)` : ""}`;
+  console.log(`  GET ${read.path} (${read.name}, ${bytes} bytes)`);
+  console.log(`    flaghost  ${side(f.flaghost)}`);
+  console.log(`    bare node ${side(f.bareNode)}`);
+  console.log(`    ${f.ratio} of bare node: ${verdict(f.targetMet)} (>= ${TARGET.ratio}, p99 < ${TARGET.p99Ms} ms)`);
+}
+
+async function main() {
+  const spec = eventSpec();
+  const schema = `bench_reads_${Date.now().toString(36)}`;
+  const scratch = mkdtempSync(resolve(tmpdir(), "flaghost-bench-reads-"));
+  const children: ChildProcess[] = [];
+  const env = { FLAGHOST_DB_SCHEMA: schema, FLAGHOST_REDIS_PREFIX: `${schema}:`, FLAGHOST_PLUGIN_PATHS: "core/ctf", FLAGHOST_ADMIN_TOKEN: ADMIN_TOKEN };
+  const report: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    backend: "postgres + redis",
+    loadTool,
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    rounds: ROUNDS,
+    target: TARGET,
+    event: spec,
+  };
+  console.log(`reads benchmark: ${spec.players} players, ${spec.solves} solves, ${spec.challenges} challenges, ${spec.mode} mode; ${cpus().length} CPUs, ${CONNECTIONS} connections (${loadTool}), ${DURATION_S} s per read`);
+  try {
+    let started = performance.now();
+    await migrateFlaghost(env);
+    const migrateS = round((performance.now() - started) / 1000);
+    const db = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` });
+    await db.connect();
+    started = performance.now();
+    let event: SeededEvent;
+    try {
+      event = await seedEvent(db, spec);
+    } finally {
+      await db.end();
+    }
+    const seedS = round((performance.now() - started) / 1000, 1);
+    report.seeding = { migrateS, seedS, steps: event.stepSeconds, rows: event.rows };
+    console.log(`\nseeding: migrate ${migrateS} s, SQL ${seedS} s (${Object.entries(event.stepSeconds).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+    console.log(`  rows: ${Object.entries(event.rows).map(([k, v]) => `${v} ${k}`).join(", ")}`);
+
+    started = performance.now();
+    const server = await startFlaghost(env);
+    children.push(server.child);
+    report.serverBootS = round((performance.now() - started) / 1000);
+    console.log(`flaghost started in ${report.serverBootS} s`);
+
+    // The reader: a player in the middle of the field, neither hidden nor banned.
+    const reader = event.players[Math.floor(event.players.length / 2)]!;
+    const headers = { authorization: `Token ${reader.token}` };
+    const reads = readsOf(spec, event);
+    report.reader = { userId: reader.userId, teamId: reader.teamId, credential: "API token" };
+
+    // Warm-up: each read under load once, then one real answer each, which the bare server replays.
+    console.log(`\nwarm-up (${CONNECTIONS} connections, 2 s per read)`);
+    for (const read of reads) {
+      const warm = await loadGet(server.url + read.path, CONNECTIONS, 2, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S });
+      await drain(server.url + read.path, headers);
+      console.log(`  ${read.path.padEnd(28)} ${warm.reqPerSec} req/s, p99 ${warm.p99Ms} ms, ${warm.errors} errors, ${warm.non2xx} 4xx/5xx`);
+    }
+    const answers: CapturedAnswer[] = [];
+    for (const read of reads) answers.push(await capture(server.url, read.path, headers));
+    const memoryAfterWarmUp = await serverMemory(server.url, server.child.pid!);
+    const bare = await startBare(answers, scratch);
+    children.push(bare.child);
+
+    console.log(`\nreads (${ROUNDS} rounds of ${Math.max(3, Math.round(DURATION_S / 2))} s each side, medians)`);
+    const readResults: Record<string, unknown> = {};
+    for (const [i, read] of reads.entries()) {
+      const figures = await measureRead(server.url, bare.url, read.path, headers);
+      printRead(read, answers[i]!.body.length, figures);
+      readResults[read.path] = { name: read.name, bytes: answers[i]!.body.length, ...figures };
+    }
+    report.reads = readResults;
+
+    console.log(`\nattempts while ${CONNECTIONS} connections read the challenge list (${DURATION_S} s)`);
+    await warmCallers(server.url, event.players);
+    const during: { attempts: AttemptLoadResult; reads: LoadResult } = await attemptLoad(server.url, event, DURATION_S, () =>
+      loadGet(server.url + "/api/v1/challenges", CONNECTIONS, DURATION_S, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S }),
+    );
+    await drain(server.url + "/api/v1/challenges", headers);
+    const attemptsMet = during.attempts.errors === 0 && during.attempts.perSec >= TARGET.attemptsPerSec && during.attempts.p99Ms < TARGET.attemptsP99Ms;
+    report.attemptsDuringReads = { ...during, targetMet: attemptsMet };
+    console.log(`  attempts  ${during.attempts.perSec} /s p50 ${during.attempts.p50Ms} ms p99 ${during.attempts.p99Ms} ms, ${during.attempts.errors} errors, answers ${JSON.stringify(during.attempts.statuses)}: ${verdict(attemptsMet)} (>= ${TARGET.attemptsPerSec}/s, p99 < ${TARGET.attemptsP99Ms} ms)`);
+    console.log(`  reads     ${during.reads.reqPerSec} req/s p50 ${during.reads.p50Ms} ms p99 ${during.reads.p99Ms} ms, ${during.reads.errors} errors, ${during.reads.non2xx} 4xx/5xx`);
+
+    console.log(`\nconditional GETs (If-None-Match of the last ETag)`);
+    report.conditionalGets = await conditionalGets(server.url, reads, headers);
+
+    const memoryAtEnd = await serverMemory(server.url, server.child.pid!);
+    report.serverMemory = { afterWarmUp: memoryAfterWarmUp, atEnd: memoryAtEnd };
+    const readModels = memoryAfterWarmUp.readModelsMb === null ? "not exposed (no /metrics gauge named like flaghost_*read_model*bytes)" : `${memoryAfterWarmUp.readModelsMb} MB (${memoryAfterWarmUp.readModelMetrics.join(", ")})`;
+    console.log(`\nflaghost memory after warm-up: ${memoryAfterWarmUp.rssMb} MB RSS, heap ${memoryAfterWarmUp.heapUsedMb} MB used of ${memoryAfterWarmUp.heapTotalMb} MB; read models: ${readModels}`);
+    console.log(`  at the end: ${memoryAtEnd.rssMb} MB RSS (peak ${memoryAtEnd.peakRssMb} MB), heap ${memoryAtEnd.heapUsedMb} MB used`);
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)));
+    rmSync(scratch, { recursive: true, force: true });
+    await dropSchema(schema);
+  }
+  mkdirSync(resolve(root, "bench/results"), { recursive: true });
+  writeFileSync(resolve(root, "bench/results/reads.json"), JSON.stringify(report, null, 2));
+  console.log(`\nwrote bench/results/reads.json`);
+}
+
+await main();
+process.exit(0);
