@@ -23,13 +23,13 @@ import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
 import { dropSchema } from "../test/helpers/kernel.js";
 import { capture, startBare, type CapturedAnswer } from "./support/bare.js";
 import { seedEvent, type EventSpec, type SeededEvent } from "./support/event-seed.js";
 import { loadGet, loadTool, type LoadResult } from "./support/load.js";
-import { attemptLoad, warmCallers, type AttemptLoadResult } from "./support/attempt-load.js";
+import { attemptLoad, warmCallers } from "./support/attempt-load.js";
 import { migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
 
 const root = resolve(import.meta.dirname, "..");
@@ -95,7 +95,7 @@ function readsOf(spec: EventSpec, event: SeededEvent): Read[] {
   ];
 }
 
-/** Waits until flaghost has worked off what a load run left in flight: its next answer to `path` comes back. */
+/** Waits until flaghost has worked off what a load run left in flight: its next answer to `url` comes back. */
 async function drain(url: string, headers: Record<string, string>): Promise<void> {
   await fetch(url, { headers, signal: AbortSignal.timeout(120_000) }).then((r) => r.arrayBuffer());
 }
@@ -175,6 +175,15 @@ async function conditionalGets(url: string, reads: Read[], headers: Record<strin
   return results;
 }
 
+/**
+ * What flaghost answered, for comparing runs (the seed is deterministic, so the same event gives the same answer
+ * before and after a change): its size and digest, and the body itself when it is small (a profile's score and place).
+ */
+function answerSummary(answer: CapturedAnswer) {
+  const body = answer.body.toString();
+  return { bytes: answer.body.length, sha256: createHash("sha256").update(answer.body).digest("hex"), ...(answer.body.length <= 1024 ? { answer: JSON.parse(body) as unknown } : {}) };
+}
+
 const verdict = (met: boolean) => (met ? "target met" : "target MISSED");
 
 function printRead(read: Read, bytes: number, f: ReadFigures) {
@@ -183,6 +192,81 @@ function printRead(read: Read, bytes: number, f: ReadFigures) {
   console.log(`    flaghost  ${side(f.flaghost)}`);
   console.log(`    bare node ${side(f.bareNode)}`);
   console.log(`    ${f.ratio} of bare node: ${verdict(f.targetMet)} (>= ${TARGET.ratio}, p99 < ${TARGET.p99Ms} ms)`);
+}
+
+/** `flaghost migrate` into the fresh schema, then the event by SQL; how long each took. */
+async function seed(spec: EventSpec, schema: string, env: Record<string, string>) {
+  let started = performance.now();
+  await migrateFlaghost(env);
+  const migrateS = round((performance.now() - started) / 1000);
+  const db = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` });
+  await db.connect();
+  started = performance.now();
+  try {
+    const event = await seedEvent(db, spec);
+    const seedS = round((performance.now() - started) / 1000, 1);
+    console.log(`\nseeding: migrate ${migrateS} s, SQL ${seedS} s (${Object.entries(event.stepSeconds).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+    console.log(`  rows: ${Object.entries(event.rows).map(([k, v]) => `${v} ${k}`).join(", ")}`);
+    return { event, seeding: { migrateS, seedS, steps: event.stepSeconds, rows: event.rows } };
+  } finally {
+    await db.end();
+  }
+}
+
+/** Each read under load once (caches, JIT, connection pools), then one real answer of each for the bare server. */
+async function warmUp(url: string, reads: Read[], headers: Record<string, string>): Promise<CapturedAnswer[]> {
+  console.log(`\nwarm-up (${CONNECTIONS} connections, 2 s per read)`);
+  for (const read of reads) {
+    const warm = await loadGet(url + read.path, CONNECTIONS, 2, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S });
+    await drain(url + read.path, headers);
+    console.log(`  ${read.path.padEnd(28)} ${warm.reqPerSec} req/s, p99 ${warm.p99Ms} ms, ${warm.errors} errors, ${warm.non2xx} 4xx/5xx`);
+  }
+  const answers: CapturedAnswer[] = [];
+  for (const read of reads) answers.push(await capture(url, read.path, headers));
+  return answers;
+}
+
+/** Every read against flaghost and the bare server. */
+async function measureReads(url: string, bareUrl: string, reads: Read[], answers: CapturedAnswer[], headers: Record<string, string>) {
+  console.log(`\nreads (${ROUNDS} rounds of ${Math.max(3, Math.round(DURATION_S / 2))} s each side, medians)`);
+  const results: Record<string, { name: string } & ReturnType<typeof answerSummary> & ReadFigures> = {};
+  for (const [i, read] of reads.entries()) {
+    const figures = await measureRead(url, bareUrl, read.path, headers);
+    printRead(read, answers[i]!.body.length, figures);
+    results[read.path] = { name: read.name, ...answerSummary(answers[i]!), ...figures };
+  }
+  return results;
+}
+
+/** Attempts from every player while the reader's 50 connections read the challenge list. */
+async function measureAttemptsDuringReads(url: string, event: SeededEvent, headers: Record<string, string>) {
+  console.log(`\nattempts while ${CONNECTIONS} connections read the challenge list (${DURATION_S} s)`);
+  await warmCallers(url, event.players);
+  const during = await attemptLoad(url, event, DURATION_S, () => loadGet(url + "/api/v1/challenges", CONNECTIONS, DURATION_S, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S }));
+  await drain(url + "/api/v1/challenges", headers);
+  const { attempts, reads } = during;
+  const targetMet = attempts.errors === 0 && attempts.perSec >= TARGET.attemptsPerSec && attempts.p99Ms < TARGET.attemptsP99Ms;
+  console.log(`  attempts  ${attempts.perSec} /s p50 ${attempts.p50Ms} ms p99 ${attempts.p99Ms} ms, ${attempts.errors} errors, answers ${JSON.stringify(attempts.statuses)}: ${verdict(targetMet)} (>= ${TARGET.attemptsPerSec}/s, p99 < ${TARGET.attemptsP99Ms} ms)`);
+  console.log(`  reads     ${reads.reqPerSec} req/s p50 ${reads.p50Ms} ms p99 ${reads.p99Ms} ms, ${reads.errors} errors, ${reads.non2xx} 4xx/5xx`);
+  return { ...during, targetMet };
+}
+
+type Memory = Awaited<ReturnType<typeof serverMemory>>;
+
+function printMemory(afterWarmUp: Memory, atEnd: Memory) {
+  const readModels = afterWarmUp.readModelsMb === null ? "not exposed (no /metrics gauge named like flaghost_*read_model*bytes)" : `${afterWarmUp.readModelsMb} MB (${afterWarmUp.readModelMetrics.join(", ")})`;
+  console.log(`\nflaghost memory after warm-up: ${afterWarmUp.rssMb} MB RSS, heap ${afterWarmUp.heapUsedMb} MB used of ${afterWarmUp.heapTotalMb} MB; read models: ${readModels}`);
+  console.log(`  at the end: ${atEnd.rssMb} MB RSS (peak ${atEnd.peakRssMb} MB), heap ${atEnd.heapUsedMb} MB used`);
+}
+
+/** The figures in one table, in the shape of the issue's. */
+function printSummary(spec: EventSpec, reads: Awaited<ReturnType<typeof measureReads>>, attempts: Awaited<ReturnType<typeof measureAttemptsDuringReads>>) {
+  console.log(`\nsummary: ${spec.players} players, ${spec.solves} solves, ${spec.mode} mode`);
+  console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(6)}  target`);
+  for (const [path, r] of Object.entries(reads)) {
+    console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(6)}  ${r.targetMet ? "met" : "missed"}`);
+  }
+  console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(6)}  ${attempts.targetMet ? "met" : "missed"}`);
 }
 
 async function main() {
@@ -205,76 +289,37 @@ async function main() {
   };
   console.log(`reads benchmark: ${spec.players} players, ${spec.solves} solves, ${spec.challenges} challenges, ${spec.mode} mode; ${cpus().length} CPUs, ${CONNECTIONS} connections (${loadTool}), ${DURATION_S} s per read`);
   try {
-    let started = performance.now();
-    await migrateFlaghost(env);
-    const migrateS = round((performance.now() - started) / 1000);
-    const db = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` });
-    await db.connect();
-    started = performance.now();
-    let event: SeededEvent;
-    try {
-      event = await seedEvent(db, spec);
-    } finally {
-      await db.end();
-    }
-    const seedS = round((performance.now() - started) / 1000, 1);
-    report.seeding = { migrateS, seedS, steps: event.stepSeconds, rows: event.rows };
-    console.log(`\nseeding: migrate ${migrateS} s, SQL ${seedS} s (${Object.entries(event.stepSeconds).map(([k, v]) => `${k} ${v}`).join(", ")})`);
-    console.log(`  rows: ${Object.entries(event.rows).map(([k, v]) => `${v} ${k}`).join(", ")}`);
+    const { event, seeding } = await seed(spec, schema, env);
+    report.seeding = seeding;
 
-    started = performance.now();
+    const started = performance.now();
     const server = await startFlaghost(env);
     children.push(server.child);
     report.serverBootS = round((performance.now() - started) / 1000);
     console.log(`flaghost started in ${report.serverBootS} s`);
 
-    // The reader: a player in the middle of the field, neither hidden nor banned.
+    // The reader: a player in the middle of the field, neither hidden nor banned, signed in with an API token.
     const reader = event.players[Math.floor(event.players.length / 2)]!;
     const headers = { authorization: `Token ${reader.token}` };
     const reads = readsOf(spec, event);
     report.reader = { userId: reader.userId, teamId: reader.teamId, credential: "API token" };
 
-    // Warm-up: each read under load once, then one real answer each, which the bare server replays.
-    console.log(`\nwarm-up (${CONNECTIONS} connections, 2 s per read)`);
-    for (const read of reads) {
-      const warm = await loadGet(server.url + read.path, CONNECTIONS, 2, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S });
-      await drain(server.url + read.path, headers);
-      console.log(`  ${read.path.padEnd(28)} ${warm.reqPerSec} req/s, p99 ${warm.p99Ms} ms, ${warm.errors} errors, ${warm.non2xx} 4xx/5xx`);
-    }
-    const answers: CapturedAnswer[] = [];
-    for (const read of reads) answers.push(await capture(server.url, read.path, headers));
+    const answers = await warmUp(server.url, reads, headers);
     const memoryAfterWarmUp = await serverMemory(server.url, server.child.pid!);
     const bare = await startBare(answers, scratch);
     children.push(bare.child);
 
-    console.log(`\nreads (${ROUNDS} rounds of ${Math.max(3, Math.round(DURATION_S / 2))} s each side, medians)`);
-    const readResults: Record<string, unknown> = {};
-    for (const [i, read] of reads.entries()) {
-      const figures = await measureRead(server.url, bare.url, read.path, headers);
-      printRead(read, answers[i]!.body.length, figures);
-      readResults[read.path] = { name: read.name, bytes: answers[i]!.body.length, ...figures };
-    }
+    const readResults = await measureReads(server.url, bare.url, reads, answers, headers);
     report.reads = readResults;
-
-    console.log(`\nattempts while ${CONNECTIONS} connections read the challenge list (${DURATION_S} s)`);
-    await warmCallers(server.url, event.players);
-    const during: { attempts: AttemptLoadResult; reads: LoadResult } = await attemptLoad(server.url, event, DURATION_S, () =>
-      loadGet(server.url + "/api/v1/challenges", CONNECTIONS, DURATION_S, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S }),
-    );
-    await drain(server.url + "/api/v1/challenges", headers);
-    const attemptsMet = during.attempts.errors === 0 && during.attempts.perSec >= TARGET.attemptsPerSec && during.attempts.p99Ms < TARGET.attemptsP99Ms;
-    report.attemptsDuringReads = { ...during, targetMet: attemptsMet };
-    console.log(`  attempts  ${during.attempts.perSec} /s p50 ${during.attempts.p50Ms} ms p99 ${during.attempts.p99Ms} ms, ${during.attempts.errors} errors, answers ${JSON.stringify(during.attempts.statuses)}: ${verdict(attemptsMet)} (>= ${TARGET.attemptsPerSec}/s, p99 < ${TARGET.attemptsP99Ms} ms)`);
-    console.log(`  reads     ${during.reads.reqPerSec} req/s p50 ${during.reads.p50Ms} ms p99 ${during.reads.p99Ms} ms, ${during.reads.errors} errors, ${during.reads.non2xx} 4xx/5xx`);
-
+    const attempts = await measureAttemptsDuringReads(server.url, event, headers);
+    report.attemptsDuringReads = attempts;
     console.log(`\nconditional GETs (If-None-Match of the last ETag)`);
     report.conditionalGets = await conditionalGets(server.url, reads, headers);
 
     const memoryAtEnd = await serverMemory(server.url, server.child.pid!);
     report.serverMemory = { afterWarmUp: memoryAfterWarmUp, atEnd: memoryAtEnd };
-    const readModels = memoryAfterWarmUp.readModelsMb === null ? "not exposed (no /metrics gauge named like flaghost_*read_model*bytes)" : `${memoryAfterWarmUp.readModelsMb} MB (${memoryAfterWarmUp.readModelMetrics.join(", ")})`;
-    console.log(`\nflaghost memory after warm-up: ${memoryAfterWarmUp.rssMb} MB RSS, heap ${memoryAfterWarmUp.heapUsedMb} MB used of ${memoryAfterWarmUp.heapTotalMb} MB; read models: ${readModels}`);
-    console.log(`  at the end: ${memoryAtEnd.rssMb} MB RSS (peak ${memoryAtEnd.peakRssMb} MB), heap ${memoryAtEnd.heapUsedMb} MB used`);
+    printMemory(memoryAfterWarmUp, memoryAtEnd);
+    printSummary(spec, readResults, attempts);
   } finally {
     for (const child of children) child.kill("SIGTERM");
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)));

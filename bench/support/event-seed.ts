@@ -198,11 +198,10 @@ export async function seedEvent(db: pg.Client, spec: EventSpec): Promise<SeededE
     await db.query(`ANALYZE`);
   });
 
-  const counts = await db.query<{ table: string; n: string }>(
-    `SELECT 'users' AS table, count(*) AS n FROM ctf_users UNION ALL SELECT 'teams', count(*) FROM ctf_teams UNION ALL SELECT 'challenges', count(*) FROM ctf_challenges
-     UNION ALL SELECT 'solves', count(*) FROM ctf_solves UNION ALL SELECT 'submissions', count(*) FROM ctf_submissions UNION ALL SELECT 'awards', count(*) FROM ctf_awards
-     UNION ALL SELECT 'hints', count(*) FROM ctf_hints UNION ALL SELECT 'unlocks', count(*) FROM ctf_unlocks UNION ALL SELECT 'tokens', count(*) FROM ctf_tokens`,
-  );
+  const rows: Record<string, number> = {};
+  for (const table of ["users", "teams", "challenges", "hints", "solves", "submissions", "awards", "unlocks", "tokens"]) {
+    rows[table] = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ctf_${table}`)).rows[0]!.n);
+  }
   const challengeIds = (await db.query<{ id: number }>(`SELECT id FROM ctf_challenges ORDER BY id`)).rows.map((r) => r.id);
-  return { accounts, challengeIds, players, rows: Object.fromEntries(counts.rows.map((r) => [r.table, Number(r.n)])), stepSeconds };
+  return { accounts, challengeIds, players, rows, stepSeconds };
 }
