@@ -17,7 +17,7 @@
  *  5. Conditional GETs: each read again with If-None-Match of its ETag; the share of 304 answers.
  * Prints figures and writes bench/results/reads.json. BENCH_DURATION_S (default 10) sets each measurement.
  */
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -286,8 +286,12 @@ async function main() {
     rounds: ROUNDS,
     target: TARGET,
     event: spec,
+    // The machine is shared: a load average well above the core count at the start means noisy figures.
+    loadAverageAtStart: loadavg().map((n) => round(n)),
   };
-  console.log(`reads benchmark: ${spec.players} players, ${spec.solves} solves, ${spec.challenges} challenges, ${spec.mode} mode; ${cpus().length} CPUs, ${CONNECTIONS} connections (${loadTool}), ${DURATION_S} s per read`);
+  console.log(
+    `reads benchmark: ${spec.players} players, ${spec.solves} solves, ${spec.challenges} challenges, ${spec.mode} mode; ${cpus().length} CPUs (load average ${loadavg()[0]!.toFixed(1)}), ${CONNECTIONS} connections (${loadTool}), ${DURATION_S} s per read`,
+  );
   try {
     const { event, seeding } = await seed(spec, schema, env);
     report.seeding = seeding;
@@ -320,6 +324,7 @@ async function main() {
     report.serverMemory = { afterWarmUp: memoryAfterWarmUp, atEnd: memoryAtEnd };
     printMemory(memoryAfterWarmUp, memoryAtEnd);
     printSummary(spec, readResults, attempts);
+    report.loadAverageAtEnd = loadavg().map((n) => round(n));
   } finally {
     for (const child of children) child.kill("SIGTERM");
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)));
