@@ -10,7 +10,7 @@ declare module "../kernel/events.js" {
 }
 
 /**
- * Keeps core/ctf's in-memory read models (the solve index, the listed account totals) current. The handlers serve reads: a write's answer waits
+ * Keeps core/ctf's in-memory read models (the solve index, the listed account totals, the profile rows) current. The handlers serve reads: a write's answer waits
  * until its change is applied here (read-your-writes on the writing instance). A failed apply is logged and repaired
  * by the index itself (it rebuilds), so the handlers swallow it.
  */
@@ -25,6 +25,8 @@ export function readModelHandlers(ctf: Ctf, events: PluginEvents): void {
   events.on("challenge.updated", (p) => quietly(ctf.solves.challengeUpdated(p)), servesReads);
   events.on("event.updated", (p) => quietly(ctf.solves.eventUpdated(p)), servesReads);
   events.on("account.updated", (p) => quietly(ctf.listedAccounts.accountUpdated(p)), servesReads);
+  events.on("account.updated", (p) => ctf.accountRows.accountUpdated(p), servesReads);
+  events.on("event.updated", () => ctf.accountRows.clear(), servesReads);
   events.on("event.updated", () => quietly(ctf.listedAccounts.refresh()), servesReads); // an import replaces every account
   // Sent by the instance that ran the job (it already checked itself).
   events.on("ctf.read-models.check", (_p, meta) => (meta.local ? undefined : quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]))));

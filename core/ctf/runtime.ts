@@ -7,6 +7,7 @@ import type { Logger } from "../kernel/log.js";
 import type { HostView, PluginAuth, PluginEvents } from "../kernel/plugin-host/api.js";
 import { PlayerAuth } from "./accounts/auth.js";
 import { ListedAccountCounts } from "./accounts/listed-counts.js";
+import { AccountRowCache } from "./accounts/row-cache.js";
 import "./events.js";
 import type { CtfConfig } from "./config.js";
 import { ChallengeCache } from "./game/challenge-cache.js";
@@ -38,6 +39,8 @@ export class Ctf {
   readonly solves: SolveIndex;
   /** Totals of the public account lists in memory. */
   readonly listedAccounts: ListedAccountCounts;
+  /** Account rows for profile views (not for writes). */
+  readonly accountRows: AccountRowCache;
   readonly config: CtfConfig;
   readonly auth: PlayerAuth;
   readonly challengeTypes = new Map<string, ChallengeType>();
@@ -66,6 +69,7 @@ export class Ctf {
     this.settings = new SettingsStore(deps.db);
     this.solves = new SolveIndex(deps.db, () => this.settings.get(), deps.log);
     this.listedAccounts = new ListedAccountCounts(deps.db);
+    this.accountRows = new AccountRowCache(deps.db);
     this.auth = new PlayerAuth(deps.db, this.settings);
   }
 

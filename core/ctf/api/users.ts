@@ -120,7 +120,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
   /** A user a non-admin may see (404 for hidden, banned or unknown ones). */
   const visibleUser = async (ctx: Context, reader: Reader): Promise<UserRow> => {
     await assertAccountsVisible(ctf, reader);
-    const user = await userById(query, pathId(ctx.params.id));
+    const user = await ctf.accountRows.user(pathId(ctx.params.id));
     if (!user || (!reader.admin && (user.hidden || user.banned))) throw notFound();
     return user;
   };
@@ -136,7 +136,8 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
   // --- the caller's own account (registered before /users/:id) ---
 
   routes.get("/api/v1/users/me", ctf.requirePlayer, async (ctx) => {
-    const user = await me(await readerOf(ctx, ctf));
+    const user = await ctf.accountRows.user(playerOf(await readerOf(ctx, ctf)).userId);
+    if (!user) throw notFound();
     const { freezeAt } = await ctf.settings.get();
     const standing = await standingOf(query, await scoringAccountOf(user), { freezeAt, view: "self", source: ctf.standings });
     ok(ctx, { ...userView(user, "self"), ...standing });
