@@ -7,7 +7,7 @@ import { assertAccountsVisible, assertScoresVisible } from "../accounts/access.j
 import { AttemptPipeline } from "../game/attempt.js";
 import { boardAccess as checkBoardAccess, prerequisitesMet } from "../game/challenge-access.js";
 import { challengeSolvers } from "../game/board.js";
-import { BoardAnswers, boardBody, sendJsonWithEtag } from "../game/board-answers.js";
+import { BoardAnswers, sendWithEtag } from "../game/board-answers.js";
 import type { CachedChallenge } from "../game/challenge-cache.js";
 import { typeData } from "../game/challenge-types.js";
 import { dynamicValue, recomputeDynamicValues } from "../game/dynamic-value.js";
@@ -86,8 +86,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const query = parseInput(listQuery, ctx.query);
     const { player, admin } = await boardAccess(ctx);
     const adminView = admin && query.view === "admin";
-    const rows = board.rows(await ctf.challenges.all(), adminView ? "admin" : "player");
-    const wanted = rows.filter(({ challenge: c }) => {
+    const keep = (c: CachedChallenge) => {
       if (query.category !== undefined && c.category !== query.category) return false;
       if (query.type !== undefined && c.type !== query.type) return false;
       if (query.state !== undefined && c.state !== query.state) return false;
@@ -95,8 +94,9 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
       if (query.q === undefined) return true;
       const haystack = { name: c.name, description: c.description, category: c.category, type: c.type, state: c.state }[query.field ?? "name"];
       return haystack.toLowerCase().includes(query.q.toLowerCase());
-    });
-    sendJsonWithEtag(ctx, boardBody(wanted, ctf.solves.solvedBy(player), adminView));
+    };
+    const answer = board.answer(await ctf.challenges.all(), adminView ? "admin" : "player", { key: JSON.stringify(query), keep }, ctf.solves.solvedBy(player), adminView);
+    sendWithEtag(ctx, answer);
   }
 
   routes.get("/api/v1/challenges", { summary: "The board: visible challenges with solve counts and the caller's solves", query: listQuery }, listChallenges);
