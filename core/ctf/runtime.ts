@@ -41,6 +41,8 @@ export class Ctf {
   readonly listedAccounts: ListedAccountCounts;
   /** Account rows for profile views (not for writes). */
   readonly accountRows: AccountRowCache;
+  /** Pages of the public account lists as bytes, with the accountRows version they were built at (accounts/listing.ts). */
+  readonly publicPages = new Map<string, { version: string; body: Buffer }>();
   readonly config: CtfConfig;
   readonly auth: PlayerAuth;
   readonly challengeTypes = new Map<string, ChallengeType>();

@@ -9,8 +9,14 @@ import type { AccountUpdated } from "../events.js";
 export class ListedAccountCounts {
   private counts: { ctf_users: number; ctf_teams: number } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private refreshes = 0;
 
   constructor(private readonly db: Database) {}
+
+  /** Moves after every re-count: answers that include a total key on it. */
+  get version(): number {
+    return this.refreshes;
+  }
 
   /** The listed total of a table, or null before the first count (the caller counts itself). */
   total(table: "ctf_users" | "ctf_teams"): number | null {
@@ -34,6 +40,8 @@ export class ListedAccountCounts {
       } catch (error) {
         this.counts = null;
         throw error;
+      } finally {
+        this.refreshes++;
       }
     });
     this.queue = run.catch(() => undefined);

@@ -29,6 +29,11 @@ export class AccountRowCache {
 
   constructor(private readonly db: Database) {}
 
+  /** Moves with every account change: answers built from account rows (the public list pages) key on it. */
+  get version(): number {
+    return this.generation;
+  }
+
   user(id: number): Promise<UserRow | null> {
     return this.cached(this.users, id, () => userById(this.db.query.bind(this.db), id));
   }
