@@ -103,6 +103,9 @@ function unreachableReason(where: string, e: DockerodeError): string {
   }
 }
 
+/** The drivers' own label on what they start: the allocated host port, so list and inspect can report it. */
+export const hostPortLabel = "flaghost.whale.host-port";
+
 /** Docker's label filter syntax: `key=value` for a value, `key` for presence. */
 export function labelFilters(labels: Record<string, string | true>): string[] {
   return Object.entries(labels).map(([key, value]) => (value === true ? key : `${key}=${value}`));

@@ -4,11 +4,8 @@
  * listens whatever its network mode.
  */
 import type Docker from "dockerode";
-import { connect, engineCall, engineStatus, labelFilters, translate, type EngineConnection } from "./connection.js";
+import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, translate, type EngineConnection } from "./connection.js";
 import type { ContainerInfo, ContainerSpec, ContainerState, EngineDriver } from "./types.js";
-
-/** The driver's own label: the allocated host port. */
-export const hostPortLabel = "flaghost.whale.host-port";
 
 export function createDockerDriver(options: { dockerHost?: string }): EngineDriver {
   const connection = connect(options.dockerHost);

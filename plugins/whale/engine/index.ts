@@ -1,5 +1,6 @@
 /** Builds the engine driver whale's config names. */
 import { createDockerDriver } from "./docker.js";
+import { createSwarmDriver } from "./swarm.js";
 import type { EngineDriver, EngineDriverOptions } from "./types.js";
 
 export * from "./types.js";
@@ -9,6 +10,6 @@ export function createEngineDriver(options: EngineDriverOptions): EngineDriver {
     case "docker":
       return createDockerDriver({ dockerHost: options.dockerHost });
     case "swarm":
-      throw new Error("the swarm driver is not written yet"); // replaced by ./swarm.ts in the next commit
+      return createSwarmDriver({ dockerHost: options.dockerHost });
   }
 }
