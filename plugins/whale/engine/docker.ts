@@ -16,16 +16,15 @@ export function createDockerDriver(options: { dockerHost?: string }): EngineDriv
   }
 
   async function start(spec: ContainerSpec): Promise<{ id: string }> {
-    const create = () => docker.createContainer(createOptions(spec));
-    const container = await engineCall(connection, `create ${spec.name}`, async () => {
-      try {
-        return await create();
-      } catch (error) {
-        if (engineStatus(error) !== 404) throw error; // 404 on create: the image is not here yet
-        await pullImage(connection, spec.image);
-        return await create();
-      }
-    });
+    const create = () => engineCall(connection, `create ${spec.name}`, () => docker.createContainer(createOptions(spec)));
+    let container: Docker.Container;
+    try {
+      container = await create();
+    } catch (error) {
+      if (engineStatus(error) !== 404) throw error; // 404 on create: the image is not here yet
+      await engineCall(connection, `pull ${spec.image}`, () => pullImage(connection, spec.image));
+      container = await create();
+    }
     try {
       await engineCall(connection, `start ${spec.name}`, () => container.start());
     } catch (error) {
@@ -96,7 +95,7 @@ async function pullImage(connection: EngineConnection, image: string): Promise<v
     connection.docker.modem.followProgress(stream, (error: unknown, output: Array<{ error?: string }>) => {
       const failed = output?.find((event) => event.error);
       if (error) reject(error);
-      else if (failed) reject(Object.assign(new Error(failed.error), { statusCode: 404, json: { message: `pull ${image}: ${failed.error}` } }));
+      else if (failed) reject(Object.assign(new Error(failed.error), { statusCode: 404 }));
       else resolve();
     });
   });

@@ -17,7 +17,7 @@ interface SwarmTask {
   Status?: { State?: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number } };
 }
 
-/** How long `remove` waits for the service's containers on this node to go, so their host port is free again. */
+/** How long `remove` keeps removing the service's containers on this node, so their host port is free again. */
 const removeWaitMs = 15_000;
 
 export function createSwarmDriver(options: { dockerHost?: string }): EngineDriver {
@@ -52,21 +52,32 @@ export function createSwarmDriver(options: { dockerHost?: string }): EngineDrive
       if (engineStatus(error) === 404) return; // already gone
       throw translate(connection, `remove service ${id}`, error);
     }
-    await waitForContainersGone(id);
+    await removeContainersOnThisNode(id);
   }
 
   /**
-   * The swarm stops a removed service's container a moment later; with host networking its port stays taken until
-   * then. Waits (bounded) until this node runs none of the service's containers, so a caller can reuse the port.
+   * The swarm stops a removed service's container some seconds later (about 5 s here); with host networking its
+   * port stays taken until then. Removes the service's containers on this node at once (the swarm's own clean-up
+   * then finds them gone), and waits, bounded, until none is left, so a caller can reuse the port.
    */
-  async function waitForContainersGone(serviceId: string): Promise<void> {
+  async function removeContainersOnThisNode(serviceId: string): Promise<void> {
+    const ofService = { all: true, filters: { label: [`com.docker.swarm.service.id=${serviceId}`] } };
     const deadline = Date.now() + removeWaitMs;
-    while (Date.now() < deadline) {
-      const left = await engineCall(connection, `list containers of service ${serviceId}`, () =>
-        docker.listContainers({ all: true, filters: { label: [`com.docker.swarm.service.id=${serviceId}`] } }),
-      );
-      if (left.length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    for (;;) {
+      const left = await engineCall(connection, `list containers of service ${serviceId}`, () => docker.listContainers(ofService));
+      if (left.length === 0 || Date.now() > deadline) return;
+      await Promise.all(left.map((container) => removeContainer(container.Id)));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async function removeContainer(id: string): Promise<void> {
+    try {
+      await docker.getContainer(id).remove({ force: true });
+    } catch (error) {
+      const status = engineStatus(error);
+      if (status === 404 || status === 409) return; // gone already, or the swarm is removing it
+      throw translate(connection, `remove container ${id}`, error);
     }
   }
 
