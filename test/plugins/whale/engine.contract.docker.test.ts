@@ -225,6 +225,26 @@ for (const kind of ["docker", "swarm"] as const) {
   });
 }
 
+describe("whale engine: both drivers on one engine", function () {
+  this.timeout(120_000);
+
+  it("the docker driver does not take the swarm's task containers for its own", async () => {
+    const [docker, swarm] = [createEngineDriver({ driver: "docker" }), createEngineDriver({ driver: "swarm" })];
+    const startId = uniqueName("side-by-side");
+    const labels = { "flaghost.whale.start": startId, [suiteLabel]: "swarm" };
+    const { id } = await swarm.start({ name: `flaghost-whale-${startId}`, image, env: { FLAG: "flag{x}", PORT: "31499" }, labels, memoryMb: 64, cpus: 0.25, network: "host", containerPort: 31499, hostPort: 31499 });
+    try {
+      // The task's container exists on this engine with the same labels…
+      await eventually(async () => (await engine.listContainers({ all: true, filters: { label: [`flaghost.whale.start=${startId}`] } })).length > 0, 60_000, 200);
+      // …and only the swarm driver lists it.
+      expect(await docker.list({ "flaghost.whale.start": startId })).to.deep.equal([]);
+      expect((await swarm.list({ "flaghost.whale.start": startId })).map((i) => i.id)).to.deep.equal([id]);
+    } finally {
+      await swarm.remove(id);
+    }
+  });
+});
+
 /** Listens on an ephemeral port of the loopback; resolves that port. */
 function listen(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
