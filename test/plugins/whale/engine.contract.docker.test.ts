@@ -70,7 +70,7 @@ for (const kind of ["docker", "swarm"] as const) {
       return info!;
     }
 
-    const running = (id: string) => eventually(async () => ((await driver.inspect(id)).state === "running" ? true : false), 60_000, 200);
+    const running = (id: string) => eventually(async () => (await driver.inspect(id)).state === "running", 60_000, 200);
 
     before(async () => {
       driver = createEngineDriver({ driver: kind });
