@@ -59,8 +59,11 @@ export interface AwardDeleted {
 export interface AccountUpdated {
   accountType: AccountType;
   id: number;
-  /** `credentials`: sessions or API tokens were revoked (caches of callers must forget them). */
-  changes: Array<"hidden" | "banned" | "name" | "bracket" | "team" | "deleted" | "created" | "role" | "solves" | "credentials">;
+  /**
+   * `credentials`: sessions or API tokens were revoked (caches of callers must forget them). `profile`: another
+   * field shown on profiles changed (website, affiliation, country, email...): nothing that moves standings.
+   */
+  changes: Array<"hidden" | "banned" | "name" | "bracket" | "team" | "deleted" | "created" | "role" | "solves" | "credentials" | "profile">;
   /** Teams whose membership or member-owned rows changed with this update. */
   affectedTeamIds: number[];
 }

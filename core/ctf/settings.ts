@@ -92,6 +92,11 @@ export class SettingsStore {
     return value;
   }
 
+  /** The settings if they are cached and fresh, without waiting (the prepared fast paths); null otherwise. */
+  peek(): EventSettings | null {
+    return this.cached && Date.now() - this.cached.at < SettingsStore.MAX_AGE_MS ? this.cached.value : null;
+  }
+
   invalidate(): void {
     this.cached = null;
   }

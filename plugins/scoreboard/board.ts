@@ -183,6 +183,7 @@ export class Scoreboard {
 
   /** Reloads the account, its solves and awards, and the teams it touched. */
   accountUpdated(p: AccountUpdated): Promise<void> {
+    if (p.changes.every((c) => c === "profile")) return Promise.resolve(); // website, affiliation...: not on the board
     return this.enqueue("account.updated", async () => {
       const userIds = new Set<number>(p.accountType === "user" ? [p.id] : []);
       const teamIds = new Set<number>([...(p.accountType === "team" ? [p.id] : []), ...p.affectedTeamIds]);

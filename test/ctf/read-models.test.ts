@@ -90,6 +90,40 @@ describe("core/ctf read models: the challenge list and account pages from memory
     expect(countOf((await t.admin.get("/api/v1/challenges")).body)).to.equal(100);
   });
 
+  it("answers the list and the own profile with the same bytes and ETag whether the caller is cached yet or not", async () => {
+    const player = await t.register();
+    // The first request resolves the session through the ordinary route; later ones are answered ahead of Koa.
+    for (const path of ["/api/v1/challenges", "/api/v1/users/me"]) {
+      const answers = [await player.get(path), await player.get(path), await player.get(path)];
+      expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200]);
+      expect(new Set(answers.map((a) => JSON.stringify(a.body))).size, path).to.equal(1);
+      expect(new Set(answers.map((a) => a.headers.get("etag"))).size, path).to.equal(1);
+      expect(answers[2]!.headers.get("cache-control")).to.equal("private, no-cache");
+      expect((await player.request("GET", path, undefined, { "if-none-match": answers[2]!.headers.get("etag")! })).status).to.equal(304);
+    }
+  });
+
+  it("shows a profile change on the next read, through the session and through an API token", async () => {
+    const player = await t.register();
+    const token = (await player.post("/api/v1/tokens", { description: "reader" })).body.data.value as string;
+    const reader = t.anonymous();
+    reader.apiToken = token;
+    for (const client of [player, reader]) await client.get("/api/v1/users/me"); // cached now
+    expect((await player.patch("/api/v1/users/me", { affiliation: "Read Model U" })).status).to.equal(200);
+    for (const client of [player, reader, player, reader]) expect((await client.get("/api/v1/users/me")).body.data.affiliation).to.equal("Read Model U");
+    const id = (await player.get("/api/v1/users/me")).body.data.id;
+    expect((await t.anonymous().get(`/api/v1/users/${id}`)).body.data.affiliation).to.equal("Read Model U");
+  });
+
+  it("refuses a banned player on the cached paths too", async () => {
+    const player = await t.register();
+    for (let i = 0; i < 2; i++) expect((await player.get("/api/v1/challenges")).status).to.equal(200);
+    const id = (await player.get("/api/v1/users/me")).body.data.id;
+    expect((await t.admin.patch(`/api/v1/users/${id}`, { banned: true })).status).to.equal(200);
+    // The ban ended the session (401 from then on, or 403 where the ban itself is named): never the cached answer.
+    for (const path of ["/api/v1/challenges", "/api/v1/users/me"]) expect((await player.get(path)).status, path).to.be.oneOf([401, 403]);
+  });
+
   it("shows the same score and place on the account pages as on the scoreboard", async () => {
     const [a, b] = [await t.register(), await t.register()];
     await t.admin.post("/api/v1/awards", { user_id: (await b.get("/api/v1/users/me")).body.data.id, name: "bonus", value: 1000 });

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
 import type { Context, Next } from "koa";
 import type { Actor } from "../../kernel/auth.js";
 import { tokenFromHeader } from "../../kernel/auth.js";
@@ -95,6 +96,29 @@ export class PlayerAuth {
     return player;
   }
 
+  /**
+   * The player behind a request's raw headers when the answer is already cached, without waiting (the prepared fast
+   * paths): null for a request without credentials, undefined whenever the ordinary route must decide (nothing cached,
+   * an expired or unknown credential, a banned account, the bootstrap token, a cookie too long to be ours).
+   */
+  cachedPlayer(headers: IncomingHttpHeaders, mode: "users" | "teams"): Player | null | undefined {
+    const authorization = headers.authorization;
+    let key: string;
+    if (authorization !== undefined) {
+      const token = /^Token\s+(ctfd_\S+)$/i.exec(authorization)?.[1];
+      if (!token) return undefined;
+      key = `t:${sha256(token)}`;
+    } else {
+      const cookie = sessionCookieOf(headers.cookie);
+      if (cookie === null) return headers.cookie === undefined ? null : undefined;
+      key = `s:${sha256(cookie)}`;
+    }
+    const hit = this.cache.get(key);
+    const now = Date.now();
+    if (!hit?.row || now - hit.at >= ACTOR_CACHE_MS || hit.row.expires_at.getTime() <= now || hit.row.banned || hit.row.team_banned) return undefined;
+    return playerIn(mode, hit.row.user_id, hit.row.name, hit.row.role === "admin", hit.row.team_id);
+  }
+
   /** The player's credential, for a long-lived stream that must re-check its holder later (never logged). */
   credentialOf(ctx: Context): Credential | null {
     const token = tokenFromHeader(ctx);
@@ -114,8 +138,7 @@ export class PlayerAuth {
   }
 
   private async playerOf(userId: number, name: string, admin: boolean, teamId: number | null): Promise<Player> {
-    const mode = (await this.settings.get()).mode;
-    return { userId, name, admin, teamId, accountType: mode === "teams" ? "team" : "user", accountId: mode === "teams" ? teamId : userId };
+    return playerIn((await this.settings.get()).mode, userId, name, admin, teamId);
   }
 
   private load(credential: Credential): Promise<AccountRow[]> {
@@ -181,6 +204,24 @@ export class PlayerAuth {
     if (row.team_banned) throw new HttpError(403, "Your team has been banned from this CTF");
     return { kind: "user", id: row.user_id, name: row.name, admin: row.role === "admin", details: { teamId: row.team_id, via } };
   }
+}
+
+/** A user as a player of the event's mode: the account that scores is the team in team mode. */
+function playerIn(mode: "users" | "teams", userId: number, name: string, admin: boolean, teamId: number | null): Player {
+  return { userId, name, admin, teamId, accountType: mode === "teams" ? "team" : "user", accountId: mode === "teams" ? teamId : userId };
+}
+
+/** The session cookie's value from a raw Cookie header, or null (none, or longer than ours can be). */
+function sessionCookieOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  for (const part of header.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === SESSION_COOKIE) {
+      const cookie = value.join("=");
+      return cookie.length > 0 && cookie.length <= 128 ? cookie : null;
+    }
+  }
+  return null;
 }
 
 function sameSecret(given: string, expected: string): boolean {

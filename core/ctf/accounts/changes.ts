@@ -30,6 +30,23 @@ export async function recomputeChallenges(tx: EntityManager, ctf: Ctf, challenge
   }
 }
 
+/** Columns whose change account.updated names on its own; any other column that changed is a `profile` change. */
+const NAMED_COLUMNS: Record<string, AccountUpdated["changes"][number]> = { name: "name", hidden: "hidden", banned: "banned", bracket_id: "bracket", role: "role" };
+/** Columns that no profile shows (a change there is not a `profile` change). */
+const UNSHOWN_COLUMNS = new Set(["password_hash", "invite_secret", "updated_at"]);
+
+/** What changed between two versions of an account row, as account.updated names it. */
+export function rowChanges<Row extends object>(before: Row, after: Row): AccountUpdated["changes"] {
+  const changes = new Set<AccountUpdated["changes"][number]>();
+  for (const [column, value] of Object.entries(after)) {
+    if (sameValue((before as Record<string, unknown>)[column], value) || UNSHOWN_COLUMNS.has(column)) continue;
+    changes.add(NAMED_COLUMNS[column] ?? "profile");
+  }
+  return [...changes];
+}
+
+const sameValue = (a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b);
+
 /** Emits `account.updated` (inside the transaction) when something changed. */
 export function emitAccountUpdated(ctf: Ctf, event: AccountUpdated): void {
   if (event.changes.length === 0) return;

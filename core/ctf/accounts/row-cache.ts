@@ -38,6 +38,12 @@ export class AccountRowCache {
     return this.cached(this.users, id, () => userById(this.db.query.bind(this.db), id));
   }
 
+  /** The user's row if cached and fresh, without waiting (the prepared fast paths); undefined otherwise. */
+  peekUser(id: number): UserRow | null | undefined {
+    const hit = this.users.get(id);
+    return hit && Date.now() - hit.at < MAX_AGE_MS ? hit.value : undefined;
+  }
+
   team(id: number): Promise<TeamRow | null> {
     return this.cached(this.teams, id, () => teamById(this.db.query.bind(this.db), id));
   }

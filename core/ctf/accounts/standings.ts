@@ -89,6 +89,13 @@ export async function placeOf(query: Query, account: ScoringAccount, cutoff: Dat
   return row?.place ?? null;
 }
 
+/** Score and place from in-memory standings (see standingOf for the views), without waiting. */
+export function standingFrom(source: StandingsSource, accountId: number, view: "public" | "self" | "admin"): Standing {
+  const { score } = source.scoreAndPlace(accountId, view === "public" ? "public" : "live");
+  const { place } = source.scoreAndPlace(accountId, view === "admin" ? "live" : "public");
+  return { score, place: place === null ? null : ordinal(place) };
+}
+
 /**
  * Score and place as an account page shows them. Public views count up to the freeze for both; an account's
  * own view (`/me`) shows its full score but the frozen place, like CTFd; admins see everything unfrozen.
@@ -101,14 +108,7 @@ export async function standingOf(
   options: { freezeAt: Date | null; view: "public" | "self" | "admin"; source: StandingsSource | null },
 ): Promise<Standing> {
   if (!account) return { score: 0, place: null };
-  const source = options.source;
-  if (source && source.mode === account.mode) {
-    const scoreView = options.view === "public" ? "public" : "live";
-    const placeView = options.view === "admin" ? "live" : "public";
-    const { score } = source.scoreAndPlace(account.id, scoreView);
-    const { place } = source.scoreAndPlace(account.id, placeView);
-    return { score, place: place === null ? null : ordinal(place) };
-  }
+  if (options.source?.mode === account.mode) return standingFrom(options.source, account.id, options.view);
   const frozen = options.view === "admin" ? null : options.freezeAt;
   const scoreCutoff = options.view === "public" ? frozen : null;
   const [score, place] = await Promise.all([scoreOf(query, account, scoreCutoff), placeOf(query, account, frozen)]);

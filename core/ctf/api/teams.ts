@@ -6,7 +6,7 @@ import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { assertAccountsVisible, assertScoresVisible, assertTeamMode, playerOf, readerOf, scoresVisible, type Reader } from "../accounts/access.js";
 import { answerActivity } from "../accounts/activity.js";
 import { newSecret } from "../accounts/auth.js";
-import { emitAccountUpdated, inTx, recomputeChallenges } from "../accounts/changes.js";
+import { emitAccountUpdated, inTx, recomputeChallenges, rowChanges } from "../accounts/changes.js";
 import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
 import { answerAccountPage, listQuery } from "../accounts/listing.js";
 import { assertBracket, pathId, profileText, profileWebsite, rowId, teamById, updateRow, userById } from "../accounts/rows.js";
@@ -112,14 +112,6 @@ function teamColumns(body: z.infer<typeof adminTeamPatch>, passwordHash: string 
   };
 }
 
-function teamChanges(before: TeamRow, after: TeamRow): AccountUpdated["changes"] {
-  const changes: AccountUpdated["changes"] = [];
-  if (before.name !== after.name) changes.push("name");
-  if (before.hidden !== after.hidden) changes.push("hidden");
-  if (before.banned !== after.banned) changes.push("banned");
-  if (before.bracket_id !== after.bracket_id) changes.push("bracket");
-  return changes;
-}
 
 const onlyCaptains = (what: string) => new HttpError(403, `Only team captains can ${what}`, { "": [`Only team captains can ${what}`] });
 
@@ -173,7 +165,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
         if (isUniqueViolation(error, "ctf_teams_name")) throw badRequest({ name: ["Team name has already been taken"] });
         throw error;
       }
-      const changes = teamChanges(before, after);
+      const changes = rowChanges(before, after);
       if (changes.includes("hidden") || changes.includes("banned")) await recomputeChallenges(tx, ctf, await dynamicChallengesSolvedBy(tx, { teamId: id }));
       emitAccountUpdated(ctf, { accountType: "team", id, changes, affectedTeamIds: [id] });
       return after;

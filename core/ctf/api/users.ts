@@ -7,13 +7,14 @@ import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { assertAccountsVisible, assertScoresVisible, playerOf, readerOf, scoresVisible, type Reader } from "../accounts/access.js";
 import { answerActivity } from "../accounts/activity.js";
 import { sha256, SESSION_COOKIE } from "../accounts/auth.js";
-import { emitAccountUpdated, recomputeChallenges } from "../accounts/changes.js";
+import { emitAccountUpdated, recomputeChallenges, rowChanges } from "../accounts/changes.js";
 import { email, isUniqueViolation, password, userName } from "../accounts/fields.js";
 import { answerAccountPage, listQuery } from "../accounts/listing.js";
 import { assertBracket, pathId, profileText, profileWebsite, rowId, updateRow, userById } from "../accounts/rows.js";
-import { standingOf, type ScoringAccount } from "../accounts/standings.js";
+import { standingFrom, standingOf, type ScoringAccount, type Standing } from "../accounts/standings.js";
 import { userView, type UserRow } from "../accounts/views.js";
 import type { AccountUpdated } from "../events.js";
+import { PRIVATE_JSON, privateJsonAnswer, sendWithEtag } from "../game/board-answers.js";
 import { dynamicChallengesSolvedBy } from "../game/dynamic-value.js";
 import { hashPassword, verifyPassword } from "../passwords.js";
 import type { Ctf } from "../runtime.js";
@@ -83,17 +84,6 @@ function uniqueUserError(error: unknown): never {
   throw error;
 }
 
-/** What changed between two versions of a user, in `account.updated` terms. */
-function userChanges(before: UserRow, after: UserRow): AccountUpdated["changes"] {
-  const changes: AccountUpdated["changes"] = [];
-  if (before.name !== after.name) changes.push("name");
-  if (before.hidden !== after.hidden) changes.push("hidden");
-  if (before.banned !== after.banned) changes.push("banned");
-  if (before.bracket_id !== after.bracket_id) changes.push("bracket");
-  if (before.role !== after.role) changes.push("role");
-  return changes;
-}
-
 /**
  * Ends a user's sessions after a change that must sign them in again (a new password, a ban, a role change),
  * except the request's own session (a user or admin changing their own account stays signed in). The caller adds
@@ -102,6 +92,9 @@ function userChanges(before: UserRow, after: UserRow): AccountUpdated["changes"]
 function endSessions(tx: EntityManager, ctx: Context, userId: number): Promise<unknown> {
   return txQuery(tx, `DELETE FROM ctf_sessions WHERE user_id = $1 AND id_hash <> $2`, [userId, sha256(ctx.cookies.get(SESSION_COOKIE) ?? "")]);
 }
+
+/** `GET /api/v1/users/me`'s data: the row as its owner sees it, with score and place. */
+const ownProfile = (user: UserRow, standing: Standing) => ({ ...userView(user, "self"), ...standing });
 
 /**
  * /api/v1/users: lists and profiles (CTFd shapes), the caller's own profile, solves/fails/awards lists, and
@@ -140,7 +133,25 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     if (!user) throw notFound();
     const { freezeAt } = await ctf.settings.get();
     const standing = await standingOf(query, await scoringAccountOf(user), { freezeAt, view: "self", source: ctf.standings });
-    ok(ctx, { ...userView(user, "self"), ...standing });
+    sendWithEtag(ctx, privateJsonAnswer(ownProfile(user, standing)));
+  });
+
+  /**
+   * The own profile as players poll it, answered ahead of Koa when everything it needs is in memory (a cached
+   * credential and row, the scoreboard's standings): the same bytes as the route above, with an ETag. Anything
+   * else takes that route.
+   */
+  routes.prepared("/api/v1/users/me", (request) => {
+    const settings = ctf.settings.peek();
+    const source = ctf.standings;
+    if (request.querystring !== "" || !settings || source?.mode !== settings.mode) return null;
+    const player = ctf.auth.cachedPlayer(request.headers, settings.mode);
+    const user = player ? ctf.accountRows.peekUser(player.userId) : undefined;
+    if (!user) return null;
+    const accountId = settings.mode === "users" ? user.id : user.team_id;
+    const standing = accountId === null ? { score: 0, place: null } : standingFrom(source, accountId, "self");
+    const answer = privateJsonAnswer(ownProfile(user, standing));
+    return { body: answer.body(), etag: answer.etag, headers: PRIVATE_JSON };
   });
 
   routes.patch("/api/v1/users/me", { body: profilePatch }, ctf.requirePlayer, async (ctx) => {
@@ -168,7 +179,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
       } catch (error) {
         uniqueUserError(error);
       }
-      const changes = userChanges(user, after);
+      const changes = rowChanges(user, after);
       // A new password ends every other session of the account; this one stays logged in.
       if (passwordHash) {
         await endSessions(tx, ctx, user.id);
@@ -253,7 +264,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
       } catch (error) {
         uniqueUserError(error);
       }
-      const changes = userChanges(before, after);
+      const changes = rowChanges(before, after);
       if (passwordHash || changes.includes("banned") || changes.includes("role")) {
         await endSessions(tx, ctx, id);
         changes.push("credentials");

@@ -115,12 +115,24 @@ export function boardBody(rows: readonly BoardRow[], solved: ReadonlySet<number>
  */
 export function sendWithEtag(ctx: Context, answer: { etag: string; body(): Buffer }): void {
   ctx.set("ETag", answer.etag);
-  ctx.set("Cache-Control", "private, no-cache");
-  ctx.set("Vary", "Cookie, Authorization");
+  for (const [name, value] of Object.entries(PRIVATE_JSON)) ctx.set(name, value);
   if (etagMatches(ctx.headers["if-none-match"], answer.etag)) {
     ctx.status = 304;
     return;
   }
-  ctx.type = "application/json; charset=utf-8";
   ctx.body = answer.body();
 }
+
+/** A `{ success: true, data }` answer serialized once, with its ETag (for sendWithEtag or a prepared route). */
+export function privateJsonAnswer(data: unknown): { etag: string; body(): Buffer } {
+  const body = Buffer.from(JSON.stringify({ success: true, data }));
+  const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
+  return { etag, body: () => body };
+}
+
+/** Headers of an answer that depends on who asks: JSON, private, revalidated every time. */
+export const PRIVATE_JSON: Readonly<Record<string, string>> = {
+  "Content-Type": "application/json; charset=utf-8",
+  "Cache-Control": "private, no-cache",
+  Vary: "Cookie, Authorization",
+};

@@ -2,7 +2,7 @@ import type { Context } from "koa";
 import { forbidden, HttpError, notFound, unauthorized } from "../../kernel/errors.js";
 import type { Ctf } from "../runtime.js";
 import type { Player } from "../service.js";
-import { eventPhase } from "../settings.js";
+import { eventPhase, type EventSettings } from "../settings.js";
 import type { CachedChallenge } from "./challenge-cache.js";
 
 export interface BoardAccess {
@@ -13,11 +13,18 @@ export interface BoardAccess {
 /** Who may look at the board: players of a running (or ended) event, anyone when it is public, admins always. */
 export async function boardAccess(ctf: Ctf, ctx: Context): Promise<BoardAccess> {
   const [player, admin, settings] = await Promise.all([ctf.player(ctx), ctf.isAdmin(ctx), ctf.settings.get()]);
-  if (admin) return { player, admin };
-  if (!player && settings.challengeVisibility === "private") throw unauthorized("You must be logged in to see the challenges");
-  if (eventPhase(settings) === "not-started") throw new HttpError(403, `${settings.name} has not started yet`);
-  if (player && settings.mode === "teams" && player.teamId === null) throw new HttpError(403, "You must join or create a team first");
+  const refused = boardRefusal(settings, player, admin);
+  if (refused) throw refused;
   return { player, admin };
+}
+
+/** Why the caller may not look at the board, or null (the rule of boardAccess, without waiting for anything). */
+export function boardRefusal(settings: EventSettings, player: Player | null, admin: boolean): HttpError | null {
+  if (admin) return null;
+  if (!player && settings.challengeVisibility === "private") return unauthorized("You must be logged in to see the challenges");
+  if (eventPhase(settings) === "not-started") return new HttpError(403, `${settings.name} has not started yet`);
+  if (player && settings.mode === "teams" && player.teamId === null) return new HttpError(403, "You must join or create a team first");
+  return null;
 }
 
 /** A challenge a non-admin may not open yet (prerequisites unmet): left out of lists, 403 on its own. */

@@ -52,6 +52,11 @@ export class ChallengeCache {
     this.loaded = null;
   }
 
+  /** Every challenge if loaded and fresh, without waiting (the prepared fast paths); null otherwise. */
+  peek(): Map<number, CachedChallenge> | null {
+    return this.loaded && Date.now() - this.loaded.at < ChallengeCache.MAX_AGE_MS ? this.loaded.byId : null;
+  }
+
   async get(id: number): Promise<CachedChallenge | undefined> {
     return (await this.all()).get(id);
   }

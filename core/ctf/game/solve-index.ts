@@ -212,7 +212,7 @@ export class SolveIndex {
 
   /** Reloads the listing and the solves of the users and teams the change names. */
   accountUpdated(p: AccountUpdated): Promise<void> {
-    if (p.changes.every((c) => c === "name" || c === "role" || c === "credentials" || c === "bracket")) return Promise.resolve();
+    if (p.changes.every((c) => c === "name" || c === "role" || c === "credentials" || c === "bracket" || c === "profile")) return Promise.resolve();
     return this.enqueue("account.updated", async () => {
       const userIds = p.accountType === "user" ? [p.id] : [];
       const teamIds = [...new Set([...(p.accountType === "team" ? [p.id] : []), ...p.affectedTeamIds])];
