@@ -1,0 +1,69 @@
+import { gameService, pageShellService, readService } from "../../core/ctf/service.js";
+import { coreServices, definePlugin } from "../../core/kernel/plugin-host/api.js";
+import { createAccess } from "./access.js";
+import { GamePlatformClient } from "./client/client.js";
+import { ATTEMPTS, metactfConfig, type MetactfConfig } from "./config.js";
+import { platformIds } from "./ids.js";
+import { migrations } from "./migrations.js";
+import { coachRoutes } from "./routes/coaches.js";
+import { competitorRoutes } from "./routes/competitors.js";
+import { createOnboarding } from "./services/onboarding.js";
+import type { PlatformAccess } from "./services/platform.js";
+import { createCompetitorStore } from "./store/competitors.js";
+import { createTeamStore } from "./store/teams.js";
+
+/** The one place the token is read: the environment, never config files, logs or answers. */
+export const TOKEN_VARIABLE = "METACTF_API_TOKEN";
+
+/**
+ * MetaCTF sync: competitors onboarded to the MetaCTF game platform by their coaches, team rosters mirrored there,
+ * and ODL and Flash CTF scores pulled back incrementally within a small daily call budget (README.md).
+ */
+export default definePlugin({
+  config: metactfConfig,
+  migrations,
+  deps: {
+    db: coreServices.database,
+    log: coreServices.logger,
+    routes: coreServices.routes,
+    jobs: coreServices.jobs,
+    auth: coreServices.auth,
+    host: coreServices.host,
+    game: gameService,
+    read: readService,
+    pages: pageShellService,
+  },
+
+  create({ db, log, routes, auth, game, read }, self) {
+    const config = self.config;
+    const platform = platformAccess(config, process.env[TOKEN_VARIABLE], log);
+    if (platform.reason) self.health.degraded(platform.reason);
+
+    const ids = platformIds(config.idPrefix);
+    const competitors = createCompetitorStore(db);
+    const teams = createTeamStore(db);
+    const access = createAccess({ auth, game, read, competitors, teams });
+    const onboarding = createOnboarding({ competitors, read, platform, ids });
+
+    coachRoutes(routes, { auth, read, competitors });
+    competitorRoutes(routes, { access, competitors, onboarding });
+  },
+});
+
+/** The client, or the reason there is none (shown as the plugin's degraded status). */
+function platformAccess(config: MetactfConfig, token: string | undefined, log: PlatformLogger): PlatformAccess {
+  const missing = [!config.baseUrl && "plugins.metactf-sync.baseUrl is not set", !token && `${TOKEN_VARIABLE} is not set`].filter(Boolean);
+  if (missing.length > 0) return { client: null, reason: `no game platform: ${missing.join(" and ")}` };
+  const client = new GamePlatformClient({
+    baseUrl: config.baseUrl!,
+    token: token!,
+    timeoutMs: config.timeoutMs,
+    retryBaseMs: config.retryBaseMs,
+    attempts: ATTEMPTS,
+    maxRetryAfterMs: config.maxRetryAfterMs,
+    log,
+  });
+  return { client, reason: null };
+}
+
+type PlatformLogger = ConstructorParameters<typeof GamePlatformClient>[0]["log"];
