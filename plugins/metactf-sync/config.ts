@@ -18,8 +18,9 @@ export const metactfConfig = z.strictObject({
   activeDays: z.number().min(0).max(365).default(3),
   /** Competitors per totals run. */
   totalsBatchSize: z.number().int().min(1).max(1000).default(100),
-  /** Teams per roster run. */
+  /** Teams per roster run (only teams whose local roster changed, or not checked for `rosterFullCheckHours`). */
   rosterBatchSize: z.number().int().min(1).max(1000).default(25),
+  rosterFullCheckHours: z.number().min(0).max(24 * 30).default(24),
   /** The competitor asked whether a new Flash CTF appeared; default: the first onboarded competitor. */
   sentinelUserId: z.number().int().min(1).optional(),
   /** Per-attempt timeout of a platform call. */

@@ -7,9 +7,14 @@ import { platformIds } from "./ids.js";
 import { migrations } from "./migrations.js";
 import { coachRoutes } from "./routes/coaches.js";
 import { competitorRoutes } from "./routes/competitors.js";
+import { runRoutes } from "./routes/runs.js";
+import { teamRoutes } from "./routes/teams.js";
 import { createOnboarding } from "./services/onboarding.js";
 import type { PlatformAccess } from "./services/platform.js";
+import { createRunRecorder, type SyncWork } from "./services/runs.js";
+import { createTeamSync } from "./services/teams.js";
 import { createCompetitorStore } from "./store/competitors.js";
+import { createRunStore, type SyncJob } from "./store/runs.js";
 import { createTeamStore } from "./store/teams.js";
 
 /** The one place the token is read: the environment, never config files, logs or answers. */
@@ -34,7 +39,7 @@ export default definePlugin({
     pages: pageShellService,
   },
 
-  create({ db, log, routes, auth, game, read }, self) {
+  create({ db, log, routes, jobs, auth, game, read }, self) {
     const config = self.config;
     const platform = platformAccess(config, process.env[TOKEN_VARIABLE], log);
     if (platform.reason) self.health.degraded(platform.reason);
@@ -43,10 +48,20 @@ export default definePlugin({
     const competitors = createCompetitorStore(db);
     const teams = createTeamStore(db);
     const access = createAccess({ auth, game, read, competitors, teams });
+    const runs = createRunStore(db);
+    const recordRun = createRunRecorder(runs, platform);
     const onboarding = createOnboarding({ competitors, read, platform, ids });
+    const teamSync = createTeamSync({ teams, competitors, runs, read, platform, ids, log, rosterBatchSize: config.rosterBatchSize, fullCheckHours: config.rosterFullCheckHours });
 
     coachRoutes(routes, { auth, read, competitors });
     competitorRoutes(routes, { access, competitors, onboarding });
+    teamRoutes(routes, { access, teams, teamSync });
+    runRoutes(routes, { access, runs });
+
+    /** A sync job on the shared scheduler; every run (scheduled or on demand) is recorded in metactf_runs. */
+    const syncJob = (job: SyncJob, cron: string, work: SyncWork) =>
+      jobs.add({ id: job, cron, scope: "cluster", run: ({ trigger, signal }) => recordRun(job, trigger, signal, work) });
+    syncJob("roster", config.rosterCron, (client, signal) => teamSync.rosterRun(client, signal));
   },
 });
 

@@ -43,6 +43,7 @@ export const migrations: Migration[] = [
           metactf_team_id integer,
           remote_exists boolean NOT NULL DEFAULT false,
           drift jsonb,
+          roster_fingerprint text,
           last_synced_at timestamptz,
           last_error text,
           created_at timestamptz NOT NULL DEFAULT now()

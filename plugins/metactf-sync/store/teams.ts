@@ -17,6 +17,8 @@ export interface LinkedTeam {
   metactfTeamId: number | null;
   remoteExists: boolean;
   drift: Drift | null;
+  /** The local roster (members and their status) as last reconciled: a change makes the team due. */
+  rosterFingerprint: string | null;
   lastSyncedAt: string | null;
   lastError: string | null;
 }
@@ -35,14 +37,6 @@ export function createTeamStore(db: Database) {
         : await db.query(`SELECT * FROM metactf_teams WHERE coach_user_id = $1 ORDER BY team_id`, [coachUserId]);
       return rows.map(toTeam);
     },
-    /** The next `limit` teams on the platform after `afterTeamId`, wrapping around (the roster job's rotation). */
-    async batchAfter(afterTeamId: number, limit: number): Promise<LinkedTeam[]> {
-      const rows = await db.query(
-        `SELECT * FROM metactf_teams WHERE remote_exists ORDER BY (team_id <= $1), team_id LIMIT $2`,
-        [afterTeamId, limit],
-      );
-      return rows.map(toTeam);
-    },
     async link(team: { teamId: number; coachUserId: number; division: Division; affiliation: string }): Promise<LinkedTeam> {
       const [row] = await db.query(
         `INSERT INTO metactf_teams (team_id, coach_user_id, division, affiliation) VALUES ($1, $2, $3, $4)
@@ -55,11 +49,15 @@ export function createTeamStore(db: Database) {
     async markRemote(teamId: number, metactfTeamId: number | null): Promise<void> {
       await db.query(`UPDATE metactf_teams SET remote_exists = true, metactf_team_id = coalesce($2, metactf_team_id) WHERE team_id = $1`, [teamId, metactfTeamId]);
     },
-    async recordSync(teamId: number, drift: Drift | null, error: string | null): Promise<void> {
-      await db.query(
-        `UPDATE metactf_teams SET drift = coalesce($2::jsonb, drift), last_error = $3, last_synced_at = CASE WHEN $3::text IS NULL THEN now() ELSE last_synced_at END WHERE team_id = $1`,
-        [teamId, drift === null ? null : JSON.stringify(drift), error],
-      );
+    async recordSync(teamId: number, result: { drift: Drift; fingerprint: string } | { error: string }): Promise<void> {
+      if ("error" in result) await db.query(`UPDATE metactf_teams SET last_error = $2 WHERE team_id = $1`, [teamId, result.error]);
+      else {
+        await db.query(`UPDATE metactf_teams SET drift = $2::jsonb, roster_fingerprint = $3, last_error = NULL, last_synced_at = now() WHERE team_id = $1`, [
+          teamId,
+          JSON.stringify(result.drift),
+          result.fingerprint,
+        ]);
+      }
     },
     async unlink(teamId: number): Promise<void> {
       await db.query(`DELETE FROM metactf_teams WHERE team_id = $1`, [teamId]);
@@ -78,6 +76,7 @@ function toTeam(r: Row): LinkedTeam {
     metactfTeamId: numOrNull(r.metactf_team_id),
     remoteExists: Boolean(r.remote_exists),
     drift: (typeof r.drift === "string" ? JSON.parse(r.drift) : r.drift ?? null) as Drift | null,
+    rosterFingerprint: strOrNull(r.roster_fingerprint),
     lastSyncedAt: isoOrNull(r.last_synced_at),
     lastError: strOrNull(r.last_error),
   };
