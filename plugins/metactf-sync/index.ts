@@ -12,9 +12,11 @@ import { teamRoutes } from "./routes/teams.js";
 import { createOnboarding } from "./services/onboarding.js";
 import type { PlatformAccess } from "./services/platform.js";
 import { createRunRecorder, type SyncWork } from "./services/runs.js";
+import { createScoreSync } from "./services/scores.js";
 import { createTeamSync } from "./services/teams.js";
 import { createCompetitorStore } from "./store/competitors.js";
 import { createRunStore, type SyncJob } from "./store/runs.js";
+import { createScoreStore } from "./store/scores.js";
 import { createTeamStore } from "./store/teams.js";
 
 /** The one place the token is read: the environment, never config files, logs or answers. */
@@ -39,7 +41,7 @@ export default definePlugin({
     pages: pageShellService,
   },
 
-  create({ db, log, routes, jobs, auth, game, read }, self) {
+  create({ db, log, routes, jobs, auth, host, game, read }, self) {
     const config = self.config;
     const platform = platformAccess(config, process.env[TOKEN_VARIABLE], log);
     if (platform.reason) self.health.degraded(platform.reason);
@@ -49,18 +51,23 @@ export default definePlugin({
     const teams = createTeamStore(db);
     const access = createAccess({ auth, game, read, competitors, teams });
     const runs = createRunStore(db);
+    const scores = createScoreStore(db);
     const recordRun = createRunRecorder(runs, platform);
     const onboarding = createOnboarding({ competitors, read, platform, ids });
     const teamSync = createTeamSync({ teams, competitors, runs, read, platform, ids, log, rosterBatchSize: config.rosterBatchSize, fullCheckHours: config.rosterFullCheckHours });
 
     coachRoutes(routes, { auth, read, competitors });
-    competitorRoutes(routes, { access, competitors, onboarding });
+    competitorRoutes(routes, { access, competitors, onboarding, scores });
     teamRoutes(routes, { access, teams, teamSync });
-    runRoutes(routes, { access, runs });
+    const scoreSync = createScoreSync({ scores, runs, ids, options: config });
+    runRoutes(routes, { access, auth, host, runs, scoreSync, teamSync });
 
     /** A sync job on the shared scheduler; every run (scheduled or on demand) is recorded in metactf_runs. */
     const syncJob = (job: SyncJob, cron: string, work: SyncWork) =>
       jobs.add({ id: job, cron, scope: "cluster", run: ({ trigger, signal }) => recordRun(job, trigger, signal, work) });
+    syncJob("odl", config.odlCron, (client, signal) => scoreSync.odlRun(client, signal));
+    syncJob("totals", config.totalsCron, (client, signal) => scoreSync.totalsRun(client, signal));
+    syncJob("flash", config.flashCron, (client, signal) => scoreSync.flashRun(client, signal));
     syncJob("roster", config.rosterCron, (client, signal) => teamSync.rosterRun(client, signal));
   },
 });

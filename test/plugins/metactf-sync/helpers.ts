@@ -5,6 +5,10 @@ import { projectRoot } from "../../helpers/kernel.js";
 import { startMockServer, type CallLog, type Faults, type MockServer } from "../../../plugins/metactf-sync/mock/server.js";
 
 export const METACTF_PLUGIN = resolve(projectRoot, "plugins/metactf-sync");
+/** Jobs run only when a test asks (a cron that would fire mid-test would change the call counts). */
+const NEVER = "0 0 1 1 *";
+export const MANUAL_JOBS = { odlCron: NEVER, totalsCron: NEVER, flashCron: NEVER, rosterCron: NEVER };
+
 /** The token the mock accepts; every test that can scans logs and answers for it. */
 export const SECRET_TOKEN = "metactf-secret-token-7f3a9c";
 
@@ -46,7 +50,7 @@ export async function startMetactf(options: { config?: Record<string, unknown>; 
     t = await startCtf({
       mode: options.mode,
       plugins: [METACTF_PLUGIN],
-      config: { plugins: { "metactf-sync": { enabled: true, ...(baseUrl !== null && { baseUrl }), retryBaseMs: 5, timeoutMs: 5_000, ...options.config } } },
+      config: { plugins: { "metactf-sync": { enabled: true, ...(baseUrl !== null && { baseUrl }), retryBaseMs: 5, timeoutMs: 5_000, ...MANUAL_JOBS, ...options.config } } },
     });
   } finally {
     if (previous === undefined) delete process.env.METACTF_API_TOKEN;
