@@ -52,6 +52,9 @@ export async function startMetactf(options: { config?: Record<string, unknown>; 
       plugins: [METACTF_PLUGIN],
       config: { plugins: { "metactf-sync": { enabled: true, ...(baseUrl !== null && { baseUrl }), retryBaseMs: 5, timeoutMs: 5_000, ...MANUAL_JOBS, ...options.config } } },
     });
+  } catch (error) {
+    await mock.stop();
+    throw error;
   } finally {
     if (previous === undefined) delete process.env.METACTF_API_TOKEN;
     else process.env.METACTF_API_TOKEN = previous;
