@@ -5,6 +5,7 @@ import { GamePlatformClient } from "./client/client.js";
 import { ATTEMPTS, metactfConfig, type MetactfConfig } from "./config.js";
 import { platformIds } from "./ids.js";
 import { migrations } from "./migrations.js";
+import { dashboardPage } from "./page/dashboard.js";
 import { coachRoutes } from "./routes/coaches.js";
 import { competitorRoutes } from "./routes/competitors.js";
 import { runRoutes } from "./routes/runs.js";
@@ -41,7 +42,7 @@ export default definePlugin({
     pages: pageShellService,
   },
 
-  create({ db, log, routes, jobs, auth, host, game, read }, self) {
+  create({ db, log, routes, jobs, auth, host, game, read, pages }, self) {
     const config = self.config;
     const platform = platformAccess(config, process.env[TOKEN_VARIABLE], log);
     if (platform.reason) self.health.degraded(platform.reason);
@@ -61,6 +62,7 @@ export default definePlugin({
     teamRoutes(routes, { access, teams, teamSync });
     const scoreSync = createScoreSync({ scores, runs, ids, options: config });
     runRoutes(routes, { access, auth, host, runs, scoreSync, teamSync });
+    dashboardPage(routes, { access, pages, read, competitors, teams, scores, runs, onboarding, platformProblem: () => self.health.degradedReason });
 
     /** A sync job on the shared scheduler; every run (scheduled or on demand) is recorded in metactf_runs. */
     const syncJob = (job: SyncJob, cron: string, work: SyncWork) =>
