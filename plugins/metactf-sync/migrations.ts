@@ -57,6 +57,7 @@ export const migrations: Migration[] = [
           last_error text,
           needs_totals_refresh boolean NOT NULL DEFAULT false,
           last_new_solve_unix bigint,
+          reported jsonb,
           total_points numeric,
           total_solved integer,
           category_points jsonb,

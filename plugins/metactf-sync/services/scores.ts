@@ -32,7 +32,8 @@ const nowUnix = () => Math.floor(Date.now() / 1000);
  *    competitor is synced once per cycle of ceil(N / batchSize) runs, plus up to `activeSlots` competitors with a
  *    solve in the last `activeDays` days, least recently synced first. Each is asked only for solves after their
  *    marker; the marker advances only when the call succeeded; solves are unique per competitor and solve id.
- *  - Totals (hourly): one call per flagged competitor (new solves), whose answer carries whole totals.
+ *  - Totals (hourly, no API call): flagged competitors' totals, as reported by their last ODL answer, become the
+ *    shown ones, checked against the solves held (a gap schedules a full re-fetch).
  *  - Flash (daily): one call for a sentinel competitor; only when it shows a Flash CTF we do not hold in full
  *    (new, or still running when last fetched) is every competitor fetched, once.
  */
@@ -63,7 +64,8 @@ export function createScoreSync(deps: { scores: ScoreStore; runs: RunStore; ids:
     const marker = nowUnix();
     const answer = await client.odlScores(ids.user(subject.userId), afterOf(subject), signal);
     const { added, newestUnix } = await scores.addSolves(subject.userId, answer.challenge_solves);
-    await scores.odlSucceeded(subject.userId, marker, added, newestUnix);
+    const reported = { totalPoints: answer.total_points, totalSolved: answer.total_challenges_solved, categoryPoints: answer.category_points, lastAccessedUnix: answer.last_accessed_unix_timestamp };
+    await scores.odlSucceeded(subject.userId, { markerUnix: marker, added, newestUnix, reported });
     return added;
   }
 
@@ -102,12 +104,20 @@ export function createScoreSync(deps: { scores: ScoreStore; runs: RunStore; ids:
       return report;
     },
 
-    async totalsRun(client: GamePlatformClient, signal: AbortSignal): Promise<RunReport> {
+    /**
+     * The totals job makes no API call: every ODL answer already carries whole totals. For each flagged competitor
+     * it makes the reported totals the shown ones, and checks them against the solves we hold: fewer here than the
+     * platform counts (a solve recorded late, behind the marker and the overlap) schedules a full re-fetch.
+     */
+    async totalsRun(_client: GamePlatformClient, signal: AbortSignal): Promise<RunReport> {
       const flagged = await scores.flagged(options.totalsBatchSize);
-      return each(flagged, signal, async (userId) => {
-        // Asking for solves after now keeps the answer small; the totals in it are always whole.
-        const answer = await client.odlScores(ids.user(userId), nowUnix(), signal);
-        await scores.saveTotals(userId, answer);
+      const byId = new Map(flagged.map((f) => [f.userId, f]));
+      return each([...byId.keys()], signal, async (userId) => {
+        const { reported, solvesHeld } = byId.get(userId)!;
+        await scores.applyTotals(userId, reported);
+        if (reported && solvesHeld < reported.totalSolved) {
+          await scores.scheduleFullResync(userId, `${reported.totalSolved - solvesHeld} solve(s) missing here: full re-fetch scheduled`);
+        }
         return true;
       });
     },
@@ -142,12 +152,12 @@ export function createScoreSync(deps: { scores: ScoreStore; runs: RunStore; ids:
         const after = afterOf(s);
         return `GET /scores/get_odl_scores?syned_user_id=${ids.user(s.userId)}${after === undefined ? "" : `&after_time_unix=${after}`}`;
       };
-      const flagged = await scores.flagged(options.totalsBatchSize);
+      const flagged = (await scores.flagged(options.totalsBatchSize)).map((f) => f.userId);
       const sentinelId = await sentinel();
       const population = (await scores.subjects()).length;
       return {
         odl: { batch: [...rotation, ...active].map((s) => s.userId), active: active.map((s) => s.userId), calls: [...rotation, ...active].map(odlCall) },
-        totals: { batch: flagged, calls: flagged.map((id) => `GET /scores/get_odl_scores?syned_user_id=${ids.user(id)}&after_time_unix=<now>`) },
+        totals: { batch: flagged, calls: [] as string[] },
         flash: {
           batch: sentinelId === null ? [] : [sentinelId],
           calls: sentinelId === null ? [] : [`GET /scores/get_flash_ctf_progress?syned_user_id=${ids.user(sentinelId)}`],

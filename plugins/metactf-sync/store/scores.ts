@@ -1,5 +1,5 @@
 import type { Database } from "../../../core/kernel/db/data-source.js";
-import type { FlashCtf, OdlScores, Solve } from "../client/schemas.js";
+import type { FlashCtf, Solve } from "../client/schemas.js";
 import { isoOrNull, num, numOrNull, strOrNull, type Row } from "./rows.js";
 
 /** A competitor on the platform with where their score sync stands. */
@@ -13,6 +13,14 @@ export interface SyncSubject {
   needsTotalsRefresh: boolean;
   /** Unix seconds of their newest synced solve. */
   lastNewSolveUnix: number | null;
+}
+
+/** The whole totals an ODL answer carries. */
+export interface ReportedTotals {
+  totalPoints: number;
+  totalSolved: number;
+  categoryPoints: Record<string, number>;
+  lastAccessedUnix: number | null;
 }
 
 /** A competitor's sync state with the totals last fetched. */
@@ -66,15 +74,21 @@ export function createScoreStore(db: Database) {
       const [row] = await db.query(`SELECT count(*) AS n FROM metactf_solves WHERE user_id = $1`, [userId]);
       return num(row!.n);
     },
-    /** A successful ODL sync: the marker advances; new solves flag the totals. */
-    async odlSucceeded(userId: number, markerUnix: number, added: number, newestUnix: number | null): Promise<void> {
+    /**
+     * A successful ODL sync: the marker advances and the answer's whole totals are kept as `reported`; new solves,
+     * or reported totals that differ from the ones shown, flag the competitor for the totals job.
+     */
+    async odlSucceeded(userId: number, sync: { markerUnix: number; added: number; newestUnix: number | null; reported: ReportedTotals }): Promise<void> {
+      const { markerUnix, added, newestUnix, reported } = sync;
       await db.query(
-        `INSERT INTO metactf_sync_state (user_id, odl_synced_until, last_attempt_at, last_result, last_error, needs_totals_refresh, last_new_solve_unix)
-         VALUES ($1, $2, now(), $3, NULL, $4, $5)
+        `INSERT INTO metactf_sync_state (user_id, odl_synced_until, last_attempt_at, last_result, last_error, needs_totals_refresh, last_new_solve_unix, reported)
+         VALUES ($1, $2, now(), $3, NULL, true, $4, $5::jsonb)
          ON CONFLICT (user_id) DO UPDATE SET odl_synced_until = excluded.odl_synced_until, last_attempt_at = now(), last_result = excluded.last_result,
-           last_error = NULL, needs_totals_refresh = metactf_sync_state.needs_totals_refresh OR excluded.needs_totals_refresh,
+           last_error = NULL, reported = excluded.reported,
+           needs_totals_refresh = metactf_sync_state.needs_totals_refresh OR $6 OR metactf_sync_state.total_points IS DISTINCT FROM $7::numeric
+             OR metactf_sync_state.total_solved IS DISTINCT FROM $8::int,
            last_new_solve_unix = greatest(metactf_sync_state.last_new_solve_unix, excluded.last_new_solve_unix)`,
-        [userId, markerUnix, added > 0 ? `${added} new solve(s)` : "no new solves", added > 0, newestUnix],
+        [userId, markerUnix, added > 0 ? `${added} new solve(s)` : "no new solves", newestUnix, JSON.stringify(reported), added > 0, reported.totalPoints, reported.totalSolved],
       );
     },
     /** A failed sync: recorded, the marker stays where it was. */
@@ -85,20 +99,27 @@ export function createScoreStore(db: Database) {
         [userId, message],
       );
     },
-    async flagged(limit: number): Promise<number[]> {
+    /** Competitors flagged for the totals job, with their reported totals and how many solves we hold. */
+    async flagged(limit: number): Promise<Array<{ userId: number; reported: ReportedTotals | null; solvesHeld: number }>> {
       const rows = await db.query(
-        `SELECT s.user_id FROM metactf_sync_state s JOIN metactf_competitors c ON c.user_id = s.user_id
+        `SELECT s.user_id, s.reported, (SELECT count(*) FROM metactf_solves v WHERE v.user_id = s.user_id) AS held
+           FROM metactf_sync_state s JOIN metactf_competitors c ON c.user_id = s.user_id
           WHERE s.needs_totals_refresh AND c.status = 'complete' ORDER BY s.user_id LIMIT $1`,
         [limit],
       );
-      return rows.map((r) => num(r.user_id));
+      return rows.map((r) => ({ userId: num(r.user_id), reported: (typeof r.reported === "string" ? JSON.parse(r.reported) : r.reported ?? null) as ReportedTotals | null, solvesHeld: num(r.held) }));
     },
-    async saveTotals(userId: number, scores: OdlScores): Promise<void> {
+    /** The totals shown (leaderboard, dashboard) become the reported ones; the flag clears. */
+    async applyTotals(userId: number, totals: ReportedTotals | null): Promise<void> {
       await db.query(
         `UPDATE metactf_sync_state SET total_points = $2, total_solved = $3, category_points = $4::jsonb, last_accessed_unix = $5,
-           totals_at = now(), needs_totals_refresh = false, last_error = NULL WHERE user_id = $1`,
-        [userId, scores.total_points, scores.total_challenges_solved, JSON.stringify(scores.category_points), scores.last_accessed_unix_timestamp],
+           totals_at = now(), needs_totals_refresh = false WHERE user_id = $1`,
+        [userId, totals?.totalPoints ?? null, totals?.totalSolved ?? null, JSON.stringify(totals?.categoryPoints ?? {}), totals?.lastAccessedUnix ?? null],
       );
+    },
+    /** The platform reports solves we never received: the next ODL sync asks for the whole history again. */
+    async scheduleFullResync(userId: number, reason: string): Promise<void> {
+      await db.query(`UPDATE metactf_sync_state SET odl_synced_until = NULL, last_result = $2 WHERE user_id = $1`, [userId, reason]);
     },
     /** Every competitor's sync state with totals, by user id (for the competitor list and the dashboard). */
     async states(): Promise<Map<number, SyncState>> {

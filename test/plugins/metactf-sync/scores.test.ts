@@ -44,6 +44,9 @@ describe("metactf-sync scores", function () {
     // The next cycle starts over.
     expect((await m.runJob("odl")).result.batch).to.deep.equal(ids.slice(0, 3));
     await cycle(); // ids[3..5], ids[6], ids[0..2]: the next run takes ids[3..5]
+    // The first answers' totals are shown once the totals job has run (it makes no call: ODL answers carry them).
+    const totals = (await m.runJob("totals")).result;
+    expect(totals).to.include({ processed: ids.length, apiCalls: 0, outcome: "succeeded" });
   });
 
   it("one new solve: exactly that competitor has new data and is flagged, and the totals job refreshes only them", async () => {
@@ -61,7 +64,7 @@ describe("metactf-sync scores", function () {
 
     await m.resetCalls();
     const totals = (await m.runJob("totals")).result;
-    expect(totals).to.include({ processed: 1, withNewData: 1, apiCalls: 1, outcome: "succeeded" });
+    expect(totals).to.include({ processed: 1, withNewData: 1, apiCalls: 0, outcome: "succeeded" });
     expect(totals.batch).to.deep.equal([target]);
     const mine = await competitor(target);
     const remote = m.mock.platform().odlScores(`fh-u${target}`, undefined);
@@ -104,6 +107,22 @@ describe("metactf-sync scores", function () {
     expect(now.odl_synced_until).to.be.greaterThan(before);
     expect(now).to.include({ last_error: null, needs_totals_refresh: true });
     expect((await m.t.admin.get(`/api/v1/metactf/competitors/${target}/solves`)).body.data).to.have.length(1);
+  });
+
+  it("totals check: a solve the platform recorded behind the marker is noticed and fetched with the whole history", async () => {
+    const target = ids[6]!; // alone in the next-but-one slice
+    const old = Math.floor(Date.now() / 1000) - 7 * 86_400;
+    await fetch(`${m.mock.url}/__admin/solves`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ syned_user_id: `fh-u${target}`, challenge: 9, timestamp_unix: old }) });
+    let runs = await cycle();
+    // Not in the incremental answer (too old), but the whole totals count it: flagged.
+    expect(runs.find((r) => r.batch.includes(target)).withNewData).to.equal(0);
+    expect((await competitor(target)).sync.needs_totals_refresh).to.equal(true);
+    await m.runJob("totals");
+    const state = (await competitor(target)).sync;
+    expect(state).to.include({ odl_synced_until: null, last_result: "1 solve(s) missing here: full re-fetch scheduled" });
+    runs = await cycle();
+    expect(runs.find((r) => r.batch.includes(target)).withNewData).to.equal(1);
+    expect((await m.t.admin.get(`/api/v1/metactf/competitors/${target}/solves`)).body.data.map((s: any) => s.timestamp_unix)).to.deep.equal([old]);
   });
 
   it("sentinel: no new Flash CTF costs one call per run; a new one fetches every competitor once", async () => {
