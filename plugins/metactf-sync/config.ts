@@ -12,9 +12,9 @@ export const metactfConfig = z.strictObject({
   /** Prefix of the ids we send: `<idPrefix>u<user id>`, `<idPrefix>t<team id>`. */
   idPrefix: z.string().regex(/^[a-z0-9-]{0,20}$/).default("fh-"),
   /** Competitors per ODL run from the rotation (the daily call budget is about 48 x this). */
-  batchSize: z.number().int().min(1).max(1000).default(5),
+  batchSize: z.number().int().min(1).max(1000).default(4),
   /** Extra ODL slots per run for active competitors (new solves within `activeDays`), on top of the rotation. */
-  activeSlots: z.number().int().min(0).max(1000).default(1),
+  activeSlots: z.number().int().min(0).max(1000).default(3),
   activeDays: z.number().min(0).max(365).default(3),
   /** Competitors per totals run. */
   totalsBatchSize: z.number().int().min(1).max(1000).default(100),
