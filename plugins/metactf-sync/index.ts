@@ -20,6 +20,8 @@ import { createRunStore, type SyncJob } from "./store/runs.js";
 import { createScoreStore } from "./store/scores.js";
 import { createTeamStore } from "./store/teams.js";
 
+const MINUTE = 60_000;
+
 /** The one place the token is read: the environment, never config files, logs or answers. */
 export const TOKEN_VARIABLE = "METACTF_API_TOKEN";
 
@@ -65,12 +67,13 @@ export default definePlugin({
     dashboardPage(routes, { access, pages, read, competitors, teams, scores, runs, onboarding, platformProblem: () => self.health.degradedReason });
 
     /** A sync job on the shared scheduler; every run (scheduled or on demand) is recorded in metactf_runs. */
-    const syncJob = (job: SyncJob, cron: string, work: SyncWork) =>
-      jobs.add({ id: job, cron, scope: "cluster", run: ({ trigger, signal }) => recordRun(job, trigger, signal, work) });
-    syncJob("odl", config.odlCron, (client, signal) => scoreSync.odlRun(client, signal));
-    syncJob("totals", config.totalsCron, (client, signal) => scoreSync.totalsRun(client, signal));
-    syncJob("flash", config.flashCron, (client, signal) => scoreSync.flashRun(client, signal));
-    syncJob("roster", config.rosterCron, (client, signal) => teamSync.rosterRun(client, signal));
+    const syncJob = (job: SyncJob, cron: string, timeoutMs: number, work: SyncWork, options: { quietWhenIdle?: boolean } = {}) =>
+      jobs.add({ id: job, cron, scope: "cluster", timeoutMs, run: ({ trigger, signal }) => recordRun(job, trigger, signal, work, options) });
+    // Timeouts leave room for every call of a batch to use its three attempts against a slow platform.
+    syncJob("odl", config.odlCron, 15 * MINUTE, (client, signal) => scoreSync.odlRun(client, signal));
+    syncJob("totals", config.totalsCron, 5 * MINUTE, (client, signal) => scoreSync.totalsRun(client, signal));
+    syncJob("flash", config.flashCron, 60 * MINUTE, (client, signal) => scoreSync.flashRun(client, signal));
+    syncJob("roster", config.rosterCron, MINUTE, (client, signal) => teamSync.rosterRun(client, signal), { quietWhenIdle: true });
   },
 });
 

@@ -17,7 +17,11 @@ export type SyncWork = (client: GamePlatformClient, signal: AbortSignal) => Prom
  * API calls, duration, errors. Without a platform the run is recorded as failed with the reason.
  */
 export function createRunRecorder(runs: RunStore, platform: PlatformAccess) {
-  return async function recordRun(job: SyncJob, trigger: string, signal: AbortSignal, work: SyncWork): Promise<SyncRun> {
+  /**
+   * `quietWhenIdle` (the every-minute roster job): a run that found nothing to do, or could not run for want of a
+   * platform, is answered but not stored, so the log keeps the runs that did something.
+   */
+  return async function recordRun(job: SyncJob, trigger: string, signal: AbortSignal, work: SyncWork, options: { quietWhenIdle?: boolean } = {}): Promise<SyncRun> {
     const startedAt = new Date();
     const started = performance.now();
     const meter = { calls: 0 };
@@ -31,7 +35,8 @@ export function createRunRecorder(runs: RunStore, platform: PlatformAccess) {
       }
     }
     const outcome = report.errors.length === 0 ? "succeeded" : report.processed > report.errors.length ? "partial" : "failed";
-    return runs.record({
+    const idle = (report.batch.length === 0 && report.errors.length === 0) || !platform.client;
+    const run = {
       job,
       trigger,
       dryRun: false,
@@ -40,7 +45,9 @@ export function createRunRecorder(runs: RunStore, platform: PlatformAccess) {
       apiCalls: meter.calls,
       outcome,
       ...report,
-    });
+    } satisfies Omit<SyncRun, "id">;
+    if (options.quietWhenIdle && idle && trigger !== "manual") return { id: 0, ...run };
+    return runs.record(run);
   };
 }
 
