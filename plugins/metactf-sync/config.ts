@@ -15,7 +15,7 @@ export const metactfConfig = z.strictObject({
   batchSize: z.number().int().min(1).max(1000).default(4),
   /** Extra ODL slots per run for active competitors (new solves within `activeDays`), on top of the rotation. */
   activeSlots: z.number().int().min(0).max(1000).default(3),
-  activeDays: z.number().min(0).max(365).default(3),
+  activeDays: z.number().min(0).max(365).default(1),
   /** Competitors per totals run. */
   totalsBatchSize: z.number().int().min(1).max(1000).default(100),
   /** Teams per roster run (only teams whose local roster changed, or not checked for `rosterFullCheckHours`). */
