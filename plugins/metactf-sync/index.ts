@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { gameService, pageShellService, readService } from "../../core/ctf/service.js";
 import { coreServices, definePlugin } from "../../core/kernel/plugin-host/api.js";
 import { createAccess } from "./access.js";
@@ -58,11 +59,11 @@ export default definePlugin({
     const recordRun = createRunRecorder(runs, platform);
     const onboarding = createOnboarding({ competitors, read, platform, ids });
     const teamSync = createTeamSync({ teams, competitors, runs, read, platform, ids, log, rosterBatchSize: config.rosterBatchSize, fullCheckHours: config.rosterFullCheckHours });
+    const scoreSync = createScoreSync({ scores, runs, ids, options: config });
 
     coachRoutes(routes, { auth, read, competitors });
     competitorRoutes(routes, { access, competitors, onboarding, scores });
     teamRoutes(routes, { access, teams, teamSync });
-    const scoreSync = createScoreSync({ scores, runs, ids, options: config });
     runRoutes(routes, { access, auth, host, runs, scoreSync, teamSync });
     dashboardPage(routes, { access, pages, read, competitors, teams, scores, runs, onboarding, platformProblem: () => self.health.degradedReason });
 
@@ -78,7 +79,7 @@ export default definePlugin({
 });
 
 /** The client, or the reason there is none (shown as the plugin's degraded status). */
-function platformAccess(config: MetactfConfig, token: string | undefined, log: PlatformLogger): PlatformAccess {
+function platformAccess(config: MetactfConfig, token: string | undefined, log: Logger): PlatformAccess {
   const missing = [!config.baseUrl && "plugins.metactf-sync.baseUrl is not set", !token && `${TOKEN_VARIABLE} is not set`].filter(Boolean);
   if (missing.length > 0) return { client: null, reason: `no game platform: ${missing.join(" and ")}` };
   const client = new GamePlatformClient({
@@ -92,5 +93,3 @@ function platformAccess(config: MetactfConfig, token: string | undefined, log: P
   });
   return { client, reason: null };
 }
-
-type PlatformLogger = ConstructorParameters<typeof GamePlatformClient>[0]["log"];
