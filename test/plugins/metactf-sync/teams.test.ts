@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { eventually } from "../../helpers/kernel.js";
 import { startMetactf, type MetactfTest } from "./helpers.js";
 
 /** Linked teams, their roster on the platform, and the roster job, against the mock over HTTP. */
@@ -135,5 +136,39 @@ describe("metactf-sync teams and rosters", function () {
     expect(res.status).to.equal(400);
     expect(res.body.errors).to.have.key("coach_user_id");
     expect((await m.t.admin.post("/api/v1/metactf/teams", { team_id: 99999, coach_user_id: coach.id, division: "college" })).status).to.equal(404);
+  });
+});
+
+describe("metactf-sync roster job on its schedule", function () {
+  this.timeout(120_000);
+  let m: MetactfTest;
+
+  before(async () => {
+    // Every second instead of every minute, so the test sees the scheduler do it.
+    m = await startMetactf({ mode: "teams", config: { rosterCron: "* * * * * *" } });
+  });
+  after(() => m?.stop());
+
+  it("carries a roster change to the platform by itself, and keeps idle runs out of the run log", async () => {
+    const coach = await m.coach();
+    const member = await m.player();
+    await m.onboarded(member.id);
+    const created = await m.t.admin.post("/api/v1/teams", { name: `Scheduled_${Math.random().toString(36).slice(2, 6)}`, password: "team-password-1" });
+    const teamId = created.body.data.id as number;
+    expect((await coach.client.post("/api/v1/metactf/teams", { team_id: teamId, coach_user_id: coach.id, division: "college" })).status).to.equal(200);
+    await eventually(() => m.mock.platform().teams.has(`fh-t${teamId}`), 30_000);
+
+    await m.t.admin.post(`/api/v1/teams/${teamId}/members`, { user_id: member.id });
+    await eventually(() => m.mock.platform().membersOf(`fh-t${teamId}`).includes(`fh-u${member.id}`), 30_000);
+
+    // Several scheduled runs more, all idle: the kernel records them, our log only those that had a team due (the
+    // creation and the new member; one more if a run raced the membership change).
+    const kernelRuns = async () => (await m.t.admin.get("/api/v1/admin/jobs/metactf-sync.roster/runs?limit=50")).body.data.length;
+    const before = await kernelRuns();
+    await eventually(async () => (await kernelRuns()) >= before + 3, 30_000);
+    const logged = (await m.t.admin.get("/api/v1/metactf/runs?job=roster")).body.data;
+    expect(logged.length).to.be.within(2, 3);
+    expect(logged.every((r: any) => r.trigger === "schedule" && r.batch.length === 1 && r.batch[0] === teamId)).to.equal(true);
+    expect(logged.reduce((sum: number, r: any) => sum + r.withNewData, 0)).to.equal(2);
   });
 });
