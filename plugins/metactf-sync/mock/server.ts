@@ -169,21 +169,14 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
       const mine = (calls.byUser[user] ??= {});
       mine[call] = (mine[call] ?? 0) + 1;
     }
+    // The fault is chosen when the call arrives, so a call its client gave up on cannot take a later call's fault.
+    const fault = chooseFault(faults, ctx);
+    const malformed = faults.malformedNext > 0 && faults.malformedNext-- > 0;
     if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
     if (ctx.get("authorization") !== `Bearer ${token}`) throw new PlatformRefusal(401, "Invalid or missing token");
-    if (faults.failNext > 0) {
-      faults.failNext--;
-      throw new PlatformRefusal(faults.failStatus, "Injected failure");
-    }
-    if (faults.rateLimitNext > 0) {
-      faults.rateLimitNext--;
-      ctx.set("Retry-After", String(faults.retryAfterSeconds));
-      throw new PlatformRefusal(429, "Too many requests");
-    }
-    if (faults.errorRate > 0 && Math.random() < faults.errorRate) throw new PlatformRefusal(faults.errorStatus, "Injected server error");
+    if (fault) throw fault;
     await next();
-    if (faults.malformedNext > 0 && ctx.body && typeof ctx.body === "object") {
-      faults.malformedNext--;
+    if (malformed && ctx.body && typeof ctx.body === "object") {
       const [first] = Object.keys(ctx.body);
       if (first) delete (ctx.body as Record<string, unknown>)[first];
     }
@@ -254,6 +247,21 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
 }
 
 const nowUnix = () => Math.floor(Date.now() / 1000);
+
+/** The injected failure for this call, if any (counting down the `...Next` counters). */
+function chooseFault(faults: Faults, ctx: Context): PlatformRefusal | null {
+  if (faults.failNext > 0) {
+    faults.failNext--;
+    return new PlatformRefusal(faults.failStatus, "Injected failure");
+  }
+  if (faults.rateLimitNext > 0) {
+    faults.rateLimitNext--;
+    ctx.set("Retry-After", String(faults.retryAfterSeconds));
+    return new PlatformRefusal(429, "Too many requests");
+  }
+  if (faults.errorRate > 0 && Math.random() < faults.errorRate) return new PlatformRefusal(faults.errorStatus, "Injected server error");
+  return null;
+}
 
 /** Parses with a schema; a bad request is 400 `{detail: "<field>: <reason>"}`. */
 function valid<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

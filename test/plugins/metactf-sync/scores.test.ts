@@ -88,6 +88,8 @@ describe("metactf-sync scores", function () {
   it("a failed sync does not advance the competitor's marker, and the solve arrives on the next success", async () => {
     const target = ids[3]!; // first of the next rotation slice (every cycle so far ended after ids[0..2])
     const before = (await competitor(target)).sync.odl_synced_until;
+    // Markers are unix seconds: let one pass, so a marker that moved would show it.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     await solveNow(target, 3);
     await m.faults({ failNext: 3, failStatus: 503 }); // every attempt of the first call of the run
     const failed = (await m.runJob("odl")).result;
