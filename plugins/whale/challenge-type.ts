@@ -17,7 +17,7 @@ export const containerSettings = z.strictObject({
   port: z.number().int().min(1).max(65_535),
   memory_mb: z.number().int().min(16).max(65_536).default(256),
   cpus: z.number().min(0.01).max(64).default(0.5),
-  lifetime_s: z.number().int().min(30).max(7 * 24 * 3600).default(3600),
+  lifetime_s: z.number().int().min(5).max(7 * 24 * 3600).default(3600),
   max_renewals: z.number().int().min(0).max(1000).default(5),
   /** `dynamic`: whale derives a flag per account and gives it to the container as FLAG; `static`: the image's own. */
   flag_mode: z.enum(["static", "dynamic"]).default("dynamic"),

@@ -1,3 +1,5 @@
+import Docker from "dockerode";
+import { connect } from "node:net";
 import { resolve } from "node:path";
 import { projectRoot } from "../../helpers/kernel.js";
 import { startCtf, type Client, type TestCtf } from "../../helpers/ctf.js";
@@ -41,4 +43,33 @@ export async function settled(client: Client, startId: string, timeoutMs = 90_00
     if (Date.now() > deadline) throw new Error(`start ${startId} still ${res.body.data.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** Reads what a TCP service sends before it closes the connection (the flag server sends $FLAG). */
+export function readService(port: number, host = "127.0.0.1"): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect({ host, port });
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk) => (text += chunk));
+    socket.on("end", () => resolvePromise(text.trim()));
+    socket.on("error", reject);
+    socket.setTimeout(5_000, () => socket.destroy(new Error(`no answer on ${port}`)));
+  });
+}
+
+const engine = () => new Docker();
+
+/** whale's containers on the test engine whose host port lies in the range (this suite's, never another's). */
+export async function containersInRange(range: [number, number] = TEST_PORTS): Promise<Docker.ContainerInfo[]> {
+  const all = await engine().listContainers({ all: true, filters: { label: ["flaghost.whale.start"] } });
+  return all.filter((c) => {
+    const port = Number(c.Labels["flaghost.whale.host-port"]);
+    return port >= range[0] && port <= range[1];
+  });
+}
+
+/** Removes every whale container in the range: each suite leaves nothing running. */
+export async function removeContainersInRange(range: [number, number] = TEST_PORTS): Promise<void> {
+  for (const c of await containersInRange(range)) await engine().getContainer(c.Id).remove({ force: true }).catch(() => undefined);
 }
