@@ -34,15 +34,10 @@ export function connect(dockerHost: string | undefined): EngineConnection {
 
 function parseDockerHost(value: string): { socketPath?: string; host?: string; port?: number } {
   if (value.startsWith("unix://")) return { socketPath: value.slice("unix://".length) || defaultSocket };
-  const withScheme = value.includes("//") ? value : `tcp://${value}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new EngineUnavailableError(`dockerHost "${value}" is neither unix:///path nor tcp://host:port`);
-  }
-  if (url.protocol !== "tcp:" && url.protocol !== "http:") {
-    throw new EngineUnavailableError(`dockerHost "${value}" is neither unix:///path nor tcp://host:port`);
+  const url = value.startsWith("tcp://") && URL.canParse(value) ? new URL(value) : null;
+  // A malformed address is a configuration error, not an engine that went away: it fails at once, at boot.
+  if (!url || !url.hostname || (url.pathname !== "" && url.pathname !== "/") || url.username) {
+    throw new Error(`dockerHost "${value}" is neither unix:///path nor tcp://host:port`);
   }
   return { host: url.hostname, port: Number(url.port || 2375) };
 }
@@ -78,6 +73,8 @@ export function translate(connection: EngineConnection, what: string, error: unk
   if (typeof e.statusCode === "number") {
     // dockerode's own message starts with "(HTTP code 500) server error - "; the engine's words are what matter.
     const message = e.json?.message ?? e.message?.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim() ?? `HTTP ${e.statusCode}`;
+    // 503: the engine is there but cannot serve this now (a swarm call on a node that is no swarm manager).
+    if (e.statusCode === 503) return new EngineUnavailableError(`Docker engine at ${connection.where} cannot serve ${what}: ${message}`);
     return Object.assign(new Error(`${what}: ${message}`), { statusCode: e.statusCode });
   }
   return new EngineUnavailableError(unreachableReason(connection.where, e));
@@ -92,14 +89,28 @@ function unreachableReason(where: string, e: DockerodeError): string {
       return `Docker engine at ${where} refused the connection: ${hint}`;
     case "EACCES":
       return `no permission to use the Docker engine socket ${where}: give flaghost's user access to it (e.g. the docker group)`;
-    case "ECONNRESET":
+    case "ECONNRESET": // also how a request ends that got no answer within its timeout
     case "ETIMEDOUT":
-      return `Docker engine at ${where} did not answer in time (${e.message ?? e.code}): is it overloaded or hung?`;
+      return `Docker engine at ${where} gave no answer (${e.message ?? e.code}): it timed out, stopped or is overloaded`;
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return `Docker engine host in ${where} cannot be resolved: check plugins.whale.dockerHost`;
     default:
       return `Docker engine at ${where} cannot be reached (${e.code ?? e.message ?? "unknown error"}): ${hint}`;
+  }
+}
+
+/**
+ * ping for both drivers: anything but a Docker engine's answer is "unavailable", including an HTTP server that is
+ * not one (a wrong dockerHost).
+ */
+export async function pingEngine(connection: EngineConnection): Promise<void> {
+  try {
+    await connection.pingClient.ping();
+  } catch (error) {
+    const status = engineStatus(error);
+    if (status === undefined) throw translate(connection, "ping", error);
+    throw new EngineUnavailableError(`${connection.where} answered ping with HTTP ${status}: is it a Docker engine? check plugins.whale.dockerHost`);
   }
 }
 

@@ -4,7 +4,7 @@
  * listens whatever its network mode.
  */
 import type Docker from "dockerode";
-import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, translate, type EngineConnection } from "./connection.js";
+import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, pingEngine, translate, type EngineConnection } from "./connection.js";
 import type { ContainerInfo, ContainerSpec, ContainerState, EngineDriver } from "./types.js";
 
 export function createDockerDriver(options: { dockerHost?: string }): EngineDriver {
@@ -12,7 +12,7 @@ export function createDockerDriver(options: { dockerHost?: string }): EngineDriv
   const { docker } = connection;
 
   async function ping(): Promise<void> {
-    await engineCall(connection, "ping", () => connection.pingClient.ping());
+    await pingEngine(connection);
   }
 
   async function start(spec: ContainerSpec): Promise<{ id: string }> {

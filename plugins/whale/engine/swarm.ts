@@ -7,8 +7,8 @@
  * whatever node runs it); `bridge` publishes the port through the routing mesh, so every node answers on it.
  */
 import type Docker from "dockerode";
-import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, translate } from "./connection.js";
-import type { ContainerInfo, ContainerSpec, ContainerState, EngineDriver } from "./types.js";
+import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, pingEngine, translate } from "./connection.js";
+import { EngineUnavailableError, type ContainerInfo, type ContainerSpec, type ContainerState, type EngineDriver } from "./types.js";
 
 /** The part of a swarm task this driver reads (dockerode types tasks as `any`). */
 interface SwarmTask {
@@ -24,8 +24,17 @@ export function createSwarmDriver(options: { dockerHost?: string }): EngineDrive
   const connection = connect(options.dockerHost);
   const { docker } = connection;
 
+  /** The engine answers and is a manager of an active swarm (services can only be created on a manager). */
   async function ping(): Promise<void> {
-    await engineCall(connection, "ping", () => connection.pingClient.ping());
+    await pingEngine(connection);
+    const info = await engineCall(connection, "info", () => connection.pingClient.info());
+    const swarm = info.Swarm ?? {};
+    if (swarm.LocalNodeState !== "active" || !swarm.ControlAvailable) {
+      throw new EngineUnavailableError(
+        `Docker engine at ${connection.where} is not a swarm manager (swarm ${swarm.LocalNodeState ?? "state unknown"}): ` +
+          "run docker swarm init there, point plugins.whale.dockerHost at a manager, or use driver docker",
+      );
+    }
   }
 
   async function start(spec: ContainerSpec): Promise<{ id: string }> {
@@ -136,7 +145,8 @@ function infoOf(service: Docker.Service, tasks: SwarmTask[]): ContainerInfo {
     labels,
     state,
     hostPort: Number.isInteger(port) && port > 0 ? port : null,
-    error: state === "exited" && task ? taskError(task) : null,
+    // Starting: the swarm may say what holds it up (e.g. "no suitable node"); exited: why it ended.
+    error: !task ? null : state === "exited" ? taskError(task) : state === "starting" ? (task.Status?.Err ?? null) : null,
   };
 }
 

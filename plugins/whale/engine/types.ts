@@ -36,7 +36,7 @@ export interface ContainerInfo {
   labels: Record<string, string>;
   state: ContainerState;
   hostPort: number | null;
-  /** Why it is not running, in words an admin can act on (`exited` only, else null). */
+  /** `exited`: why, in words an admin can act on; `starting`: what holds it up, when the engine says; else null. */
   error: string | null;
 }
 

@@ -6,7 +6,8 @@
  */
 import { expect } from "chai";
 import Docker from "dockerode";
-import { connect as tcpConnect } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Server } from "node:net";
 import { createEngineDriver, EngineUnavailableError, type ContainerInfo, type ContainerSpec, type EngineDriver } from "../../../plugins/whale/engine/index.js";
 import { uniqueName } from "../../helpers/backends.js";
 import { eventually } from "../../helpers/kernel.js";
@@ -188,7 +189,44 @@ for (const kind of ["docker", "swarm"] as const) {
         await unreachable.close();
       });
     }
+
+    it("ping gives up with EngineUnavailableError on an address that accepts connections but never answers", async () => {
+      const silent = createTcpServer(() => undefined); // holds every connection open, says nothing
+      const port = await listen(silent);
+      try {
+        const started = Date.now();
+        const error = await createEngineDriver({ driver: kind, dockerHost: `tcp://127.0.0.1:${port}` }).ping().catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(EngineUnavailableError);
+        expect((error as Error).message).to.include(`tcp://127.0.0.1:${port}`).and.include("no answer");
+        expect(Date.now() - started, "gave up after").to.be.below(30_000);
+      } finally {
+        silent.close();
+      }
+    });
+
+    it("ping says EngineUnavailableError when the address is an HTTP server that is not a Docker engine", async () => {
+      const notDocker = createHttpServer((_req, res) => res.writeHead(404).end("not here"));
+      const port = await listen(notDocker);
+      try {
+        const error = await createEngineDriver({ driver: kind, dockerHost: `tcp://127.0.0.1:${port}` }).ping().catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(EngineUnavailableError);
+        expect((error as Error).message).to.include("HTTP 404");
+      } finally {
+        notDocker.close();
+      }
+    });
+
+    it("refuses a dockerHost of the wrong form at once (a configuration error)", () => {
+      for (const dockerHost of ["ftp://example.org", "tcp://", "unix:/no-slashes"]) {
+        expect(() => createEngineDriver({ driver: kind, dockerHost }), dockerHost).to.throw(/neither unix:\/\/\/path nor tcp:\/\/host:port/);
+      }
+    });
   });
+}
+
+/** Listens on an ephemeral port of the loopback; resolves that port. */
+function listen(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
 }
 
 /**
