@@ -29,6 +29,8 @@ export const whaleMigrations: Migration[] = [
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
       picked_at timestamptz,
+      -- The instance of the worker that took it last (admins, and a redelivery after a crash, see who).
+      worker text,
       ready_at timestamptz,
       expires_at timestamptz,
       ended_at timestamptz

@@ -127,6 +127,7 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
         account_id: s.accountId,
         user_id: s.userId,
         engine: s.engine,
+        worker: s.worker,
         container_id: s.containerId,
         host_port: s.hostPort,
         created_at: s.createdAt.toISOString(),

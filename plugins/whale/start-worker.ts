@@ -27,7 +27,7 @@ export function startWorker(whale: Whale) {
     const { startId } = startMessage.parse(payload);
     const start = await whale.store.get(startId);
     if (!start || start.status === "ready" || start.status === "failed" || start.status === "stopped") return;
-    await whale.store.picked(startId);
+    await whale.store.picked(startId, message.instance);
     const picked = (await whale.store.get(startId))!;
     if (picked.pickedAt) whale.metrics.queueWaitSeconds.observe((picked.pickedAt.getTime() - picked.createdAt.getTime()) / 1000);
 

@@ -26,6 +26,7 @@ export interface StartRecord extends Owner {
   renewals: number;
   createdAt: Date;
   pickedAt: Date | null;
+  worker: string | null;
   readyAt: Date | null;
   expiresAt: Date | null;
 }
@@ -58,7 +59,7 @@ export interface Limits {
 const LIVE = `status IN (${ACTIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
 
 const COLUMNS = `id, challenge_id, account_type, account_id, user_id, status, attempt, max_attempts, error, engine, container_id,
-  host_port, lifetime_s, max_renewals, renewals, created_at, picked_at, ready_at, expires_at`;
+  host_port, lifetime_s, max_renewals, renewals, created_at, picked_at, worker, ready_at, expires_at`;
 
 interface Row {
   id: string;
@@ -78,6 +79,7 @@ interface Row {
   renewals: number;
   created_at: Date | string;
   picked_at: Date | string | null;
+  worker: string | null;
   ready_at: Date | string | null;
   expires_at: Date | string | null;
 }
@@ -103,6 +105,7 @@ function record(row: Row): StartRecord {
     renewals: row.renewals,
     createdAt: date(row.created_at)!,
     pickedAt: date(row.picked_at),
+    worker: row.worker,
     readyAt: date(row.ready_at),
     expiresAt: date(row.expires_at),
   };
@@ -206,9 +209,9 @@ export class StartStore {
     return rows.map(record);
   }
 
-  /** A worker took the start (the first time): the end of its queue wait. */
-  async picked(id: string): Promise<void> {
-    await this.db.query(`UPDATE whale_starts SET picked_at = coalesce(picked_at, now()) WHERE id = $1`, [id]);
+  /** A worker took the start: the end of its queue wait (the first time), and who has it now. */
+  async picked(id: string, worker: string): Promise<void> {
+    await this.db.query(`UPDATE whale_starts SET picked_at = coalesce(picked_at, now()), worker = $2 WHERE id = $1`, [id, worker]);
   }
 
   /**
