@@ -40,6 +40,12 @@ export interface ChallengeType<S extends z.ZodType = z.ZodType> {
    * (e.g. whale's per-account flags, which no admin writes down). Evaluated on every attempt: keep it pure.
    */
   implicitFlags?(typeSettings: z.infer<S>): Array<{ type: string; content: string; data: string | null }>;
+  /**
+   * A same-origin ES module (served from the plugin's assets) the challenge dialog loads for this type. It exports
+   * `mount(element, challenge, { api, el, say })` and may return a function the dialog calls when it closes.
+   * Published as CTFd's `type_data.scripts.view`.
+   */
+  viewScript?: string;
 }
 
 export interface FlagCheck {

@@ -21,6 +21,8 @@ export const containerSettings = z.strictObject({
   max_renewals: z.number().int().min(0).max(1000).default(5),
   /** `dynamic`: whale derives a flag per account and gives it to the container as FLAG; `static`: the image's own. */
   flag_mode: z.enum(["static", "dynamic"]).default("dynamic"),
+  /** How players reach the service: `tcp` (shown as `nc host port`) or `http` (shown as a link). */
+  protocol: z.enum(["tcp", "http"]).default("tcp"),
   flag_prefix: z
     .string()
     .min(1)
@@ -35,8 +37,8 @@ export type ContainerSettings = z.infer<typeof containerSettings>;
 export const DYNAMIC_FLAG_TYPE = "whale_dynamic";
 
 /**
- * The `container` challenge type. Admins see its settings in `GET /api/v1/challenges/:id`; players see nothing
- * more there (their container's state comes from `/api/v1/containers`).
+ * The `container` challenge type. Admins see its settings in `GET /api/v1/challenges/:id`; players see the protocol,
+ * and the challenge dialog loads whale's panel (Start, Renew, Stop) for it.
  */
 export function containerChallengeType(): ChallengeType<typeof containerSettings> {
   return {
@@ -44,8 +46,10 @@ export function containerChallengeType(): ChallengeType<typeof containerSettings
     name: "container",
     settings: containerSettings,
     view(challenge, _player: Player | null, viewer) {
-      return viewer.admin ? { ...challenge.typeSettings } : {};
+      // Players learn only how to connect; the state of their container comes from /api/v1/containers.
+      return viewer.admin ? { ...challenge.typeSettings } : { protocol: challenge.typeSettings.protocol };
     },
+    viewScript: "/whale/static/panel.js",
     // The prefix travels as the flag's content: the verifier needs nothing else from the challenge.
     implicitFlags: (settings) => (settings.flag_mode === "dynamic" ? [{ type: DYNAMIC_FLAG_TYPE, content: settings.flag_prefix, data: null }] : []),
   };
