@@ -1,4 +1,3 @@
-import type { Logger } from "../../core/kernel/log.js";
 import type { PluginHealth } from "../../core/kernel/plugin-host/api.js";
 import { EngineUnavailableError, type EngineDriver } from "./engine/index.js";
 
@@ -13,7 +12,6 @@ export class EngineHealth {
   constructor(
     private readonly engine: EngineDriver,
     private readonly health: PluginHealth,
-    private readonly log: Logger,
   ) {}
 
   /** The reason starts are refused now, or null while the engine answers. */
@@ -32,10 +30,9 @@ export class EngineHealth {
     }
   }
 
-  /** Reports an error from any engine call: an unreachable engine degrades whale; an engine answer does not. */
+  /** Reports an error from any engine call: an unreachable engine degrades whale; an engine's refusal does not. */
   noticed(error: unknown): void {
     if (error instanceof EngineUnavailableError) this.health.degraded(`Docker engine unavailable: ${error.message}`);
-    else if (!(error instanceof Error)) this.log.warn({ error }, "unexpected engine error");
   }
 
   watch(everyMs: number): void {

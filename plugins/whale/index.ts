@@ -45,7 +45,7 @@ export default definePlugin({
       config,
       store: new StartStore(db),
       engine,
-      health: new EngineHealth(engine, self.health, log),
+      health: new EngineHealth(engine, self.health),
       read,
       events,
       metrics: whaleMetrics(metrics),

@@ -3,7 +3,7 @@ import { LABEL } from "./container-spec.js";
 import type { Whale } from "./context.js";
 import { stopStart } from "./stop.js";
 
-/** A start that has been starting this long has lost its worker for good (the queue redelivers well before). */
+/** A start still not ready after this long has lost its message or its worker for good (the queue redelivers well before). */
 const STUCK_AFTER_MS = 15 * 60_000;
 
 /** `whale.reap` (every 30 s): stops the containers whose lifetime is over. */
@@ -43,7 +43,7 @@ export async function reconcile(whale: Whale): Promise<{ removed: number; failed
     const own = byStart.get(start.id) ?? [];
     const running = own.some((c) => c.state === "running" || c.state === "starting");
     const gone = start.status === "ready" && !running;
-    const stuck = start.status !== "ready" && start.status !== "queued" && Date.now() - start.createdAt.getTime() > STUCK_AFTER_MS;
+    const stuck = start.status !== "ready" && Date.now() - start.createdAt.getTime() > STUCK_AFTER_MS;
     if (!gone && !stuck) continue;
     for (const container of own) await whale.engine.remove(container.id);
     if (await whale.store.end(start.id, "failed", gone ? "The container is gone (found by reconcile)" : "The start never finished (found by reconcile)")) failed++;

@@ -91,7 +91,7 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
   async function listOwn(ctx: Context): Promise<void> {
     const player = await playerOf(ctx);
     const starts = await whale.store.liveOf(player);
-    ok(ctx, starts.map((s) => ({ ...containerView(s) })));
+    ok(ctx, starts.map(containerView));
   }
 
   async function renew(ctx: Context): Promise<void> {

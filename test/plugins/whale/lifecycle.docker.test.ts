@@ -4,6 +4,8 @@
  */
 import { expect } from "chai";
 import type { TestCtf } from "../../helpers/ctf.js";
+import { eventually } from "../../helpers/kernel.js";
+import { parsePrometheus } from "../../helpers/prometheus.js";
 import { containerChallenge, containersInRange, readService, removeContainersInRange, settled, startContainer, startWhale, statusOf } from "./helpers.js";
 
 const PORTS: [number, number] = [32000, 32199];
@@ -56,6 +58,16 @@ describe("whale on a real engine: start, flag, double click, stop, expiry, renew
       const [container] = await containersInRange(PORTS);
       expect(container!.Labels).to.include({ "flaghost.whale.account": `user:${alice.user!.id}`, "flaghost.whale.challenge": String(id), "flaghost.whale.start": startId });
       expect(container!.Labels["flaghost.whale.expires"]).to.match(/^\d{4}-\d\d-\d\dT/);
+
+      // The figures: one start ready, its duration and queue wait observed, one container running (gauges refresh every 5 s).
+      const metrics = await eventually(async () => {
+        const exposition = parsePrometheus((await t.request("GET", "/metrics")).body);
+        return exposition.sum("flaghost_whale_running_containers") === 1 ? exposition : null;
+      }, 15_000, 250);
+      expect(metrics!.sum("flaghost_whale_starts_total", { outcome: "ready" })).to.equal(1);
+      expect(metrics!.sum("flaghost_whale_start_duration_seconds_count")).to.equal(1);
+      expect(metrics!.sum("flaghost_whale_queue_wait_seconds_count")).to.equal(1);
+      expect(metrics!.sum("flaghost_whale_queue_depth")).to.equal(0);
     } finally {
       off();
       offReady();
