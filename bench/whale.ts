@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- whale`: a herd of 200 simultaneous container starts from 200 accounts, on real Postgres, Redis
- * and the Docker engine at DOCKER_HOST (host network, ports 32700-32999). flaghost runs as two processes, as in
+ * and the Docker engine at DOCKER_HOST (host network, ports 32750-32999). flaghost runs as two processes, as in
  * production: a `web` process answers the players and a `worker` process (4 concurrent starts) talks to Docker.
  * Measures POST /api/v1/containers latency, GET /api/v1/challenges latency for other players during the herd, the
  * workers' starts per second, the queue wait, and, for comparison, the engine's own create+start time (the floor).
@@ -19,7 +19,7 @@ import { startFlaghost } from "./support/processes.js";
 const root = resolve(import.meta.dirname, "..");
 const HERD = Number(process.env.BENCH_WHALE_HERD ?? 200);
 const OTHER_PLAYERS = 4;
-const PORTS: [number, number] = [32700, 32999];
+const PORTS: [number, number] = [32750, 32999];
 const IMAGE = "flaghost/flag-server:test";
 const FLOOR_SAMPLES = 20;
 
