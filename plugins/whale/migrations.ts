@@ -48,4 +48,48 @@ export const whaleMigrations: Migration[] = [
       CREATE TABLE whale_ports (port int PRIMARY KEY, start_id uuid UNIQUE);
       CREATE TABLE whale_secrets (name text PRIMARY KEY, value text NOT NULL);`),
   },
+  {
+    id: "0003-claim-function",
+    // The start request's checks and claims in one round trip (the hot path of a herd of starts): see StartStore.claim.
+    up: sql(`CREATE FUNCTION whale_claim_start(p_id uuid, p_challenge int, p_account_type text, p_account_id int, p_user int,
+        p_max_attempts int, p_engine text, p_lifetime int, p_max_renewals int, p_per_account int, p_max_containers int,
+        p_port_from int, p_port_to int) RETURNS SETOF whale_starts LANGUAGE plpgsql AS $fn$
+      DECLARE
+        same_status text;
+        live_count int;
+        claimed_slot int;
+        claimed_port int;
+      BEGIN
+        -- One request at a time per account, so the limits below are exact (each statement after it sees the latest commits).
+        PERFORM pg_advisory_xact_lock(hashtext('whale-account'), hashtext(p_account_type || ':' || p_account_id));
+        SELECT status INTO same_status FROM whale_starts WHERE account_type = p_account_type AND account_id = p_account_id
+          AND challenge_id = p_challenge AND status IN ('queued', 'starting', 'initialized', 'ready');
+        IF same_status IS NOT NULL THEN
+          RAISE EXCEPTION 'You already have a container of this challenge (%)', same_status USING ERRCODE = 'WH409';
+        END IF;
+        SELECT count(*) INTO live_count FROM whale_starts WHERE account_type = p_account_type AND account_id = p_account_id
+          AND status IN ('queued', 'starting', 'initialized', 'ready');
+        IF live_count >= p_per_account THEN
+          RAISE EXCEPTION 'You may run % container(s) at a time: stop another one first', p_per_account USING ERRCODE = 'WH410';
+        END IF;
+        -- SKIP LOCKED: concurrent requests take different rows instead of waiting for each other.
+        UPDATE whale_slots SET start_id = p_id WHERE slot = (
+          SELECT slot FROM whale_slots WHERE start_id IS NULL AND slot < p_max_containers ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING slot INTO claimed_slot;
+        IF claimed_slot IS NULL THEN
+          RAISE EXCEPTION 'All container slots are taken; try again shortly' USING ERRCODE = 'WH429';
+        END IF;
+        UPDATE whale_ports SET start_id = p_id WHERE port = (
+          SELECT port FROM whale_ports WHERE start_id IS NULL AND port BETWEEN p_port_from AND p_port_to ORDER BY port LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING port INTO claimed_port;
+        IF claimed_port IS NULL THEN
+          -- Raising undoes the slot claim above: the function runs inside its caller's statement.
+          RAISE EXCEPTION 'No host port is free; try again shortly' USING ERRCODE = 'WH430';
+        END IF;
+        RETURN QUERY INSERT INTO whale_starts (id, challenge_id, account_type, account_id, user_id, status, max_attempts, engine, host_port, lifetime_s, max_renewals)
+          VALUES (p_id, p_challenge, p_account_type, p_account_id, p_user, 'queued', p_max_attempts, p_engine, claimed_port, p_lifetime, p_max_renewals)
+          RETURNING *;
+      END
+      $fn$`),
+  },
 ];

@@ -133,49 +133,35 @@ export class StartStore {
   }
 
   /**
-   * Writes a start as `queued` after the checks of the issue, all in one transaction under a lock per account:
-   * no other live start of this challenge, under the account's limit, a free slot under the cap, a free port.
-   * Throws StartRefused otherwise (nothing written).
+   * Writes a start as `queued` after the checks of the issue, in one statement (`whale_claim_start`, migration 0003)
+   * under a lock per account: no other live start of this challenge, under the account's limit, a free slot under
+   * the cap, a free port. Throws StartRefused otherwise (nothing written). One round trip: a herd of starts spends
+   * its time in the database's work, not in waiting for connections held across a multi-statement transaction.
    */
   async claim(request: StartRequest, limits: Limits): Promise<StartRecord> {
-    const id = randomUUID();
     try {
-      return await this.db.transaction(async (tx) => {
-        await rows(tx, `SELECT pg_advisory_xact_lock(hashtext('whale-account'), hashtext($1))`, [`${request.accountType}:${request.accountId}`]);
-        const live = await rows<{ challenge_id: number; status: string }>(tx, `SELECT challenge_id, status FROM whale_starts WHERE account_type = $1 AND account_id = $2 AND ${LIVE}`, [
+      const [row] = await this.db.query<Row>(
+        `SELECT ${COLUMNS} FROM whale_claim_start($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          randomUUID(),
+          request.challengeId,
           request.accountType,
           request.accountId,
-        ]);
-        const same = live.find((s) => s.challenge_id === request.challengeId);
-        if (same) throw new StartRefused(409, `You already have a container of this challenge (${same.status})`);
-        if (live.length >= limits.perAccountLimit) {
-          throw new StartRefused(409, `You may run ${limits.perAccountLimit} container${limits.perAccountLimit === 1 ? "" : "s"} at a time: stop another one first`);
-        }
-        const slot = await rows(
-          tx,
-          `UPDATE whale_slots SET start_id = $1 WHERE slot = (
-             SELECT slot FROM whale_slots WHERE start_id IS NULL AND slot < $2 ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING slot`,
-          [id, limits.maxContainers],
-        );
-        if (slot.length === 0) throw new StartRefused(429, "All container slots are taken; try again shortly");
-        const port = await rows<{ port: number }>(
-          tx,
-          `UPDATE whale_ports SET start_id = $1 WHERE port = (
-             SELECT port FROM whale_ports WHERE start_id IS NULL AND port BETWEEN $2 AND $3 ORDER BY port LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING port`,
-          [id, ...limits.portRange],
-        );
-        if (port.length === 0) throw new StartRefused(429, "No host port is free; try again shortly");
-        const [row] = await rows<Row>(
-          tx,
-          `INSERT INTO whale_starts (id, challenge_id, account_type, account_id, user_id, status, max_attempts, engine, host_port, lifetime_s, max_renewals)
-           VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
-          [id, request.challengeId, request.accountType, request.accountId, request.userId, request.maxAttempts, request.engine, port[0]!.port, request.lifetimeS, request.maxRenewals],
-        );
-        return record(row!);
-      });
+          request.userId,
+          request.maxAttempts,
+          request.engine,
+          request.lifetimeS,
+          request.maxRenewals,
+          limits.perAccountLimit,
+          limits.maxContainers,
+          ...limits.portRange,
+        ],
+        { name: "whale-claim-start" },
+      );
+      return record(row!);
     } catch (error) {
-      // The unique index is the last word on "one live start per account and challenge".
-      if ((error as { code?: string }).code === "23505") throw new StartRefused(409, "You already have a container of this challenge");
+      const refusal = refusalOf(error);
+      if (refusal) throw refusal;
       throw error;
     }
   }
@@ -292,6 +278,16 @@ export class StartStore {
     );
     return rows.map((r) => ({ queueWaitS: Number(r.wait), totalS: Number(r.total) }));
   }
+}
+
+/** The claim function's refusals by SQLSTATE; 23505 is the unique index (the last word on one live start per challenge). */
+const REFUSALS: Record<string, 409 | 429> = { WH409: 409, WH410: 409, WH429: 429, WH430: 429, "23505": 409 };
+
+function refusalOf(error: unknown): StartRefused | null {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  const status = code ? REFUSALS[code] : undefined;
+  if (!status) return null;
+  return new StartRefused(status, code === "23505" ? "You already have a container of this challenge" : (message ?? "Refused"));
 }
 
 type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];

@@ -98,7 +98,7 @@ describe("whale on a real engine: start, flag, double click, stop, expiry, renew
     expect(status.status, status.error).to.equal("ready");
     const beyond = await startContainer(player, b);
     expect(beyond.status).to.equal(409);
-    expect(JSON.stringify(beyond.body.errors)).to.match(/1 container at a time/);
+    expect(JSON.stringify(beyond.body.errors)).to.match(/You may run 1 container\(s\) at a time/);
 
     const stopped = await player.request("DELETE", "/api/v1/containers", { challenge_id: a });
     expect(stopped.status).to.equal(200);
