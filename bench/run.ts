@@ -11,14 +11,18 @@ import { Kernel } from "../core/kernel/kernel.js";
 import { RunStore } from "../core/kernel/scheduler/run-store.js";
 import { dropSchema } from "../test/helpers/kernel.js";
 
-// `npm run bench -- scoreboard`, `-- attempts` or `-- whale` runs that benchmark instead (it exits when done); no argument runs
-// this kernel bench.
+// `npm run bench -- scoreboard`, `-- attempts`, `-- reads` or `-- whale` runs that benchmark instead (it exits when
+// done); no argument runs this kernel bench.
 if (process.argv[2] === "scoreboard") await import("./scoreboard.js");
 if (process.argv[2] === "attempts") await import("./attempts.js");
+if (process.argv[2] === "reads") await import("./reads.js");
 if (process.argv[2] === "whale") await import("./whale.js");
 
 const root = resolve(import.meta.dirname, "..");
 const plugins = [resolve(root, "docs/examples/countdown"), resolve(root, "test/fixtures/plugins/alpha"), resolve(root, "test/fixtures/plugins/beta")];
+
+// `npm run bench -- whale-engine`: the engine's own start times through whale's drivers, the floor under whale's.
+if (process.argv[2] === "whale-engine") await import("./whale-engine.js");
 
 function kernelFor(backend: "embedded" | "postgres", schema: string): Kernel {
   const config = loadConfig({

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -39,4 +40,24 @@ export async function startFlaghost(env: Record<string, string>): Promise<{ chil
   });
   const [, port] = await waitForLine(child, /listening on http:\/\/[^:]+:(\d+)/, "flaghost");
   return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** A process's resident memory now and at its peak, from /proc (Linux). */
+export function processMemory(pid: number): { rssMb: number; peakRssMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const mb = (field: string) => +(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024).toFixed(1);
+  return { rssMb: mb("VmRSS"), peakRssMb: mb("VmHWM") };
+}
+
+/** Runs `flaghost migrate` with `env` on top of this process's environment, and resolves when it has applied them. */
+export async function migrateFlaghost(env: Record<string, string>): Promise<void> {
+  const child = spawn(process.execPath, [resolve(root, "bin/flaghost.js"), "migrate"], {
+    cwd: root,
+    env: { ...process.env, FLAGHOST_LOG_LEVEL: "warn", NODE_ENV: "production", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout!.on("data", (chunk) => (out += chunk));
+  const code = await new Promise<number | null>((done) => child.once("exit", done));
+  if (code !== 0) throw new Error(`flaghost migrate exited with ${code}: ${out}`);
 }

@@ -117,6 +117,9 @@ export async function pingEngine(connection: EngineConnection): Promise<void> {
 /** The drivers' own label on what they start: the allocated host port, so list and inspect can report it. */
 export const hostPortLabel = "flaghost.whale.host-port";
 
+/** Set by the swarm on the containers of its tasks. */
+export const swarmServiceLabel = "com.docker.swarm.service.id";
+
 /** Docker's label filter syntax: `key=value` for a value, `key` for presence. */
 export function labelFilters(labels: Record<string, string | true>): string[] {
   return Object.entries(labels).map(([key, value]) => (value === true ? key : `${key}=${value}`));

@@ -4,7 +4,7 @@
  * listens whatever its network mode.
  */
 import type Docker from "dockerode";
-import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, pingEngine, translate, type EngineConnection } from "./connection.js";
+import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, pingEngine, swarmServiceLabel, translate, type EngineConnection } from "./connection.js";
 import type { ContainerInfo, ContainerSpec, ContainerState, EngineDriver } from "./types.js";
 
 export function createDockerDriver(options: { dockerHost?: string }): EngineDriver {
@@ -60,8 +60,10 @@ export function createDockerDriver(options: { dockerHost?: string }): EngineDriv
     const found = await engineCall(connection, "list containers", () =>
       docker.listContainers({ all: true, filters: { label: labelFilters(labels) } }),
     );
+    // A swarm task's container carries the same labels, but belongs to the swarm driver's service: not ours.
+    const ours = found.filter((summary) => !summary.Labels?.[swarmServiceLabel]);
     // The summary lacks the reason an exited container gives; inspect those (few), take the rest as listed.
-    return Promise.all(found.map((summary) => (summary.State === "running" ? infoFromSummary(summary) : inspect(summary.Id))));
+    return Promise.all(ours.map((summary) => (summary.State === "running" ? infoFromSummary(summary) : inspect(summary.Id))));
   }
 
   return { kind: "docker", ping, start, inspect, remove, list, close: async () => undefined };

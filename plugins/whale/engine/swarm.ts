@@ -7,7 +7,7 @@
  * whatever node runs it); `bridge` publishes the port through the routing mesh, so every node answers on it.
  */
 import type Docker from "dockerode";
-import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, pingEngine, translate } from "./connection.js";
+import { connect, engineCall, engineStatus, hostPortLabel, labelFilters, pingEngine, swarmServiceLabel, translate } from "./connection.js";
 import { EngineUnavailableError, type ContainerInfo, type ContainerSpec, type ContainerState, type EngineDriver } from "./types.js";
 
 /** The part of a swarm task this driver reads (dockerode types tasks as `any`). */
@@ -70,7 +70,7 @@ export function createSwarmDriver(options: { dockerHost?: string }): EngineDrive
    * then finds them gone), and waits, bounded, until none is left, so a caller can reuse the port.
    */
   async function removeContainersOnThisNode(serviceId: string): Promise<void> {
-    const ofService = { all: true, filters: { label: [`com.docker.swarm.service.id=${serviceId}`] } };
+    const ofService = { all: true, filters: { label: [`${swarmServiceLabel}=${serviceId}`] } };
     const deadline = Date.now() + removeWaitMs;
     for (;;) {
       const left = await engineCall(connection, `list containers of service ${serviceId}`, () => docker.listContainers(ofService));
@@ -145,8 +145,7 @@ function infoOf(service: Docker.Service, tasks: SwarmTask[]): ContainerInfo {
     labels,
     state,
     hostPort: Number.isInteger(port) && port > 0 ? port : null,
-    // Starting: the swarm may say what holds it up (e.g. "no suitable node"); exited: why it ended.
-    error: !task ? null : state === "exited" ? taskError(task) : state === "starting" ? (task.Status?.Err ?? null) : null,
+    error: task ? reasonOf(state, task) : null,
   };
 }
 
@@ -168,6 +167,12 @@ function taskState(state: string | undefined): ContainerState {
     default:
       return "exited";
   }
+}
+
+function reasonOf(state: ContainerState, task: SwarmTask): string | null {
+  if (state === "exited") return taskError(task);
+  if (state === "starting") return task.Status?.Err ?? null; // what holds it up, when the swarm says (e.g. "no suitable node")
+  return null;
 }
 
 function taskError(task: SwarmTask): string {

@@ -7,10 +7,11 @@
 import { expect } from "chai";
 import Docker from "dockerode";
 import { createServer as createHttpServer } from "node:http";
-import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Server } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type Server } from "node:net";
 import { createEngineDriver, EngineUnavailableError, type ContainerInfo, type ContainerSpec, type EngineDriver } from "../../../plugins/whale/engine/index.js";
 import { uniqueName } from "../../helpers/backends.js";
 import { eventually } from "../../helpers/kernel.js";
+import { firstLine } from "../../helpers/tcp.js";
 
 const image = "flaghost/flag-server:test";
 /** An image no engine has and no registry serves: its pull is refused on the loopback at once. */
@@ -69,7 +70,7 @@ for (const kind of ["docker", "swarm"] as const) {
       return info!;
     }
 
-    const running = (id: string) => eventually(async () => ((await driver.inspect(id)).state === "running" ? true : false), 60_000, 200);
+    const running = (id: string) => eventually(async () => (await driver.inspect(id)).state === "running", 60_000, 200);
 
     before(async () => {
       driver = createEngineDriver({ driver: kind });
@@ -88,7 +89,7 @@ for (const kind of ["docker", "swarm"] as const) {
       await running(id);
       const info = await driver.inspect(id);
       expect(info).to.include({ id, name: s.name, state: "running", hostPort: s.hostPort, error: null });
-      expect(await readFlag(s.hostPort)).to.equal(s.env.FLAG);
+      expect(await firstLine(s.hostPort)).to.equal(s.env.FLAG);
     });
 
     it("round-trips the labels through inspect and list", async () => {
@@ -126,13 +127,13 @@ for (const kind of ["docker", "swarm"] as const) {
       const first = spec();
       const { id } = await driver.start(first);
       await running(id);
-      expect(await readFlag(first.hostPort)).to.equal(first.env.FLAG);
+      expect(await firstLine(first.hostPort)).to.equal(first.env.FLAG);
       await driver.remove(id);
       const second = spec({ hostPort: first.hostPort, containerPort: first.hostPort });
       second.env.PORT = String(first.hostPort);
       const again = await driver.start(second);
       await running(again.id);
-      expect(await readFlag(first.hostPort)).to.equal(second.env.FLAG);
+      expect(await firstLine(first.hostPort)).to.equal(second.env.FLAG);
     });
 
     it("runs the given command instead of the image's, and reports its exit as the reason", async () => {
@@ -224,35 +225,27 @@ for (const kind of ["docker", "swarm"] as const) {
   });
 }
 
+describe("whale engine: both drivers on one engine", function () {
+  this.timeout(120_000);
+
+  it("the docker driver does not take the swarm's task containers for its own", async () => {
+    const [docker, swarm] = [createEngineDriver({ driver: "docker" }), createEngineDriver({ driver: "swarm" })];
+    const startId = uniqueName("side-by-side");
+    const labels = { "flaghost.whale.start": startId, [suiteLabel]: "swarm" };
+    const { id } = await swarm.start({ name: `flaghost-whale-${startId}`, image, env: { FLAG: "flag{x}", PORT: "31499" }, labels, memoryMb: 64, cpus: 0.25, network: "host", containerPort: 31499, hostPort: 31499 });
+    try {
+      // The task's container exists on this engine with the same labels…
+      await eventually(async () => (await engine.listContainers({ all: true, filters: { label: [`flaghost.whale.start=${startId}`] } })).length > 0, 60_000, 200);
+      // …and only the swarm driver lists it.
+      expect(await docker.list({ "flaghost.whale.start": startId })).to.deep.equal([]);
+      expect((await swarm.list({ "flaghost.whale.start": startId })).map((i) => i.id)).to.deep.equal([id]);
+    } finally {
+      await swarm.remove(id);
+    }
+  });
+});
+
 /** Listens on an ephemeral port of the loopback; resolves that port. */
 function listen(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
-}
-
-/**
- * Reads the first line the service on 127.0.0.1:port sends. The process may not listen yet right after `running`,
- * so refused or empty connections are retried for a while.
- */
-async function readFlag(port: number): Promise<string> {
-  const line = await eventually(
-    () =>
-      new Promise<string | null>((resolve) => {
-        const socket = tcpConnect(port, "127.0.0.1");
-        let data = "";
-        const done = (value: string | null) => {
-          socket.destroy();
-          resolve(value);
-        };
-        socket.setTimeout(5_000, () => done(null));
-        socket.on("data", (chunk) => {
-          data += chunk.toString();
-          if (data.includes("\n")) done(data.split("\n")[0]!);
-        });
-        socket.on("end", () => done(data.trim() || null));
-        socket.on("error", () => done(null));
-      }),
-    30_000,
-    200,
-  );
-  return line!;
 }

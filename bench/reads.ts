@@ -1,0 +1,340 @@
+/**
+ * `npm run bench -- reads [--players N] [--solves M] [--challenges C] [--mode users|teams]`: the reads every player
+ * makes (issue 12), measured through HTTP on real Postgres and Redis, each beside a bare Node server sending the
+ * same bytes in the same run.
+ *
+ *  1. `flaghost migrate` into a fresh schema, then an event of N players and M solves (default 10,000 and 200,000),
+ *     with wrong submissions, awards, hint unlocks and hidden and banned accounts, written with set-based SQL
+ *     (support/event-seed.ts); seeding time is reported.
+ *  2. flaghost serves it as its own process (`flaghost start`, core/ctf). For each read (the challenge list, one
+ *     challenge, /users/me, /teams/me in team mode or /users/:id in user mode, /users?page=1): 50 keep-alive
+ *     connections of one signed-in player (an API token) for a fixed time, alternating with a bare node:http process
+ *     answering the same bytes captured from flaghost. Req/s, p50, p99, errors, the ratio to bare Node, and the
+ *     target (>= 0.5 of bare Node, p99 < 20 ms).
+ *  3. Attempts during the read load: a second load generator posts correct and wrong attempts from every player
+ *     while the challenge list is read (target >= 1,500 attempts/s, p99 < 50 ms).
+ *  4. Memory of the flaghost process after warm-up (RSS, heap) and the read models' share if /metrics has it.
+ *  5. Conditional GETs: each read again with If-None-Match of its ETag; the share of 304 answers.
+ * Prints figures and writes bench/results/reads.json. BENCH_DURATION_S (default 10) sets each measurement.
+ */
+import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import type { ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import pg from "pg";
+import { dropSchema } from "../test/helpers/kernel.js";
+import { capture, startBare, type CapturedAnswer } from "./support/bare.js";
+import { seedEvent, type EventSpec, type SeededEvent } from "./support/event-seed.js";
+import { loadGet, loadTool, type LoadResult } from "./support/load.js";
+import { attemptLoad, warmCallers } from "./support/attempt-load.js";
+import { migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
+
+const root = resolve(import.meta.dirname, "..");
+const CONNECTIONS = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+/** Rounds per read, alternating flaghost and bare Node: the machine's speed drifts, each side's figure is its median round. */
+const ROUNDS = 3;
+/** A slow server's requests may take seconds: wait this long before counting a timeout. */
+const TIMEOUT_S = 20;
+const TARGET = { ratio: 0.5, p99Ms: 20, attemptsPerSec: 1500, attemptsP99Ms: 50 };
+const ADMIN_TOKEN = randomBytes(24).toString("hex");
+
+const databaseUrl = process.env.DATABASE_URL;
+const redisUrl = process.env.REDIS_URL;
+if (!databaseUrl || !redisUrl) {
+  console.error("bench reads needs DATABASE_URL and REDIS_URL (real Postgres and Redis)");
+  process.exit(1);
+}
+
+const round = (n: number, digits = 2) => +n.toFixed(digits);
+
+/** The event's size from the command line: the issue's sizes unless told. */
+function eventSpec(): EventSpec {
+  const { values } = parseArgs({
+    args: process.argv.slice(3),
+    options: { players: { type: "string" }, solves: { type: "string" }, challenges: { type: "string" }, mode: { type: "string" }, "team-size": { type: "string" } },
+    strict: true,
+  });
+  const count = (name: string, value: string | undefined, fallback: number) => {
+    const n = value === undefined ? fallback : Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, not ${value}`);
+    return n;
+  };
+  const mode = values.mode ?? "users";
+  if (mode !== "users" && mode !== "teams") throw new Error(`--mode must be users or teams, not ${mode}`);
+  const players = count("players", values.players, 10_000);
+  return {
+    mode,
+    players,
+    solves: count("solves", values.solves, 200_000),
+    // An event of a few hundred players has a few dozen challenges; a big one a few hundred.
+    challenges: count("challenges", values.challenges, players >= 2_000 ? 300 : 50),
+    teamSize: count("team-size", values["team-size"], 4),
+  };
+}
+
+/** A read the benchmark measures: its label in the report and the path it GETs. */
+interface Read {
+  name: string;
+  path: string;
+}
+
+/** The reads of issue 12, as the signed-in reader makes them. */
+function readsOf(spec: EventSpec, event: SeededEvent): Read[] {
+  // Another player's profile (the reader is the middle one): a player three quarters down the list.
+  const other = event.players[Math.floor((event.players.length * 3) / 4)]!;
+  return [
+    { name: "challenge list", path: "/api/v1/challenges" },
+    { name: "one challenge", path: `/api/v1/challenges/${event.challengeIds[0]}` },
+    { name: "own profile", path: "/api/v1/users/me" },
+    spec.mode === "teams" ? { name: "own team", path: "/api/v1/teams/me" } : { name: "another profile", path: `/api/v1/users/${other.userId}` },
+    { name: "account list", path: "/api/v1/users?page=1" },
+  ];
+}
+
+/** Waits until flaghost has worked off what a load run left in flight: its next answer to `url` comes back. */
+async function drain(url: string, headers: Record<string, string>): Promise<void> {
+  await fetch(url, { headers, signal: AbortSignal.timeout(120_000) }).then((r) => r.arrayBuffer());
+}
+
+interface ReadFigures {
+  flaghost: LoadResult;
+  bareNode: LoadResult;
+  ratio: number;
+  targetMet: boolean;
+  rounds: { flaghostReqPerSec: number[]; bareNodeReqPerSec: number[]; seconds: number };
+}
+
+/** ROUNDS alternating runs of flaghost and the bare server on one read; each side's median round. */
+async function measureRead(flaghost: string, bare: string, path: string, headers: Record<string, string>): Promise<ReadFigures> {
+  const seconds = Math.max(3, Math.round(DURATION_S / 2));
+  const options = { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S };
+  await loadGet(bare + path, CONNECTIONS, 1, options); // the bare server's warm-up (flaghost's was the general one)
+  const served: LoadResult[] = [];
+  const ceiling: LoadResult[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    served.push(await loadGet(flaghost + path, CONNECTIONS, seconds, options));
+    await drain(flaghost + path, headers);
+    ceiling.push(await loadGet(bare + path, CONNECTIONS, seconds, options));
+  }
+  const median = (runs: LoadResult[]) => [...runs].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(runs.length / 2)]!;
+  const [flaghostMedian, bareMedian] = [median(served), median(ceiling)];
+  const ratio = round(flaghostMedian.reqPerSec / bareMedian.reqPerSec);
+  const clean = served.every((r) => r.errors === 0 && r.non2xx === 0);
+  return {
+    flaghost: flaghostMedian,
+    bareNode: bareMedian,
+    ratio,
+    targetMet: clean && ratio >= TARGET.ratio && flaghostMedian.p99Ms < TARGET.p99Ms,
+    rounds: { flaghostReqPerSec: served.map((r) => r.reqPerSec), bareNodeReqPerSec: ceiling.map((r) => r.reqPerSec), seconds },
+  };
+}
+
+/** The flaghost process's memory: RSS from /proc, heap and any read-model gauge from /metrics. */
+async function serverMemory(url: string, pid: number) {
+  const response = await fetch(`${url}/metrics`, { headers: { authorization: `Token ${ADMIN_TOKEN}` } });
+  const text = response.ok ? await response.text() : "";
+  const gauge = (pattern: RegExp) => {
+    const lines = text.split("\n").filter((line) => pattern.test(line.split(/[{ ]/)[0]!));
+    return lines.length === 0 ? null : lines.reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+  };
+  const mb = (bytes: number | null) => (bytes === null ? null : round(bytes / 2 ** 20, 1));
+  const readModelNames = [...new Set(text.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0]!).filter((name) => /read_model.*bytes/.test(name)))];
+  return {
+    ...processMemory(pid),
+    heapUsedMb: mb(gauge(/^flaghost_nodejs_heap_size_used_bytes$/)),
+    heapTotalMb: mb(gauge(/^flaghost_nodejs_heap_size_total_bytes$/)),
+    // Summed over labels (one per model, if the server splits them).
+    readModelsMb: readModelNames.length > 0 ? mb(gauge(/read_model.*bytes/)) : null,
+    readModelMetrics: readModelNames,
+  };
+}
+
+/** Each read once more with If-None-Match of the ETag flaghost just sent: how many answers are 304. */
+async function conditionalGets(url: string, reads: Read[], headers: Record<string, string>) {
+  const results: Record<string, unknown> = {};
+  for (const read of reads) {
+    const first = await fetch(url + read.path, { headers });
+    await first.arrayBuffer();
+    const etag = first.headers.get("etag");
+    if (!etag) {
+      results[read.path] = { etag: null };
+      console.log(`  ${read.path.padEnd(28)} no ETag sent: conditional GETs not possible`);
+      continue;
+    }
+    const run = await loadGet(url + read.path, CONNECTIONS, Math.max(2, Math.round(DURATION_S / 4)), { headers: { ...headers, "if-none-match": etag }, allowErrors: true, countStatuses: true, timeoutSeconds: TIMEOUT_S });
+    const answered = Object.values(run.statuses ?? {}).reduce((a, b) => a + b, 0);
+    const notModified = run.statuses?.["304"] ?? 0;
+    const share = answered === 0 ? 0 : round(notModified / answered, 3);
+    results[read.path] = { etag, share304: share, ...run };
+    console.log(`  ${read.path.padEnd(28)} ETag ${etag}: ${Math.round(share * 100)}% of ${answered} answers were 304, ${run.reqPerSec} req/s, p99 ${run.p99Ms} ms`);
+  }
+  return results;
+}
+
+/**
+ * What flaghost answered, for comparing runs (the seed is deterministic, so the same event gives the same answer
+ * before and after a change): its size and digest, and the body itself when it is small (a profile's score and place).
+ */
+function answerSummary(answer: CapturedAnswer) {
+  const body = answer.body.toString();
+  return { bytes: answer.body.length, sha256: createHash("sha256").update(answer.body).digest("hex"), ...(answer.body.length <= 1024 ? { answer: JSON.parse(body) as unknown } : {}) };
+}
+
+const verdict = (met: boolean) => (met ? "target met" : "target MISSED");
+
+function printRead(read: Read, bytes: number, f: ReadFigures) {
+  const side = (r: LoadResult) => `${String(r.reqPerSec).padStart(6)} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms${r.errors || r.non2xx ? ` (${r.errors} errors, ${r.non2xx} 4xx/5xx)` : ""}`;
+  console.log(`  GET ${read.path} (${read.name}, ${bytes} bytes)`);
+  console.log(`    flaghost  ${side(f.flaghost)}`);
+  console.log(`    bare node ${side(f.bareNode)}`);
+  console.log(`    ${f.ratio} of bare node: ${verdict(f.targetMet)} (>= ${TARGET.ratio}, p99 < ${TARGET.p99Ms} ms)`);
+}
+
+/** `flaghost migrate` into the fresh schema, then the event by SQL; how long each took. */
+async function seed(spec: EventSpec, schema: string, env: Record<string, string>) {
+  let started = performance.now();
+  await migrateFlaghost(env);
+  const migrateS = round((performance.now() - started) / 1000);
+  const db = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` });
+  await db.connect();
+  started = performance.now();
+  try {
+    const event = await seedEvent(db, spec);
+    const seedS = round((performance.now() - started) / 1000, 1);
+    console.log(`\nseeding: migrate ${migrateS} s, SQL ${seedS} s (${Object.entries(event.stepSeconds).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+    console.log(`  rows: ${Object.entries(event.rows).map(([k, v]) => `${v} ${k}`).join(", ")}`);
+    return { event, seeding: { migrateS, seedS, steps: event.stepSeconds, rows: event.rows } };
+  } finally {
+    await db.end();
+  }
+}
+
+/** Each read under load once (caches, JIT, connection pools), then one real answer of each for the bare server. */
+async function warmUp(url: string, reads: Read[], headers: Record<string, string>): Promise<CapturedAnswer[]> {
+  console.log(`\nwarm-up (${CONNECTIONS} connections, 2 s per read)`);
+  for (const read of reads) {
+    const warm = await loadGet(url + read.path, CONNECTIONS, 2, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S });
+    await drain(url + read.path, headers);
+    console.log(`  ${read.path.padEnd(28)} ${warm.reqPerSec} req/s, p99 ${warm.p99Ms} ms, ${warm.errors} errors, ${warm.non2xx} 4xx/5xx`);
+  }
+  const answers: CapturedAnswer[] = [];
+  for (const read of reads) answers.push(await capture(url, read.path, headers));
+  return answers;
+}
+
+/** Every read against flaghost and the bare server. */
+async function measureReads(url: string, bareUrl: string, reads: Read[], answers: CapturedAnswer[], headers: Record<string, string>) {
+  console.log(`\nreads (${ROUNDS} rounds of ${Math.max(3, Math.round(DURATION_S / 2))} s each side, medians)`);
+  const results: Record<string, { name: string } & ReturnType<typeof answerSummary> & ReadFigures> = {};
+  for (const [i, read] of reads.entries()) {
+    const figures = await measureRead(url, bareUrl, read.path, headers);
+    printRead(read, answers[i]!.body.length, figures);
+    results[read.path] = { name: read.name, ...answerSummary(answers[i]!), ...figures };
+  }
+  return results;
+}
+
+/** Attempts from every player while the reader's 50 connections read the challenge list. */
+async function measureAttemptsDuringReads(url: string, event: SeededEvent, headers: Record<string, string>) {
+  console.log(`\nattempts while ${CONNECTIONS} connections read the challenge list (${DURATION_S} s)`);
+  await warmCallers(url, event.players);
+  const during = await attemptLoad(url, event, DURATION_S, () => loadGet(url + "/api/v1/challenges", CONNECTIONS, DURATION_S, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S }));
+  await drain(url + "/api/v1/challenges", headers);
+  const { attempts, reads } = during;
+  const targetMet = attempts.errors === 0 && attempts.perSec >= TARGET.attemptsPerSec && attempts.p99Ms < TARGET.attemptsP99Ms;
+  console.log(`  attempts  ${attempts.perSec} /s p50 ${attempts.p50Ms} ms p99 ${attempts.p99Ms} ms, ${attempts.errors} errors, answers ${JSON.stringify(attempts.statuses)}: ${verdict(targetMet)} (>= ${TARGET.attemptsPerSec}/s, p99 < ${TARGET.attemptsP99Ms} ms)`);
+  console.log(`  reads     ${reads.reqPerSec} req/s p50 ${reads.p50Ms} ms p99 ${reads.p99Ms} ms, ${reads.errors} errors, ${reads.non2xx} 4xx/5xx`);
+  return { ...during, targetMet };
+}
+
+type Memory = Awaited<ReturnType<typeof serverMemory>>;
+
+function printMemory(afterWarmUp: Memory, atEnd: Memory) {
+  const readModels = afterWarmUp.readModelsMb === null ? "not exposed (no /metrics gauge named like flaghost_*read_model*bytes)" : `${afterWarmUp.readModelsMb} MB (${afterWarmUp.readModelMetrics.join(", ")})`;
+  console.log(`\nflaghost memory after warm-up: ${afterWarmUp.rssMb} MB RSS, heap ${afterWarmUp.heapUsedMb} MB used of ${afterWarmUp.heapTotalMb} MB; read models: ${readModels}`);
+  console.log(`  at the end: ${atEnd.rssMb} MB RSS (peak ${atEnd.peakRssMb} MB), heap ${atEnd.heapUsedMb} MB used`);
+}
+
+/** The figures in one table, in the shape of the issue's. */
+function printSummary(spec: EventSpec, reads: Awaited<ReturnType<typeof measureReads>>, attempts: Awaited<ReturnType<typeof measureAttemptsDuringReads>>) {
+  console.log(`\nsummary: ${spec.players} players, ${spec.solves} solves, ${spec.mode} mode`);
+  console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(6)}  target`);
+  for (const [path, r] of Object.entries(reads)) {
+    console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(6)}  ${r.targetMet ? "met" : "missed"}`);
+  }
+  console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(6)}  ${attempts.targetMet ? "met" : "missed"}`);
+}
+
+async function main() {
+  const spec = eventSpec();
+  const schema = `bench_reads_${Date.now().toString(36)}`;
+  const scratch = mkdtempSync(resolve(tmpdir(), "flaghost-bench-reads-"));
+  const children: ChildProcess[] = [];
+  const env = { FLAGHOST_DB_SCHEMA: schema, FLAGHOST_REDIS_PREFIX: `${schema}:`, FLAGHOST_PLUGIN_PATHS: "core/ctf,plugins/scoreboard", FLAGHOST_ADMIN_TOKEN: ADMIN_TOKEN };
+  const report: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    backend: "postgres + redis",
+    loadTool,
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    rounds: ROUNDS,
+    target: TARGET,
+    event: spec,
+    // The machine is shared: a load average well above the core count at the start means noisy figures.
+    loadAverageAtStart: loadavg().map((n) => round(n)),
+  };
+  console.log(
+    `reads benchmark: ${spec.players} players, ${spec.solves} solves, ${spec.challenges} challenges, ${spec.mode} mode; ${cpus().length} CPUs (load average ${loadavg()[0]!.toFixed(1)}), ${CONNECTIONS} connections (${loadTool}), ${DURATION_S} s per read`,
+  );
+  try {
+    const { event, seeding } = await seed(spec, schema, env);
+    report.seeding = seeding;
+
+    const started = performance.now();
+    const server = await startFlaghost(env);
+    children.push(server.child);
+    report.serverBootS = round((performance.now() - started) / 1000);
+    console.log(`flaghost started in ${report.serverBootS} s`);
+
+    // The reader: a player in the middle of the field, neither hidden nor banned, signed in with an API token.
+    const reader = event.players[Math.floor(event.players.length / 2)]!;
+    const headers = { authorization: `Token ${reader.token}` };
+    const reads = readsOf(spec, event);
+    report.reader = { userId: reader.userId, teamId: reader.teamId, credential: "API token" };
+
+    const answers = await warmUp(server.url, reads, headers);
+    const memoryAfterWarmUp = await serverMemory(server.url, server.child.pid!);
+    const bare = await startBare(answers, scratch);
+    children.push(bare.child);
+
+    const readResults = await measureReads(server.url, bare.url, reads, answers, headers);
+    report.reads = readResults;
+    const attempts = await measureAttemptsDuringReads(server.url, event, headers);
+    report.attemptsDuringReads = attempts;
+    console.log(`\nconditional GETs (If-None-Match of the last ETag)`);
+    report.conditionalGets = await conditionalGets(server.url, reads, headers);
+
+    const memoryAtEnd = await serverMemory(server.url, server.child.pid!);
+    report.serverMemory = { afterWarmUp: memoryAfterWarmUp, atEnd: memoryAtEnd };
+    printMemory(memoryAfterWarmUp, memoryAtEnd);
+    printSummary(spec, readResults, attempts);
+    report.loadAverageAtEnd = loadavg().map((n) => round(n));
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)));
+    rmSync(scratch, { recursive: true, force: true });
+    await dropSchema(schema);
+  }
+  mkdirSync(resolve(root, "bench/results"), { recursive: true });
+  writeFileSync(resolve(root, "bench/results/reads.json"), JSON.stringify(report, null, 2));
+  console.log(`\nwrote bench/results/reads.json`);
+}
+
+await main();
+process.exit(0);
