@@ -13,6 +13,8 @@ export const startMessage = z.strictObject({ startId: z.uuid() });
 
 const RETRY_PAUSE_MS = 2_000;
 const POLL_MS = 200;
+/** Time kept in hand before the queue would hand the message to another worker (a quarter of it, at most 5 s). */
+const handoverMarginMs = (claimStaleAfterS: number) => Math.min(5_000, claimStaleAfterS * 250);
 
 /** The start no longer wants its container (stopped by its player or an admin while starting). */
 class StartCancelled extends Error {}
@@ -24,6 +26,7 @@ class StartCancelled extends Error {}
  */
 export function startWorker(whale: Whale) {
   return async function handleStart(payload: Record<string, unknown>, message: QueueMessageContext): Promise<void> {
+    const handlingSince = Date.now();
     const { startId } = startMessage.parse(payload);
     const start = await whale.store.get(startId);
     if (!start || start.status === "ready" || start.status === "failed" || start.status === "stopped") return;
@@ -44,11 +47,18 @@ export function startWorker(whale: Whale) {
       return fail(whale, start, `Could not clear older containers: ${(error as Error).message}`);
     }
 
+    // The message is handed to another worker after claimStaleAfterS: finish (or give up) before then, so two
+    // workers never start the same start at once.
+    const handlerDeadline = handlingSince + whale.config.claimStaleAfterS * 1000 - handoverMarginMs(whale.config.claimStaleAfterS);
     let lastError = "no attempt was made";
     for (let attempt = 1; attempt <= start.maxAttempts; attempt++) {
       if (message.signal.aborted) throw message.signal.reason; // shutting down: another worker will take it over
+      if (Date.now() >= handlerDeadline) {
+        lastError = `${lastError} (no time left for attempt ${attempt}: a start must finish within ${whale.config.claimStaleAfterS} s)`;
+        break;
+      }
       try {
-        await tryOnce(whale, start, settings, attempt, message.signal);
+        await tryOnce(whale, start, settings, attempt, Math.min(Date.now() + whale.config.readyTimeoutS * 1000, handlerDeadline), message.signal);
         return;
       } catch (error) {
         if (error instanceof StartCancelled) return;
@@ -64,12 +74,11 @@ export function startWorker(whale: Whale) {
 }
 
 /** One try: create and start, wait until it runs (`initialized`), then until its port answers (`ready`). */
-async function tryOnce(whale: Whale, start: StartRecord, settings: ContainerSettings, attempt: number, signal: AbortSignal): Promise<void> {
+async function tryOnce(whale: Whale, start: StartRecord, settings: ContainerSettings, attempt: number, deadline: number, signal: AbortSignal): Promise<void> {
   if (!(await whale.store.advance(start.id, "starting", { attempt, containerId: null }))) throw new StartCancelled();
   const flag = settings.flag_mode === "dynamic" ? deriveFlag(whale.secret(), settings.flag_prefix, start.challengeId, start) : null;
   const spec = containerSpec({ start, attempt, settings, network: whale.config.network, flag });
   const { id } = await whale.engine.start(spec);
-  const deadline = Date.now() + whale.config.readyTimeoutS * 1000;
   await waitRunning(whale, id, deadline, signal);
   if (!(await whale.store.advance(start.id, "initialized", { containerId: id }))) return cancelled(whale, id);
   await waitForPort(probeHost(whale), spec.hostPort, deadline, signal);

@@ -13,7 +13,8 @@ import { containersInRange, FLAG_IMAGE, readService, removeContainersInRange, WH
 import { CTF_PLUGIN } from "../../helpers/ctf.js";
 
 const PORTS: [number, number] = [32400, 32499];
-const CLAIM_STALE_S = 5;
+/** Short, so the test does not wait a minute; long enough for the survivor to finish within it (see start-worker.ts). */
+const CLAIM_STALE_S = 15;
 /** The container runs (initialized) but answers only after this long: the window in which a worker dies. */
 const SLOW_START_S = 6;
 
@@ -36,7 +37,7 @@ describe("whale: a worker killed with SIGKILL mid-start", function () {
         FLAGHOST__plugins__whale__portRange: JSON.stringify(PORTS),
         FLAGHOST__plugins__whale__publicHost: "127.0.0.1",
         FLAGHOST__plugins__whale__claimStaleAfterS: String(CLAIM_STALE_S),
-        FLAGHOST__plugins__whale__readyTimeoutS: String(SLOW_START_S + 20),
+        FLAGHOST__plugins__whale__readyTimeoutS: String(SLOW_START_S + 4),
         FLAGHOST__plugins__whale__consumers: "1",
       },
     });
