@@ -19,6 +19,8 @@ import { startFlaghost } from "./support/processes.js";
 const root = resolve(import.meta.dirname, "..");
 const HERD = Number(process.env.BENCH_WHALE_HERD ?? 200);
 const OTHER_PLAYERS = 4;
+/** Starts asked for one at a time before the herd (and stopped at once): the uncontended cost of one request. */
+const SINGLES = 20;
 const PORTS: [number, number] = [32750, 32999];
 const IMAGE = "flaghost/flag-server:test";
 const FLOOR_SAMPLES = 20;
@@ -91,7 +93,7 @@ async function engineFloor(): Promise<ReturnType<typeof distribution>> {
   return distribution(samples);
 }
 
-async function seed(url: string, db: pg.Client): Promise<{ herd: string[]; others: string[]; challengeId: number }> {
+async function seed(url: string, db: pg.Client): Promise<{ herd: string[]; others: string[]; singles: string[]; challengeId: number }> {
   const adminPassword = "bench-admin-password";
   const setup = await fetch(`${url}/api/v1/setup`, {
     method: "POST",
@@ -99,7 +101,7 @@ async function seed(url: string, db: pg.Client): Promise<{ herd: string[]; other
     body: JSON.stringify({ ctf_name: "bench", user_mode: "users", name: "admin", email: "admin@bench.test", password: adminPassword }),
   });
   if (!setup.ok) throw new Error(`setup failed: ${setup.status} ${await setup.text()}`);
-  const count = HERD + OTHER_PLAYERS + 1;
+  const count = HERD + OTHER_PLAYERS + SINGLES + 1;
   const tokens = Array.from({ length: count }, () => `ctfd_${randomBytes(32).toString("hex")}`);
   // Bulk loaders: accounts and their API tokens straight into the tables (the API would hash 200 passwords).
   await db.query(`INSERT INTO "${schema}".ctf_users (name, email) SELECT 'whale-' || i, 'whale-' || i || '@bench.test' FROM generate_series(1, $1) i`, [count - 1]);
@@ -117,7 +119,7 @@ async function seed(url: string, db: pg.Client): Promise<{ herd: string[]; other
   });
   if (!made.ok) throw new Error(`challenge failed: ${made.status} ${await made.text()}`);
   const challengeId = ((await made.json()) as { data: { id: number } }).data.id;
-  return { herd: tokens.slice(1, HERD + 1), others: tokens.slice(HERD + 1), challengeId };
+  return { herd: tokens.slice(1, HERD + 1), others: tokens.slice(HERD + 1, HERD + 1 + OTHER_PLAYERS), singles: tokens.slice(HERD + 1 + OTHER_PLAYERS), challengeId };
 }
 
 async function timed(url: string, init: RequestInit): Promise<{ ms: number; status: number }> {
@@ -137,9 +139,21 @@ async function main() {
   const web = await startFlaghost({ ...whaleEnv, FLAGHOST_ROLE: "web", FLAGHOST_INSTANCE_ID: "bench-web" });
   const worker = await startFlaghost({ ...whaleEnv, FLAGHOST_ROLE: "worker", FLAGHOST_INSTANCE_ID: "bench-worker" });
   try {
-    const { herd, others, challengeId } = await seed(web.url, db);
+    const { herd, others, singles, challengeId } = await seed(web.url, db);
     // Warm up the routes once (first requests compile and prepare statements).
     await timed(`${web.url}/api/v1/challenges`, { headers: { authorization: `Token ${others[0]}` } });
+
+    console.log(`${SINGLES} starts one at a time (each stopped at once)…`);
+    const single: number[] = [];
+    for (const token of singles) {
+      const headers = { "content-type": "application/json", authorization: `Token ${token}` };
+      const body = JSON.stringify({ challenge_id: challengeId });
+      const answer = await timed(`${web.url}/api/v1/containers`, { method: "POST", headers, body });
+      if (answer.status !== 202) throw new Error(`single start answered ${answer.status}`);
+      single.push(answer.ms);
+      await timed(`${web.url}/api/v1/containers`, { method: "DELETE", headers, body });
+    }
+    await db.query(`DELETE FROM "${schema}".whale_starts`); // the herd's figures start from a clean table
 
     console.log(`herd: ${HERD} simultaneous POST /api/v1/containers…`);
     let herdDone = false;
@@ -189,6 +203,7 @@ async function main() {
       herd: HERD,
       processes: "one web, one worker (consumers = 4), host network",
       post_containers_ms: distribution(posts.map((p) => p.ms)),
+      post_containers_one_at_a_time_ms: distribution(single),
       post_statuses: postStatuses,
       get_challenges_during_herd_ms: distribution(browsing),
       outcome: { ready: counts.ready ?? 0, failed: counts.failed ?? 0, lost: accepted - (counts.ready ?? 0) - (counts.failed ?? 0) },
