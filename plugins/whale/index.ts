@@ -60,7 +60,7 @@ export default definePlugin({
     game.addFlagVerifier(dynamicFlagVerifier(whale.secret, (event) => events.emit("flag.reused", event, { broadcast: true })));
     queues.define({ name: START_QUEUE, handler: startWorker(whale), concurrency: config.consumers, claimStaleAfterMs: config.claimStaleAfterS * 1000, maxDeliveries: 5 });
     whaleRoutes({ routes, auth, game, queues }, whale);
-    whalePages({ routes, auth, pages }, whale);
+    whalePages({ routes, auth, pages });
 
     jobs.add({ id: "reap", cron: "*/30 * * * * *", scope: "cluster", run: (run) => reapExpired(whale, run) });
     jobs.add({ id: "reconcile", cron: "*/5 * * * *", scope: "cluster", run: () => reconcile(whale) });

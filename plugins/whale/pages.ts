@@ -1,10 +1,9 @@
 import type { PageShell } from "../../core/ctf/service.js";
 import type { PluginRoutes } from "../../core/kernel/http/route-table.js";
 import type { PluginAuth } from "../../core/kernel/plugin-host/api.js";
-import type { Whale } from "./context.js";
 
 /** The admin page: live containers with a force-stop button, queue depth and start times (data from the API). */
-export function whalePages(deps: { routes: PluginRoutes; auth: PluginAuth; pages: PageShell }, _whale: Whale): void {
+export function whalePages(deps: { routes: PluginRoutes; auth: PluginAuth; pages: PageShell }): void {
   const { routes, auth, pages } = deps;
   routes.get("/whale/admin", auth.requireAdmin(), async function adminPage(ctx) {
     await pages.render(ctx, {
