@@ -36,6 +36,7 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
   async function requestStart(ctx: Context): Promise<void> {
     const body = parseInput(challengeBody, ctx.request.body ?? {});
     const player = await playerOf(ctx);
+    if (!player.admin) await assertEventRunning();
     const reason = whale.health.unavailable;
     if (reason) throw new HttpError(503, reason);
     const challenge = await whale.read.challengeDefinition(body.challenge_id);
@@ -69,6 +70,15 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
       throw error;
     }
     ok(ctx, { start_id: start.id, status: "queued" }, 202);
+  }
+
+  /** Players start containers only while the event runs (as they submit flags only then); admins always may. */
+  async function assertEventRunning(): Promise<void> {
+    const settings = await game.settings();
+    const now = Date.now();
+    if (settings.startsAt && now < settings.startsAt.getTime()) throw new HttpError(403, `${settings.name} has not started yet`);
+    if (settings.endsAt && now >= settings.endsAt.getTime()) throw new HttpError(403, `${settings.name} has ended`);
+    if (settings.paused) throw new HttpError(403, `${settings.name} is paused`);
   }
 
   async function startStatus(ctx: Context): Promise<void> {

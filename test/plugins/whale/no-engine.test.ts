@@ -109,6 +109,26 @@ describe("whale without an engine: challenges, flags, validation, degraded", fun
     expect(JSON.stringify(res.body.errors)).to.match(/Docker engine unavailable/);
   });
 
+  it("refuses a player's start outside the event window or while paused (403, before the engine is asked)", async () => {
+    const id = await containerChallenge(t);
+    const player = await t.register();
+    const now = Math.floor(Date.now() / 1000);
+    try {
+      await t.admin.patch("/api/v1/configs", { start: now - 7200, end: now - 3600 });
+      const ended = await startContainer(player, id);
+      expect(ended.status).to.equal(403);
+      expect(JSON.stringify(ended.body.errors)).to.match(/has ended/);
+      await t.admin.patch("/api/v1/configs", { start: now + 3600, end: null });
+      expect(JSON.stringify((await startContainer(player, id)).body.errors)).to.match(/has not started yet/);
+      await t.admin.patch("/api/v1/configs", { start: null, paused: true });
+      expect(JSON.stringify((await startContainer(player, id)).body.errors)).to.match(/is paused/);
+    } finally {
+      await t.admin.patch("/api/v1/configs", { start: null, end: null, paused: false });
+    }
+    // Back in the window, the request goes on to the engine check (none here: 503).
+    expect((await startContainer(player, id)).status).to.equal(503);
+  });
+
   it("validates start requests: 400 naming the field, 401 without a player, 404 for a missing challenge, 400 for another type", async () => {
     const player = await t.register();
     for (const body of [{}, { challenge_id: "x" }, { challenge_id: -1 }, { challenge_id: 1, extra: true }]) {
