@@ -8,6 +8,7 @@ import type { PluginAuth } from "../../core/kernel/plugin-host/api.js";
 import type { PluginQueues } from "../../core/kernel/queues/types.js";
 import { containerSettings } from "./challenge-type.js";
 import type { Whale } from "./context.js";
+import { RecentChallenges } from "./recent-challenges.js";
 import { StartRefused, type StartRecord } from "./starts.js";
 import { stopStart } from "./stop.js";
 
@@ -24,6 +25,7 @@ const RETRY_AFTER_S = 10;
 /** The player API (`/api/v1/containers`) and the admin's view and force-stop. */
 export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game: GameService; queues: PluginQueues }, whale: Whale): void {
   const { routes, auth, game, queues } = deps;
+  const challenges = new RecentChallenges(whale.read);
 
   /** The caller's player and account; 401 without one, 403 in team mode without a team. */
   async function playerOf(ctx: Context): Promise<Player & { accountId: number }> {
@@ -39,7 +41,7 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
     if (!player.admin) await assertEventRunning();
     const reason = whale.health.unavailable;
     if (reason) throw new HttpError(503, reason);
-    const challenge = await whale.read.challengeDefinition(body.challenge_id);
+    const challenge = await challenges.get(body.challenge_id);
     if (!challenge || (challenge.state !== "visible" && !player.admin)) throw notFound("No such challenge");
     if (challenge.type !== "container") throw new HttpError(400, "Bad request", { challenge_id: ["is not a container challenge"] });
     const settings = containerSettings.parse(challenge.typeSettings);
