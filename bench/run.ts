@@ -16,6 +16,7 @@ if (process.argv[2] === "scoreboard") await import("./scoreboard.js");
 if (process.argv[2] === "attempts") await import("./attempts.js");
 if (process.argv[2] === "reads") await import("./reads.js");
 if (process.argv[2] === "metactf") await import("./metactf.js");
+if (process.argv[2] === "whale") await import("./whale.js");
 if (process.argv[2] === "whale-engine") await import("./whale-engine.js"); // the engine's own start times: whale's floor
 
 const root = resolve(import.meta.dirname, "..");

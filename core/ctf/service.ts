@@ -30,8 +30,22 @@ export interface ChallengeType<S extends z.ZodType = z.ZodType> {
   name: string;
   /** Validates `type_settings` on create and update (anything else a type needs, e.g. an image name). */
   settings: S;
-  /** Extra fields for the challenge view of a player (e.g. connection details of their instance). */
-  view?(challenge: { id: number; typeSettings: z.infer<S> }, player: Player | null): Promise<Record<string, unknown>> | Record<string, unknown>;
+  /**
+   * Extra fields for `GET /api/v1/challenges/:id` (e.g. connection details of the player's instance; the type's
+   * settings for admins). `viewer.admin` is true for admins, including the bootstrap token, which has no player.
+   */
+  view?(challenge: { id: number; typeSettings: z.infer<S> }, player: Player | null, viewer: { admin: boolean }): Promise<Record<string, unknown>> | Record<string, unknown>;
+  /**
+   * Flags the type brings itself, judged beside the challenge's stored flags by the verifier of their `type`
+   * (e.g. whale's per-account flags, which no admin writes down). Evaluated on every attempt: keep it pure.
+   */
+  implicitFlags?(typeSettings: z.infer<S>): Array<{ type: string; content: string; data: string | null }>;
+  /**
+   * A same-origin ES module (served from the plugin's assets) the challenge dialog loads for this type. It exports
+   * `mount(element, challenge, { api, el, say })` and may return a function the dialog calls when it closes.
+   * Published as CTFd's `type_data.scripts.view`.
+   */
+  viewScript?: string;
 }
 
 export interface FlagCheck {

@@ -149,7 +149,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     }
     const [mine, extra] = await Promise.all([
       playerViewOfChallenge(ctf, challenge.id, player, eventPhase(settings) === "ended"),
-      ctf.challengeTypes.get(challenge.type)?.view?.({ id: challenge.id, typeSettings: challenge.typeSettings }, player) ?? {},
+      ctf.challengeTypes.get(challenge.type)?.view?.({ id: challenge.id, typeSettings: challenge.typeSettings }, player, { admin }) ?? {},
     ]);
     ok(ctx, {
       ...challengeView(challenge, ctf),
@@ -189,7 +189,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
   // ---- admin ----
 
   routes.post("/api/v1/challenges", { body: createBody }, ctf.requireAdmin, async (ctx) => {
-    const body = parseInput(createBody, ctx.request.body);
+    const body = parseInput(createBody, liftTypeFields(ctf, ctx.request.body, null));
     const type = body.type ?? "standard";
     const fields = validateTypeFields(ctf, type, body, null);
     const row = await ctf.db.transaction(async (tx) => {
@@ -227,9 +227,9 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   routes.patch("/api/v1/challenges/:id", { params: idParams, body: updateBody }, ctf.requireAdmin, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
-    const body = parseInput(updateBody, ctx.request.body ?? {});
     const current = await ctf.challenges.get(challengeId);
     if (!current) throw notFound("No such challenge");
+    const body = parseInput(updateBody, liftTypeFields(ctf, ctx.request.body ?? {}, current));
     const type = body.type ?? current.type;
     const fields = validateTypeFields(ctf, type, body, current);
     await ctf.db.transaction(async (tx) => {
@@ -328,6 +328,27 @@ function challengeView(c: CachedChallenge, ctf: Ctf) {
 }
 
 type ChallengeInput = Partial<z.infer<typeof updateBody>>;
+
+/**
+ * Lets a plugin type's settings be sent flat, beside CTFd's fields (`{type: "container", image: "...", port: 8000}`),
+ * as CTFd's own plugin types take them: keys of the type's settings schema found at the top level move into
+ * `type_settings` (over the stored ones on an update, so one field can change alone). Everything else is left for
+ * the strict body schema, which still refuses unknown keys.
+ */
+function liftTypeFields(ctf: Ctf, raw: unknown, current: CachedChallenge | null): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const body = raw as Record<string, unknown>;
+  const typeId = typeof body.type === "string" ? body.type : (current?.type ?? "standard");
+  const settings = ctf.challengeTypes.get(typeId)?.settings;
+  if (!(settings instanceof z.ZodObject)) return raw;
+  const typeKeys = new Set(Object.keys(settings.shape));
+  const lifted = Object.entries(body).filter(([key]) => typeKeys.has(key) && !(key in challengeFields));
+  if (lifted.length === 0) return raw;
+  const rest = Object.fromEntries(Object.entries(body).filter(([key]) => !typeKeys.has(key) || key in challengeFields));
+  const base = rest.type_settings ?? (current && current.type === typeId ? current.typeSettings : {});
+  if (typeof base !== "object" || base === null || Array.isArray(base)) return raw; // the schema names type_settings
+  return { ...rest, type_settings: { ...base, ...Object.fromEntries(lifted) } };
+}
 
 /**
  * Checks the type and its fields: a registered type, dynamic decay settings complete and coherent, plugin type

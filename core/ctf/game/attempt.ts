@@ -160,7 +160,9 @@ export class AttemptPipeline {
   }
 
   private async evaluate(challenge: CachedChallenge, provided: string, player: Player): Promise<boolean> {
-    for (const flag of challenge.flags) {
+    // A type's own flags (never stored) carry id 0.
+    const implicit = this.ctf.challengeTypes.get(challenge.type)?.implicitFlags?.(challenge.typeSettings) ?? [];
+    for (const flag of [...challenge.flags, ...implicit.map((f) => ({ ...f, id: 0 }))]) {
       const verifier = this.ctf.flagVerifiers.get(flag.type);
       if (!verifier) {
         // Refused at creation; can only happen if the plugin that provides the type was turned off.

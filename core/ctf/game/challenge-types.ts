@@ -7,5 +7,5 @@ export const dynamicType: ChallengeType = { id: "dynamic", name: "dynamic", sett
 
 /** CTFd's `type_data` block, which its clients read; flaghost's pages do not use templates. */
 export function typeData(type: ChallengeType) {
-  return { id: type.id, name: type.name, templates: {}, scripts: {} };
+  return { id: type.id, name: type.name, templates: {}, scripts: type.viewScript ? { view: type.viewScript } : {} };
 }

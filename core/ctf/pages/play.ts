@@ -30,6 +30,7 @@ export function playPages(routes: PluginRoutes, ctf: Ctf, shell: PageShell): voi
   <p id="challenge-connection" hidden>Connection: <code></code></p>
   <section id="challenge-files" hidden><h3>Files</h3><ul></ul></section>
   <section id="challenge-hints" hidden><h3>Hints</h3><ul></ul></section>
+  <section id="challenge-panel" hidden></section>
   <form id="attempt-form" class="inline" novalidate>
     <label for="attempt-submission">Flag</label>
     <input id="attempt-submission" name="submission" autocomplete="off" spellcheck="false" required maxlength="1024">

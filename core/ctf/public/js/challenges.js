@@ -12,6 +12,9 @@ const loggedIn = board.dataset.loggedIn === "true";
 /** Tiles by challenge id, to mark a solve without reloading. */
 const tiles = new Map();
 let current = null;
+/** Called when the dialog closes or switches: what a challenge type's panel script returned from mount. */
+let unmountPanel = null;
+const panel = document.getElementById("challenge-panel");
 
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
@@ -75,6 +78,7 @@ async function open(id) {
   fill(document.getElementById("challenge-name"), "Loading…");
   for (const part of ["challenge-category", "challenge-value", "challenge-description"]) fill(document.getElementById(part));
   for (const part of ["challenge-connection", "challenge-files", "challenge-hints", "challenge-solved"]) document.getElementById(part).hidden = true;
+  clearPanel();
   attemptForm.hidden = true;
   say(attemptResult, "");
   if (!dialog.open) dialog.showModal();
@@ -99,10 +103,37 @@ async function open(id) {
   }
   showFiles(challenge.files);
   showHints(challenge.hints);
+  await mountPanel(challenge);
   attemptForm.hidden = false;
   attemptInput.value = "";
   if (!loggedIn) say(attemptResult, "", "", loginLink("Log in"), " to submit flags.");
   attemptInput.focus();
+}
+
+/**
+ * A challenge type may bring its own panel (CTFd's type_data.scripts.view: a same-origin module exporting mount),
+ * e.g. whale's Start/Renew/Stop for container challenges.
+ */
+async function mountPanel(challenge) {
+  const script = challenge.type_data && challenge.type_data.scripts && challenge.type_data.scripts.view;
+  if (typeof script !== "string" || !/^\/(?!\/)/.test(script)) return;
+  try {
+    const module = await import(script);
+    if (!current || current.id !== challenge.id) return;
+    panel.hidden = false;
+    const unmount = await module.mount(panel, challenge, { api, el, say, loggedIn });
+    unmountPanel = typeof unmount === "function" ? unmount : null;
+  } catch (error) {
+    say(panel, "This challenge's panel could not be loaded.", "error");
+    panel.hidden = false;
+  }
+}
+
+function clearPanel() {
+  if (unmountPanel) unmountPanel();
+  unmountPanel = null;
+  fill(panel);
+  panel.hidden = true;
 }
 
 function showFiles(files) {
@@ -191,6 +222,7 @@ attemptForm.addEventListener("submit", async (event) => {
 dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
 dialog.addEventListener("close", () => {
   current = null;
+  clearPanel();
   history.replaceState(null, "", location.pathname + location.search);
 });
 
