@@ -92,8 +92,9 @@ describe("core/ctf read models: the challenge list and account pages from memory
 
   it("answers the list and the own profile with the same bytes and ETag whether the caller is cached yet or not", async () => {
     const player = await t.register();
+    const other = (await (await t.register()).get("/api/v1/users/me")).body.data.id;
     // The first request resolves the session through the ordinary route; later ones are answered ahead of Koa.
-    for (const path of ["/api/v1/challenges", "/api/v1/users/me"]) {
+    for (const path of ["/api/v1/challenges", "/api/v1/users/me", `/api/v1/users/${other}`]) {
       const answers = [await player.get(path), await player.get(path), await player.get(path)];
       expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200]);
       expect(new Set(answers.map((a) => JSON.stringify(a.body))).size, path).to.equal(1);

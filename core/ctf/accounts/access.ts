@@ -2,6 +2,7 @@ import type { Context } from "koa";
 import { forbidden, HttpError, notFound, unauthorized } from "../../kernel/errors.js";
 import type { Ctf } from "../runtime.js";
 import type { Player } from "../service.js";
+import type { EventSettings } from "../settings.js";
 
 /**
  * Who may read account pages and scores, from the event's visibility settings (CTFd's `account_visibility`
@@ -18,18 +19,28 @@ export async function readerOf(ctx: Context, ctf: Ctf): Promise<Reader> {
 
 /** Throws unless the caller may see account lists and profiles: private needs a login, admins-only hides them (404). */
 export async function assertAccountsVisible(ctf: Ctf, reader: Reader): Promise<void> {
-  if (reader.admin) return;
-  const { accountVisibility } = await ctf.settings.get();
-  if (accountVisibility === "admins") throw notFound();
-  if (accountVisibility === "private" && !reader.player) throw unauthorized();
+  const refused = accountsRefusal(await ctf.settings.get(), reader);
+  if (refused) throw refused;
+}
+
+/** Why the caller may not see account lists and profiles, or null (the rule, without waiting for anything). */
+export function accountsRefusal(settings: Pick<EventSettings, "accountVisibility">, reader: Reader): HttpError | null {
+  if (reader.admin) return null;
+  if (settings.accountVisibility === "admins") return notFound();
+  if (settings.accountVisibility === "private" && !reader.player) return unauthorized();
+  return null;
 }
 
 /** True when the caller may see scores (score, place, solves and awards of others). */
 export async function scoresVisible(ctf: Ctf, reader: Reader): Promise<boolean> {
+  return scoresVisibleIn(await ctf.settings.get(), reader);
+}
+
+/** scoresVisible's rule, without waiting for anything. */
+export function scoresVisibleIn(settings: Pick<EventSettings, "scoreVisibility">, reader: Reader): boolean {
   if (reader.admin) return true;
-  const { scoreVisibility } = await ctf.settings.get();
-  if (scoreVisibility === "public") return true;
-  if (scoreVisibility === "private") return reader.player !== null;
+  if (settings.scoreVisibility === "public") return true;
+  if (settings.scoreVisibility === "private") return reader.player !== null;
   return false;
 }
 

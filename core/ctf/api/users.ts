@@ -4,7 +4,7 @@ import { z } from "zod";
 import { badRequest, notFound } from "../../kernel/errors.js";
 import { ok, parseInput } from "../../kernel/http/envelope.js";
 import type { PluginRoutes } from "../../kernel/http/route-table.js";
-import { assertAccountsVisible, assertScoresVisible, playerOf, readerOf, scoresVisible, type Reader } from "../accounts/access.js";
+import { accountsRefusal, assertAccountsVisible, assertScoresVisible, playerOf, readerOf, scoresVisible, scoresVisibleIn, type Reader } from "../accounts/access.js";
 import { answerActivity } from "../accounts/activity.js";
 import { sha256, SESSION_COOKIE } from "../accounts/auth.js";
 import { emitAccountUpdated, recomputeChallenges, rowChanges } from "../accounts/changes.js";
@@ -95,6 +95,9 @@ function endSessions(tx: EntityManager, ctx: Context, userId: number): Promise<u
 
 /** `GET /api/v1/users/me`'s data: the row as its owner sees it, with score and place. */
 const ownProfile = (user: UserRow, standing: Standing) => ({ ...userView(user, "self"), ...standing });
+
+/** `GET /api/v1/users/:id`'s data: the row at the reader's level, with score and place (null when scores are hidden). */
+const profileFor = (user: UserRow, level: "public" | "admin", standing: Standing | { score: null; place: null }) => ({ ...userView(user, level), ...standing });
 
 /**
  * /api/v1/users: lists and profiles (CTFd shapes), the caller's own profile, solves/fails/awards lists, and
@@ -210,7 +213,27 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const standing = (await scoresVisible(ctf, reader))
       ? await standingOf(query, await scoringAccountOf(user), { freezeAt, view: reader.admin ? "admin" : "public", source: ctf.standings })
       : { score: null, place: null };
-    ok(ctx, { ...userView(user, reader.admin ? "admin" : "public"), ...standing });
+    sendWithEtag(ctx, privateJsonAnswer(profileFor(user, reader.admin ? "admin" : "public", standing)));
+  });
+
+  /**
+   * Another player's profile as non-admins read it, answered ahead of Koa when the caller (or no caller), the row
+   * and the standings are in memory: the same bytes and ETag as the route above. Anything else takes that route.
+   */
+  routes.prepared("/api/v1/users/:id", (request) => {
+    const settings = ctf.settings.peek();
+    const source = ctf.standings;
+    const id = /^[1-9]\d{0,9}$/.test(request.params.id ?? "") ? Number(request.params.id) : NaN;
+    if (request.querystring !== "" || !settings || source?.mode !== settings.mode || !(id <= 2 ** 31 - 1)) return null;
+    const player = ctf.auth.cachedPlayer(request.headers, settings.mode);
+    if (player === undefined || player?.admin) return null;
+    const reader = { player, admin: false };
+    const user = ctf.accountRows.peekUser(id);
+    if (!user || user.hidden || user.banned || accountsRefusal(settings, reader)) return null;
+    const accountId = settings.mode === "users" ? user.id : user.team_id;
+    const standing = !scoresVisibleIn(settings, reader) ? { score: null, place: null } : accountId === null ? { score: 0, place: null } : standingFrom(source, accountId, "public");
+    const answer = privateJsonAnswer(profileFor(user, "public", standing));
+    return { body: answer.body(), etag: answer.etag, headers: PRIVATE_JSON };
   });
 
   const publicList = (kind: "solves" | "fails" | "awards") =>
