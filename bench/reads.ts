@@ -37,6 +37,14 @@ const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 /** Rounds per read, alternating flaghost and bare Node: the machine's speed drifts, each side's figure is its median round. */
 const ROUNDS = 3;
+/** A round lasts BENCH_DURATION_S / 2, at least this long. */
+const MIN_ROUND_S = 3;
+/**
+ * wrk only counts requests answered before a run ends, so a read slower than a few seconds would have its latency
+ * cut off at the round's length. A slow read's flaghost rounds last three times its expected latency (connections
+ * divided by the warm-up's rate: Little's law), up to this long.
+ */
+const MAX_SLOW_ROUND_S = 20;
 /** A slow server's requests may take seconds: wait this long before counting a timeout. */
 const TIMEOUT_S = 20;
 const TARGET = { ratio: 0.5, p99Ms: 20, attemptsPerSec: 1500, attemptsP99Ms: 50 };
@@ -105,31 +113,39 @@ interface ReadFigures {
   bareNode: LoadResult;
   ratio: number;
   targetMet: boolean;
-  rounds: { flaghostReqPerSec: number[]; bareNodeReqPerSec: number[]; seconds: number };
+  rounds: { flaghostReqPerSec: number[]; bareNodeReqPerSec: number[]; flaghostSeconds: number; bareNodeSeconds: number };
+}
+
+/** How long each round of a read lasts: flaghost's longer when the warm-up showed it slow (MAX_SLOW_ROUND_S). */
+function roundSeconds(warm: LoadResult) {
+  const base = Math.max(MIN_ROUND_S, Math.round(DURATION_S / 2));
+  const expectedLatencyS = warm.reqPerSec > 0 ? CONNECTIONS / warm.reqPerSec : Infinity;
+  return { flaghost: Math.max(base, Math.min(MAX_SLOW_ROUND_S, Math.ceil(3 * expectedLatencyS))), bare: base };
 }
 
 /** ROUNDS alternating runs of flaghost and the bare server on one read; each side's median round. */
-async function measureRead(flaghost: string, bare: string, path: string, headers: Record<string, string>): Promise<ReadFigures> {
-  const seconds = Math.max(3, Math.round(DURATION_S / 2));
+async function measureRead(flaghost: string, bare: string, path: string, headers: Record<string, string>, warm: LoadResult): Promise<ReadFigures> {
+  const seconds = roundSeconds(warm);
   const options = { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S };
   await loadGet(bare + path, CONNECTIONS, 1, options); // the bare server's warm-up (flaghost's was the general one)
   const served: LoadResult[] = [];
   const ceiling: LoadResult[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    served.push(await loadGet(flaghost + path, CONNECTIONS, seconds, options));
+    served.push(await loadGet(flaghost + path, CONNECTIONS, seconds.flaghost, options));
     await drain(flaghost + path, headers);
-    ceiling.push(await loadGet(bare + path, CONNECTIONS, seconds, options));
+    ceiling.push(await loadGet(bare + path, CONNECTIONS, seconds.bare, options));
   }
   const median = (runs: LoadResult[]) => [...runs].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(runs.length / 2)]!;
   const [flaghostMedian, bareMedian] = [median(served), median(ceiling)];
-  const ratio = round(flaghostMedian.reqPerSec / bareMedian.reqPerSec);
+  // Two significant digits: a read at 0.002 of the ceiling is not "0".
+  const ratio = +(flaghostMedian.reqPerSec / bareMedian.reqPerSec).toPrecision(2);
   const clean = served.every((r) => r.errors === 0 && r.non2xx === 0);
   return {
     flaghost: flaghostMedian,
     bareNode: bareMedian,
     ratio,
     targetMet: clean && ratio >= TARGET.ratio && flaghostMedian.p99Ms < TARGET.p99Ms,
-    rounds: { flaghostReqPerSec: served.map((r) => r.reqPerSec), bareNodeReqPerSec: ceiling.map((r) => r.reqPerSec), seconds },
+    rounds: { flaghostReqPerSec: served.map((r) => r.reqPerSec), bareNodeReqPerSec: ceiling.map((r) => r.reqPerSec), flaghostSeconds: seconds.flaghost, bareNodeSeconds: seconds.bare },
   };
 }
 
@@ -188,7 +204,7 @@ const verdict = (met: boolean) => (met ? "target met" : "target MISSED");
 
 function printRead(read: Read, bytes: number, f: ReadFigures) {
   const side = (r: LoadResult) => `${String(r.reqPerSec).padStart(6)} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms${r.errors || r.non2xx ? ` (${r.errors} errors, ${r.non2xx} 4xx/5xx)` : ""}`;
-  console.log(`  GET ${read.path} (${read.name}, ${bytes} bytes)`);
+  console.log(`  GET ${read.path} (${read.name}, ${bytes} bytes; rounds of ${f.rounds.flaghostSeconds} s on flaghost, ${f.rounds.bareNodeSeconds} s on bare node)`);
   console.log(`    flaghost  ${side(f.flaghost)}`);
   console.log(`    bare node ${side(f.bareNode)}`);
   console.log(`    ${f.ratio} of bare node: ${verdict(f.targetMet)} (>= ${TARGET.ratio}, p99 < ${TARGET.p99Ms} ms)`);
@@ -213,27 +229,33 @@ async function seed(spec: EventSpec, schema: string, env: Record<string, string>
   }
 }
 
-/** Each read under load once (caches, JIT, connection pools), then one real answer of each for the bare server. */
-async function warmUp(url: string, reads: Read[], headers: Record<string, string>): Promise<CapturedAnswer[]> {
+/**
+ * Each read under load once (caches, JIT, connection pools; its rate sets the length of its rounds), then one real
+ * answer of each for the bare server.
+ */
+async function warmUp(url: string, reads: Read[], headers: Record<string, string>): Promise<Array<{ warm: LoadResult; answer: CapturedAnswer }>> {
   console.log(`\nwarm-up (${CONNECTIONS} connections, 2 s per read)`);
+  const warmed: LoadResult[] = [];
   for (const read of reads) {
     const warm = await loadGet(url + read.path, CONNECTIONS, 2, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S });
     await drain(url + read.path, headers);
     console.log(`  ${read.path.padEnd(28)} ${warm.reqPerSec} req/s, p99 ${warm.p99Ms} ms, ${warm.errors} errors, ${warm.non2xx} 4xx/5xx`);
+    warmed.push(warm);
   }
-  const answers: CapturedAnswer[] = [];
-  for (const read of reads) answers.push(await capture(url, read.path, headers));
-  return answers;
+  const result = [];
+  for (const [i, read] of reads.entries()) result.push({ warm: warmed[i]!, answer: await capture(url, read.path, headers) });
+  return result;
 }
 
 /** Every read against flaghost and the bare server. */
-async function measureReads(url: string, bareUrl: string, reads: Read[], answers: CapturedAnswer[], headers: Record<string, string>) {
-  console.log(`\nreads (${ROUNDS} rounds of ${Math.max(3, Math.round(DURATION_S / 2))} s each side, medians)`);
+async function measureReads(url: string, bareUrl: string, reads: Read[], warmed: Array<{ warm: LoadResult; answer: CapturedAnswer }>, headers: Record<string, string>) {
+  console.log(`\nreads (${ROUNDS} rounds each side, alternating, medians)`);
   const results: Record<string, { name: string } & ReturnType<typeof answerSummary> & ReadFigures> = {};
   for (const [i, read] of reads.entries()) {
-    const figures = await measureRead(url, bareUrl, read.path, headers);
-    printRead(read, answers[i]!.body.length, figures);
-    results[read.path] = { name: read.name, ...answerSummary(answers[i]!), ...figures };
+    const { warm, answer } = warmed[i]!;
+    const figures = await measureRead(url, bareUrl, read.path, headers, warm);
+    printRead(read, answer.body.length, figures);
+    results[read.path] = { name: read.name, ...answerSummary(answer), ...figures };
   }
   return results;
 }
@@ -308,12 +330,12 @@ async function main() {
     const reads = readsOf(spec, event);
     report.reader = { userId: reader.userId, teamId: reader.teamId, credential: "API token" };
 
-    const answers = await warmUp(server.url, reads, headers);
+    const warmed = await warmUp(server.url, reads, headers);
     const memoryAfterWarmUp = await serverMemory(server.url, server.child.pid!);
-    const bare = await startBare(answers, scratch);
+    const bare = await startBare(warmed.map((w) => w.answer), scratch);
     children.push(bare.child);
 
-    const readResults = await measureReads(server.url, bare.url, reads, answers, headers);
+    const readResults = await measureReads(server.url, bare.url, reads, warmed, headers);
     report.reads = readResults;
     const attempts = await measureAttemptsDuringReads(server.url, event, headers);
     report.attemptsDuringReads = attempts;
