@@ -284,11 +284,11 @@ function printMemory(afterWarmUp: Memory, atEnd: Memory) {
 /** The figures in one table, in the shape of the issue's. */
 function printSummary(spec: EventSpec, reads: Awaited<ReturnType<typeof measureReads>>, attempts: Awaited<ReturnType<typeof measureAttemptsDuringReads>>) {
   console.log(`\nsummary: ${spec.players} players, ${spec.solves} solves, ${spec.mode} mode`);
-  console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(6)}  target`);
+  console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(8)}  target`);
   for (const [path, r] of Object.entries(reads)) {
-    console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(6)}  ${r.targetMet ? "met" : "missed"}`);
+    console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(8)}  ${r.targetMet ? "met" : "missed"}`);
   }
-  console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(6)}  ${attempts.targetMet ? "met" : "missed"}`);
+  console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(8)}  ${attempts.targetMet ? "met" : "missed"}`);
 }
 
 async function main() {
