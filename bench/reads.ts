@@ -30,7 +30,7 @@ import { capture, startBare, type CapturedAnswer } from "./support/bare.js";
 import { seedEvent, type EventSpec, type SeededEvent } from "./support/event-seed.js";
 import { loadGet, loadTool, type LoadResult } from "./support/load.js";
 import { attemptLoad, warmCallers } from "./support/attempt-load.js";
-import { migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
+import { dropRedisKeys, migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
 
 const root = resolve(import.meta.dirname, "..");
 const CONNECTIONS = 50;
@@ -50,8 +50,8 @@ const TIMEOUT_S = 20;
 const TARGET = { ratio: 0.5, p99Ms: 20, attemptsPerSec: 1500, attemptsP99Ms: 50 };
 const ADMIN_TOKEN = randomBytes(24).toString("hex");
 
-const databaseUrl = process.env.DATABASE_URL;
-const redisUrl = process.env.REDIS_URL;
+const databaseUrl = process.env.DATABASE_URL ?? "";
+const redisUrl = process.env.REDIS_URL ?? "";
 if (!databaseUrl || !redisUrl) {
   console.error("bench reads needs DATABASE_URL and REDIS_URL (real Postgres and Redis)");
   process.exit(1);
@@ -352,6 +352,7 @@ async function main() {
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)));
     rmSync(scratch, { recursive: true, force: true });
     await dropSchema(schema);
+    await dropRedisKeys(redisUrl, `${schema}:`);
   }
   mkdirSync(resolve(root, "bench/results"), { recursive: true });
   writeFileSync(resolve(root, "bench/results/reads.json"), JSON.stringify(report, null, 2));
