@@ -296,7 +296,7 @@ async function main() {
   const schema = `bench_reads_${Date.now().toString(36)}`;
   const scratch = mkdtempSync(resolve(tmpdir(), "flaghost-bench-reads-"));
   const children: ChildProcess[] = [];
-  const env = { FLAGHOST_DB_SCHEMA: schema, FLAGHOST_REDIS_PREFIX: `${schema}:`, FLAGHOST_PLUGIN_PATHS: "core/ctf", FLAGHOST_ADMIN_TOKEN: ADMIN_TOKEN };
+  const env = { FLAGHOST_DB_SCHEMA: schema, FLAGHOST_REDIS_PREFIX: `${schema}:`, FLAGHOST_PLUGIN_PATHS: "core/ctf,plugins/scoreboard", FLAGHOST_ADMIN_TOKEN: ADMIN_TOKEN };
   const report: Record<string, unknown> = {
     date: new Date().toISOString(),
     node: process.version,

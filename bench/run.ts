@@ -20,6 +20,9 @@ if (process.argv[2] === "reads") await import("./reads.js");
 const root = resolve(import.meta.dirname, "..");
 const plugins = [resolve(root, "docs/examples/countdown"), resolve(root, "test/fixtures/plugins/alpha"), resolve(root, "test/fixtures/plugins/beta")];
 
+// `npm run bench -- whale-engine`: the engine's own start times through whale's drivers, the floor under whale's.
+if (process.argv[2] === "whale-engine") await import("./whale-engine.js");
+
 function kernelFor(backend: "embedded" | "postgres", schema: string): Kernel {
   const config = loadConfig({
     root,

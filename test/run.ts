@@ -5,8 +5,12 @@
  *    including the multi-process ones (*.services.test.ts); then every other suite again on the embedded
  *    backends (PGlite, in-process coordination), so both adapters pass the same tests.
  *  - Without them: every suite on the embedded backends, and a plain list of the real-service suites not run.
- *  - Under CI (CI=true) missing services are an error, never a silent skip.
+ *  - Suites named *.docker.test.ts need a real Docker engine (whale): they run in the real-service pass only, and
+ *    only when an engine answers at DOCKER_HOST with the test image (`.ci/docker-engine start` provides both);
+ *    otherwise they are listed under NOT RUN with the reason.
+ *  - Under CI (CI=true) missing services or a missing engine are an error, never a silent skip.
  */
+import Docker from "dockerode";
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -24,6 +28,7 @@ function findTests(dir: string): string[] {
 
 const all = (onlyFiles.length > 0 ? onlyFiles : findTests(join(root, "test"))).sort();
 const needsServices = (file: string) => file.endsWith(".services.test.ts");
+const needsDocker = (file: string) => file.endsWith(".docker.test.ts");
 const databaseUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
 const haveServices = Boolean(databaseUrl && redisUrl);
@@ -32,6 +37,37 @@ if (process.env.CI && !haveServices) {
   console.error("CI must run the real-service suites: set DATABASE_URL and REDIS_URL (.ci/run does).");
   process.exit(1);
 }
+
+/** The image whale's suites start (built from local files by .ci/docker-engine). */
+const dockerTestImage = "flaghost/flag-server:test";
+
+/** Null when a Docker engine answers at DOCKER_HOST (or the default socket) and has the test image; else why not. */
+async function dockerUnavailable(): Promise<string | null> {
+  const where = process.env.DOCKER_HOST || "the default socket (DOCKER_HOST is not set)";
+  const docker = new Docker({ timeout: 5_000 });
+  try {
+    await docker.ping();
+  } catch (error) {
+    return `no Docker engine answers (${(error as { code?: string }).code ?? (error as Error).message}) at ${where}`;
+  }
+  try {
+    await docker.getImage(dockerTestImage).inspect();
+  } catch {
+    return `the engine at ${where} lacks the image ${dockerTestImage}`;
+  }
+  return null;
+}
+const startEngineHint = "start one with .ci/docker-engine start and export the DOCKER_HOST it prints";
+
+const dockerSuites = all.filter(needsDocker);
+const noDocker = dockerSuites.length > 0 ? await dockerUnavailable() : null;
+if (process.env.CI && dockerSuites.length > 0 && noDocker) {
+  console.error(`CI must run the Docker suites, but ${noDocker}: ${startEngineHint} (.ci/run does).`);
+  process.exit(1);
+}
+/** Why the Docker suites do not run in this invocation, or null when they do (in the real-service pass). */
+const dockerNotRunReason =
+  dockerSuites.length === 0 ? null : !haveServices ? "they run with the real services: DATABASE_URL and REDIS_URL are not set" : noDocker && `${noDocker}; ${startEngineHint}`;
 
 function step(title: string, command: string, args: string[], env: NodeJS.ProcessEnv): boolean {
   console.log(`\n=== ${title} ===`);
@@ -66,20 +102,28 @@ if (onlyFiles.length === 0) {
   results.push(["typecheck", step("typecheck (tsc --noEmit)", process.execPath, [resolve(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", root], process.env)]);
 }
 
-if (haveServices) {
-  results.push(["real Postgres + Redis", await mochaStep(`all suites on real Postgres (${redact(databaseUrl!)}) and Redis (${redact(redisUrl!)})`, all, process.env)]);
+const realServiceFiles = all.filter((f) => !needsDocker(f) || !dockerNotRunReason);
+if (haveServices && realServiceFiles.length > 0) {
+  results.push(["real Postgres + Redis", await mochaStep(`all suites on real Postgres (${redact(databaseUrl!)}) and Redis (${redact(redisUrl!)})${dockerNotRunReason ? "" : ", Docker suites on the engine at DOCKER_HOST"}`, realServiceFiles, process.env)]);
 }
 
 const embeddedEnv = { ...process.env };
 delete embeddedEnv.DATABASE_URL;
 delete embeddedEnv.REDIS_URL;
-const embeddedFiles = all.filter((f) => !needsServices(f));
+// Docker suites drive an engine, not the database adapters: once, in the real-service pass, is enough.
+const embeddedFiles = all.filter((f) => !needsServices(f) && !needsDocker(f));
 if (embeddedFiles.length > 0) {
   results.push(["embedded PGlite + in-process", await mochaStep("suites on the embedded backends (PGlite, in-process coordination)", embeddedFiles, embeddedEnv)]);
 }
 
 console.log("\n=== summary ===");
 for (const [name, passed] of results) console.log(`${passed ? "PASS" : "FAIL"}  ${name}`);
+if (dockerNotRunReason) {
+  console.log(
+    `NOT RUN  Docker suites (${dockerNotRunReason}):\n` +
+      dockerSuites.map((f) => `         - ${f}`).join("\n"),
+  );
+}
 if (!haveServices) {
   const notRun = all.filter(needsServices);
   console.log(

@@ -5,6 +5,7 @@ import { dynamicType, standardType } from "./game/challenge-types.js";
 import { regexFlag, staticFlag } from "./game/flag-verifiers.js";
 import { ctfMigrations } from "./migrations.js";
 import { createReadService } from "./read-service.js";
+import { readModelCheckJob, readModelHandlers } from "./read-models.js";
 import { Ctf } from "./runtime.js";
 import { gameService, pageShellService, readService, type GameService } from "./service.js";
 import { authRoutes, warnIfSetupIsOpen } from "./api/auth.js";
@@ -57,6 +58,8 @@ export default definePlugin({
       servesReads,
     );
     deps.events.on("challenge.updated", () => ctf.challenges.invalidate(), servesReads);
+    readModelHandlers(ctf, deps.events);
+    jobs.add(readModelCheckJob(ctf, deps.events));
     for (const type of [standardType, dynamicType]) ctf.challengeTypes.set(type.id, type);
     for (const verifier of [staticFlag, regexFlag()]) ctf.flagVerifiers.set(verifier.type, verifier);
 
@@ -65,6 +68,12 @@ export default definePlugin({
       player: (ctx) => ctf.player(ctx),
       addChallengeType: (type) => void ctf.challengeTypes.set(type.id, type),
       addFlagVerifier: (verifier) => void ctf.flagVerifiers.set(verifier.type, verifier),
+      useStandings: (source) => {
+        ctf.standings = source;
+        return () => {
+          if (ctf.standings === source) ctf.standings = null;
+        };
+      },
     };
     const shell = createPageShell(ctf);
     for (const addRoutes of API_MODULES) addRoutes(routes, ctf);
@@ -73,6 +82,9 @@ export default definePlugin({
 
     return {
       provides: [provide(gameService, game), provide(pageShellService, shell), provide(readService, createReadService(deps.db))],
+      init: async () => {
+        await Promise.all([ctf.solves.rebuild(), ctf.listedAccounts.refresh()]);
+      },
       start: () => warnIfSetupIsOpen(ctf),
       stop: () => ctf.stop(),
     };

@@ -6,10 +6,13 @@ import type { EventHandler, EventName, EventPayload } from "../kernel/events.js"
 import type { Logger } from "../kernel/log.js";
 import type { HostView, PluginAuth, PluginEvents } from "../kernel/plugin-host/api.js";
 import { PlayerAuth } from "./accounts/auth.js";
+import { ListedAccountCounts } from "./accounts/listed-counts.js";
+import { AccountRowCache } from "./accounts/row-cache.js";
 import "./events.js";
 import type { CtfConfig } from "./config.js";
 import { ChallengeCache } from "./game/challenge-cache.js";
-import type { ChallengeType, FlagVerifier, Player } from "./service.js";
+import { SolveIndex } from "./game/solve-index.js";
+import type { ChallengeType, FlagVerifier, Player, StandingsSource } from "./service.js";
 import { SettingsStore } from "./settings.js";
 
 /** The kernel services core/ctf's runtime is built from (its deps in index.ts, plus its config slice). */
@@ -32,10 +35,20 @@ const LOCAL_EVENTS = new Set<string>(["submission.created", "submission.failed"]
 export class Ctf {
   readonly settings: SettingsStore;
   readonly challenges: ChallengeCache;
+  /** Solve counts and solved sets in memory (the board's read model). */
+  readonly solves: SolveIndex;
+  /** Totals of the public account lists in memory. */
+  readonly listedAccounts: ListedAccountCounts;
+  /** Account rows for profile views (not for writes). */
+  readonly accountRows: AccountRowCache;
+  /** Pages of the public account lists as bytes, with the accountRows version they were built at (accounts/listing.ts). */
+  readonly publicPages = new Map<string, { version: string; body: Buffer }>();
   readonly config: CtfConfig;
   readonly auth: PlayerAuth;
   readonly challengeTypes = new Map<string, ChallengeType>();
   readonly flagVerifiers = new Map<string, FlagVerifier>();
+  /** Score and place in memory, when a plugin registered them (GameService.useStandings). */
+  standings: StandingsSource | null = null;
   readonly log: Logger;
   readonly coordination: Coordination;
   private readonly stopHooks: Array<() => void> = [];
@@ -56,6 +69,9 @@ export class Ctf {
     this.kernelAuth = deps.auth;
     this.challenges = new ChallengeCache(deps.db);
     this.settings = new SettingsStore(deps.db);
+    this.solves = new SolveIndex(deps.db, () => this.settings.get(), deps.log);
+    this.listedAccounts = new ListedAccountCounts(deps.db);
+    this.accountRows = new AccountRowCache(deps.db);
     this.auth = new PlayerAuth(deps.db, this.settings);
   }
 

@@ -49,12 +49,30 @@ export interface FlagVerifier {
   verify(check: FlagCheck): boolean | Promise<boolean>;
 }
 
+/**
+ * Score and place kept in memory by a plugin (the scoreboard registers its standings engine). While one is registered
+ * and in the event's mode, core/ctf answers the score and place of `/users/me`, `/users/:id`, `/teams/me` and
+ * `/teams/:id` from it, so those and the scoreboard come from one source and never disagree; without one, core/ctf
+ * computes them in SQL. Synchronous: a read must not wait.
+ */
+export interface StandingsSource {
+  /** The mode the source's standings are in (it follows the event's mode after a rebuild). */
+  readonly mode: "users" | "teams";
+  /**
+   * An account's score and 1-based place (null when not ranked: hidden, banned, no points). `public` counts up to the
+   * freeze (dynamic values as they were then); `live` counts everything.
+   */
+  scoreAndPlace(accountId: number, view: "public" | "live"): { score: number; place: number | null };
+}
+
 export interface GameService {
   settings(): Promise<EventSettings>;
   /** The calling player, or null (anonymous, or the bootstrap admin token, which has no account). */
   player(ctx: Context): Promise<Player | null>;
   addChallengeType(type: ChallengeType): void;
   addFlagVerifier(verifier: FlagVerifier): void;
+  /** Registers the standings core/ctf answers score and place from (one at a time); returns the unregister function. */
+  useStandings(source: StandingsSource): () => void;
 }
 
 export interface PageOptions {

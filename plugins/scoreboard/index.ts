@@ -1,4 +1,4 @@
-import { pageShellService, readService } from "../../core/ctf/service.js";
+import { gameService, pageShellService, readService } from "../../core/ctf/service.js";
 import { coreServices, definePlugin } from "../../core/kernel/plugin-host/api.js";
 import { Scoreboard } from "./board.js";
 import { scoreboardConfig } from "./config.js";
@@ -22,6 +22,7 @@ export default definePlugin({
   config: scoreboardConfig,
   deps: {
     read: readService,
+    game: gameService,
     log: coreServices.logger,
     routes: coreServices.routes,
     events: coreServices.events,
@@ -33,8 +34,15 @@ export default definePlugin({
     pages: pageShellService,
   },
 
-  create({ read, log, routes, events, jobs, websocket, auth, tokens, host, pages }, { config }) {
+  create({ read, game, log, routes, events, jobs, websocket, auth, tokens, host, pages }, { config }) {
     const board = new Scoreboard(read, log);
+    // core/ctf answers account score and place from this engine too: one source for every number a player sees.
+    const stopServingStandings = game.useStandings({
+      get mode() {
+        return board.state.mode;
+      },
+      scoreAndPlace: (accountId, view) => board.state.scoreAndPlace(view, accountId),
+    });
     const stream = new ScoreStream(board, config.streamTop, (connections, message) => websocket.broadcast(connections, message), {
       caller: (userId) => read.caller(userId),
       tokenTtlMs: host.websocketTokenTtlMs,
@@ -79,7 +87,10 @@ export default definePlugin({
         await board.rebuild();
         stream.start();
       },
-      stop: () => stream.stop(),
+      stop: () => {
+        stopServingStandings();
+        stream.stop();
+      },
     };
   },
 });

@@ -85,11 +85,36 @@ export async function answerAccountPage<Row, F extends string>(
   const adminView = reader.admin && q.view === "admin";
   const params: unknown[] = [];
   const where = listConditions(q, list.searchColumns, params);
+  // The unfiltered public list is the one every player opens: its pages are kept as bytes until an account changes,
+  // and its total comes from memory (listed-counts.ts). Anything filtered, or the admin view, is read each time.
+  const plain = !adminView && where.length === 0;
+  const cacheKey = `${list.table}|${q.page}|${q.per_page}`;
+  // Rows and total both go into a page: it is good while neither moved.
+  const version = `${ctf.accountRows.version}|${ctf.listedAccounts.version}`;
+  const hit = plain ? ctf.publicPages.get(cacheKey) : undefined;
+  if (hit && hit.version === version) {
+    ctx.type = "application/json; charset=utf-8";
+    ctx.body = hit.body;
+    return;
+  }
+  const knownTotal = plain ? ctf.listedAccounts.total(list.table) : null;
   if (!adminView) where.push("NOT a.hidden", "NOT a.banned");
-  const { rows, total } = await pageOf<Row>(ctf.db.query.bind(ctf.db), list.table, where, params, q.page, q.per_page);
-  ctx.body = {
+  const { rows, total } = await pageOf<Row>(ctf.db.query.bind(ctf.db), list.table, where, params, q.page, q.per_page, knownTotal);
+  const answer = {
     success: true,
     data: rows.map((row) => list.view(row, adminView ? "admin" : "public")),
     meta: { pagination: pagination(q.page, q.per_page, total) },
   };
+  if (!plain || `${ctf.accountRows.version}|${ctf.listedAccounts.version}` !== version) {
+    ctx.body = answer;
+    return;
+  }
+  const body = Buffer.from(JSON.stringify(answer));
+  if (ctf.publicPages.size >= MAX_CACHED_PAGES) ctf.publicPages.clear();
+  ctf.publicPages.set(cacheKey, { version, body });
+  ctx.type = "application/json; charset=utf-8";
+  ctx.body = body;
 }
+
+/** Public list pages kept as bytes (each at most 100 accounts); beyond this many the cache starts over. */
+const MAX_CACHED_PAGES = 1_000;

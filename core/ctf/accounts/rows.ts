@@ -49,9 +49,17 @@ export async function updateRow<T>(tx: EntityManager, table: "ctf_users" | "ctf_
 }
 
 /** One page of rows of an account table (aliased `a`) matching `where`, ordered by id, and the total. */
-export async function pageOf<T>(query: Query, table: "ctf_users" | "ctf_teams", where: string[], params: unknown[], page: number, perPage: number): Promise<{ rows: T[]; total: number }> {
+export async function pageOf<T>(
+  query: Query,
+  table: "ctf_users" | "ctf_teams",
+  where: string[],
+  params: unknown[],
+  page: number,
+  perPage: number,
+  knownTotal: number | null = null,
+): Promise<{ rows: T[]; total: number }> {
   const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
-  const [{ total }] = (await query<{ total: number }>(`SELECT count(*)::int AS total FROM ${table} a ${clause}`, params)) as [{ total: number }];
+  const total = knownTotal ?? ((await query<{ total: number }>(`SELECT count(*)::int AS total FROM ${table} a ${clause}`, params)) as [{ total: number }])[0].total;
   const rows = await query<T>(`SELECT a.* FROM ${table} a ${clause} ORDER BY a.id LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`, params);
   return { rows, total };
 }

@@ -1,4 +1,5 @@
 import { dynamicValue } from "../game/dynamic-value.js";
+import type { StandingsSource } from "../service.js";
 import { ordinal } from "../sql.js";
 
 /** Runs SQL and answers rows: `ctf.db.query` outside a transaction, or `(sql, p) => txQuery(tx, sql, p)` inside one. */
@@ -91,13 +92,23 @@ export async function placeOf(query: Query, account: ScoringAccount, cutoff: Dat
 /**
  * Score and place as an account page shows them. Public views count up to the freeze for both; an account's
  * own view (`/me`) shows its full score but the frozen place, like CTFd; admins see everything unfrozen.
+ * Answered from the registered standings (memory, the scoreboard's engine) when they are in the account's mode,
+ * else computed in SQL.
  */
 export async function standingOf(
   query: Query,
   account: ScoringAccount | null,
-  options: { freezeAt: Date | null; view: "public" | "self" | "admin" },
+  options: { freezeAt: Date | null; view: "public" | "self" | "admin"; source: StandingsSource | null },
 ): Promise<Standing> {
   if (!account) return { score: 0, place: null };
+  const source = options.source;
+  if (source && source.mode === account.mode) {
+    const scoreView = options.view === "public" ? "public" : "live";
+    const placeView = options.view === "admin" ? "live" : "public";
+    const { score } = source.scoreAndPlace(account.id, scoreView);
+    const { place } = source.scoreAndPlace(account.id, placeView);
+    return { score, place: place === null ? null : ordinal(place) };
+  }
   const frozen = options.view === "admin" ? null : options.freezeAt;
   const scoreCutoff = options.view === "public" ? frozen : null;
   const [score, place] = await Promise.all([scoreOf(query, account, scoreCutoff), placeOf(query, account, frozen)]);

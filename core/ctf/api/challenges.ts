@@ -6,14 +6,15 @@ import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { assertAccountsVisible, assertScoresVisible } from "../accounts/access.js";
 import { AttemptPipeline } from "../game/attempt.js";
 import { boardAccess as checkBoardAccess, prerequisitesMet } from "../game/challenge-access.js";
-import { challengeSolvers, solveCounts, solvedBy } from "../game/board.js";
+import { challengeSolvers } from "../game/board.js";
+import { BoardAnswers, sendWithEtag } from "../game/board-answers.js";
 import type { CachedChallenge } from "../game/challenge-cache.js";
 import { typeData } from "../game/challenge-types.js";
 import { dynamicValue, recomputeDynamicValues } from "../game/dynamic-value.js";
 import type { Ctf } from "../runtime.js";
 import { eventPhase } from "../settings.js";
 import { txQuery, zuluDate } from "../sql.js";
-import { hintsForPlayer } from "./hints.js";
+import { playerViewOfChallenge } from "./hints.js";
 
 const id = z.coerce.number().int().positive().max(2 ** 31 - 1);
 const idParams = z.object({ id });
@@ -73,49 +74,32 @@ const listQuery = z
 /** The board, the challenge view, attempts, solves and the admin challenge API (CTFd shapes). */
 export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
   const pipeline = new AttemptPipeline(ctf);
+  const board = new BoardAnswers(ctf.solves);
 
   const boardAccess = (ctx: Context) => checkBoardAccess(ctf, ctx);
 
-  routes.get("/api/v1/challenges", { query: listQuery }, async (ctx) => {
+  /**
+   * The list from the read models: rows serialized once per change (board-answers.ts), the caller's solved set from
+   * memory, filters applied to the cached rows. No query beyond resolving the caller.
+   */
+  async function listChallenges(ctx: Context): Promise<void> {
     const query = parseInput(listQuery, ctx.query);
     const { player, admin } = await boardAccess(ctx);
     const adminView = admin && query.view === "admin";
-    const settings = await ctf.settings.get();
-    const [all, counts, solved] = await Promise.all([ctf.challenges.all(), solveCounts(ctf.db, adminView ? null : settings.freezeAt), solvedBy(ctf.db, player)]);
-    const rows = [];
-    for (const c of [...all.values()].sort((a, b) => a.position - b.position || a.value - b.value || a.id - b.id)) {
-      if (!adminView && c.state !== "visible") continue;
-      if (query.category !== undefined && c.category !== query.category) continue;
-      if (query.type !== undefined && c.type !== query.type) continue;
-      if (query.state !== undefined && c.state !== query.state) continue;
-      if (query.name !== undefined && c.name !== query.name) continue;
-      if (query.q !== undefined) {
-        const field = query.field ?? "name";
-        const haystack = { name: c.name, description: c.description, category: c.category, type: c.type, state: c.state }[field];
-        if (!haystack.toLowerCase().includes(query.q.toLowerCase())) continue;
-      }
-      if (!adminView && !prerequisitesMet(c, solved)) {
-        if (c.anonymize) rows.push({ id: c.id, type: "hidden", name: "???", value: 0, solves: null, solved_by_me: false, category: "???", tags: [], template: "", script: "" });
-        continue;
-      }
-      rows.push({
-        id: c.id,
-        type: c.type,
-        name: c.name,
-        value: c.value,
-        position: c.position,
-        solves: counts.get(c.id) ?? 0,
-        solved_by_me: solved.has(c.id),
-        category: c.category,
-        module_id: null,
-        tags: [],
-        template: "",
-        script: "",
-        ...(adminView ? { state: c.state } : {}),
-      });
-    }
-    ok(ctx, rows);
-  });
+    const keep = (c: CachedChallenge) => {
+      if (query.category !== undefined && c.category !== query.category) return false;
+      if (query.type !== undefined && c.type !== query.type) return false;
+      if (query.state !== undefined && c.state !== query.state) return false;
+      if (query.name !== undefined && c.name !== query.name) return false;
+      if (query.q === undefined) return true;
+      const haystack = { name: c.name, description: c.description, category: c.category, type: c.type, state: c.state }[query.field ?? "name"];
+      return haystack.toLowerCase().includes(query.q.toLowerCase());
+    };
+    const answer = board.answer(await ctf.challenges.all(), adminView ? "admin" : "player", { key: JSON.stringify(query), keep }, ctf.solves.solvedBy(player), adminView);
+    sendWithEtag(ctx, answer);
+  }
+
+  routes.get("/api/v1/challenges", { summary: "The board: visible challenges with solve counts and the caller's solves", query: listQuery }, listChallenges);
 
   routes.get("/api/v1/challenges/types", ctf.requireAdmin, (ctx) => {
     ok(ctx, Object.fromEntries([...ctf.challengeTypes.values()].map((t) => [t.id, typeData(t)])));
@@ -137,32 +121,25 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const challenge = await ctf.challenges.get(challengeId);
     if (!challenge || (!admin && challenge.state !== "visible")) throw notFound("No such challenge");
     const settings = await ctf.settings.get();
-    const solved = await solvedBy(ctf.db, player);
+    const solved = ctf.solves.solvedBy(player);
     if (!admin && !prerequisitesMet(challenge, solved)) {
       if (challenge.anonymize) {
         return ok(ctx, { id: challenge.id, type: "hidden", name: "???", value: 0, logic: null, solves: null, solved_by_me: false, solution_id: null, category: "???", tags: [], template: "", script: "" });
       }
       throw forbidden("You have not solved the prerequisites of this challenge");
     }
-    const [counts, hints, attempts, extra] = await Promise.all([
-      solveCounts(ctf.db, admin ? null : settings.freezeAt),
-      hintsForPlayer(ctf, challenge.id, player, eventPhase(settings) === "ended"),
-      player?.accountId
-        ? ctf.db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM ctf_submissions WHERE challenge_id = $1 AND ${player.accountType === "team" ? "team_id = $2" : "user_id = $2 AND team_id IS NULL"} AND type IN ('correct', 'incorrect')`,
-            [challenge.id, player.accountId],
-          )
-        : Promise.resolve([{ n: 0 }]),
+    const [mine, extra] = await Promise.all([
+      playerViewOfChallenge(ctf, challenge.id, player, eventPhase(settings) === "ended"),
       ctf.challengeTypes.get(challenge.type)?.view?.({ id: challenge.id, typeSettings: challenge.typeSettings }, player) ?? {},
     ]);
     ok(ctx, {
       ...challengeView(challenge, ctf),
-      solves: counts.get(challenge.id) ?? 0,
+      solves: ctf.solves.solveCount(challenge.id, admin ? "admin" : "public"),
       solved_by_me: solved.has(challenge.id),
-      attempts: attempts[0]!.n,
+      attempts: mine.attempts,
       files: [],
       tags: [],
-      hints,
+      hints: mine.hints,
       module_id: null,
       rating: null,
       ratings: null,

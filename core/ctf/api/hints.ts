@@ -40,13 +40,26 @@ async function unlockedBy(ctf: Ctf, player: Player | null): Promise<Set<number>>
   return new Set(rows.map((r) => r.hint_id));
 }
 
-/** A challenge's hints as its detail view lists them: content only once unlocked (or after the event ended). */
-export async function hintsForPlayer(ctf: Ctf, challengeId: number, player: Player | null, ended: boolean) {
-  const [hints, unlocked] = await Promise.all([
-    ctf.db.query<HintRow>(`SELECT * FROM ctf_hints WHERE challenge_id = $1 ORDER BY id`, [challengeId]),
-    unlockedBy(ctf, player),
-  ]);
-  return hints.map((h) => (unlocked.has(h.id) || ended ? { id: h.id, cost: h.cost, title: h.title, content: h.content } : { id: h.id, cost: h.cost, title: h.title }));
+/**
+ * What a challenge's detail view shows of one player, in one indexed statement: the player's attempts on it, and its
+ * hints with their content only once the account unlocked them (or after the event ended).
+ */
+export async function playerViewOfChallenge(ctf: Ctf, challengeId: number, player: Player | null, ended: boolean) {
+  const account = player?.accountId ?? null;
+  const accountType = player?.accountType ?? "user";
+  const mine = (alias: string) => (accountType === "team" ? `${alias}.team_id = $2` : `${alias}.user_id = $2 AND ${alias}.team_id IS NULL`);
+  const [row] = await ctf.db.query<{ attempts: number; hints: unknown }>(
+    `SELECT (SELECT count(*)::int FROM ctf_submissions s WHERE s.challenge_id = $1 AND ${mine("s")} AND s.type IN ('correct', 'incorrect')) AS attempts,
+            (SELECT coalesce(json_agg(json_build_object('id', h.id, 'cost', h.cost, 'title', h.title, 'content', h.content,
+                      'unlocked', EXISTS (SELECT 1 FROM ctf_unlocks u WHERE u.hint_id = h.id AND ${mine("u")})) ORDER BY h.id), '[]'::json)
+               FROM ctf_hints h WHERE h.challenge_id = $1) AS hints`,
+    [challengeId, account],
+  );
+  const hints = (typeof row!.hints === "string" ? JSON.parse(row!.hints) : row!.hints) as Array<{ id: number; cost: number; title: string; content: string; unlocked: boolean }>;
+  return {
+    attempts: row!.attempts,
+    hints: hints.map((h) => (h.unlocked || ended ? { id: h.id, cost: h.cost, title: h.title, content: h.content } : { id: h.id, cost: h.cost, title: h.title })),
+  };
 }
 
 const hintView = (h: HintRow, withContent: boolean) => ({

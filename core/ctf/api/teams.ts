@@ -135,7 +135,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   const visibleTeam = async (ctx: Context, reader: Reader): Promise<TeamRow> => {
     await assertAccountsVisible(ctf, reader);
-    const team = await teamById(query, pathId(ctx.params.id));
+    const team = await ctf.accountRows.team(pathId(ctx.params.id));
     if (!team || (!reader.admin && (team.hidden || team.banned))) throw notFound();
     return team;
   };
@@ -248,10 +248,13 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
   // --- the caller's team (registered before /teams/:id) ---
 
   routes.get("/api/v1/teams/me", ctf.requirePlayer, async (ctx) => {
-    const team = await myTeam(await readerOf(ctx, ctf));
+    // From the profile cache (views only): the caller's row, their team's row and its members.
+    const user = await ctf.accountRows.user(playerOf(await readerOf(ctx, ctf)).userId);
+    const team = user?.team_id ? await ctf.accountRows.team(user.team_id) : null;
+    if (!team) throw new HttpError(403, "You are not on a team", { team: ["You are not on a team"] });
     const { freezeAt } = await ctf.settings.get();
-    const standing = await standingOf(query, { mode: "teams", id: team.id }, { freezeAt, view: "self" });
-    ok(ctx, { ...teamView(team, "self"), members: await memberIds(query, team.id), ...standing });
+    const standing = await standingOf(query, { mode: "teams", id: team.id }, { freezeAt, view: "self", source: ctf.standings });
+    ok(ctx, { ...teamView(team, "self"), members: await ctf.accountRows.memberIds(team.id, false), ...standing });
   });
 
   routes.patch("/api/v1/teams/me", { body: captainPatch }, ctf.requirePlayer, async (ctx) => {
@@ -298,10 +301,10 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const team = await visibleTeam(ctx, reader);
     const { freezeAt } = await ctf.settings.get();
     const standing = (await scoresVisible(ctf, reader))
-      ? await standingOf(query, { mode: "teams", id: team.id }, { freezeAt, view: reader.admin ? "admin" : "public" })
+      ? await standingOf(query, { mode: "teams", id: team.id }, { freezeAt, view: reader.admin ? "admin" : "public", source: ctf.standings })
       : { score: null, place: null };
     // Hidden and banned members stay out of public views (CTFd lists them).
-    const members = await memberIds(query, team.id, !reader.admin);
+    const members = await ctf.accountRows.memberIds(team.id, !reader.admin);
     ok(ctx, { ...teamView(team, reader.admin ? "admin" : "public"), members, ...standing });
   });
 

@@ -120,7 +120,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
   /** A user a non-admin may see (404 for hidden, banned or unknown ones). */
   const visibleUser = async (ctx: Context, reader: Reader): Promise<UserRow> => {
     await assertAccountsVisible(ctf, reader);
-    const user = await userById(query, pathId(ctx.params.id));
+    const user = await ctf.accountRows.user(pathId(ctx.params.id));
     if (!user || (!reader.admin && (user.hidden || user.banned))) throw notFound();
     return user;
   };
@@ -136,9 +136,10 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
   // --- the caller's own account (registered before /users/:id) ---
 
   routes.get("/api/v1/users/me", ctf.requirePlayer, async (ctx) => {
-    const user = await me(await readerOf(ctx, ctf));
+    const user = await ctf.accountRows.user(playerOf(await readerOf(ctx, ctf)).userId);
+    if (!user) throw notFound();
     const { freezeAt } = await ctf.settings.get();
-    const standing = await standingOf(query, await scoringAccountOf(user), { freezeAt, view: "self" });
+    const standing = await standingOf(query, await scoringAccountOf(user), { freezeAt, view: "self", source: ctf.standings });
     ok(ctx, { ...userView(user, "self"), ...standing });
   });
 
@@ -196,7 +197,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const user = await visibleUser(ctx, reader);
     const { freezeAt } = await ctf.settings.get();
     const standing = (await scoresVisible(ctf, reader))
-      ? await standingOf(query, await scoringAccountOf(user), { freezeAt, view: reader.admin ? "admin" : "public" })
+      ? await standingOf(query, await scoringAccountOf(user), { freezeAt, view: reader.admin ? "admin" : "public", source: ctf.standings })
       : { score: null, place: null };
     ok(ctx, { ...userView(user, reader.admin ? "admin" : "public"), ...standing });
   });

@@ -1,27 +1,9 @@
 import type { Database } from "../../kernel/db/data-source.js";
-import type { Player } from "../service.js";
-import { accountCondition } from "./attempt.js";
 
 /** Solves by accounts that are neither hidden nor banned (user and, in team mode, team). */
 const VISIBLE_SOLVES = `
   FROM ctf_solves s JOIN ctf_users u ON u.id = s.user_id LEFT JOIN ctf_teams t ON t.id = s.team_id
   WHERE NOT u.hidden AND NOT u.banned AND NOT coalesce(t.hidden, false) AND NOT coalesce(t.banned, false)`;
-
-/** Public solve counts per challenge; `until` (the freeze) hides later solves. */
-export async function solveCounts(db: Database, until: Date | null): Promise<Map<number, number>> {
-  const rows = await db.query<{ challenge_id: number; n: number }>(
-    `SELECT s.challenge_id, count(*)::int AS n ${VISIBLE_SOLVES} AND ($1::timestamptz IS NULL OR s.created_at < $1) GROUP BY s.challenge_id`,
-    [until],
-  );
-  return new Map(rows.map((r) => [r.challenge_id, r.n]));
-}
-
-/** Ids of the challenges the player's account has solved. */
-export async function solvedBy(db: Database, player: Player | null): Promise<Set<number>> {
-  if (!player || player.accountId === null) return new Set();
-  const rows = await db.query<{ challenge_id: number }>(`SELECT challenge_id FROM ctf_solves WHERE ${accountCondition(player, 1)}`, [player.accountId]);
-  return new Set(rows.map((r) => r.challenge_id));
-}
 
 /** The public list of a challenge's solvers, oldest first (CTFd: /challenges/:id/solves). */
 export async function challengeSolvers(db: Database, challengeId: number, mode: "users" | "teams", until: Date | null) {

@@ -3,7 +3,6 @@ import { forbidden, HttpError, notFound, unauthorized } from "../../kernel/error
 import type { Ctf } from "../runtime.js";
 import type { Player } from "../service.js";
 import { eventPhase } from "../settings.js";
-import { solvedBy } from "./board.js";
 import type { CachedChallenge } from "./challenge-cache.js";
 
 export interface BoardAccess {
@@ -22,7 +21,7 @@ export async function boardAccess(ctf: Ctf, ctx: Context): Promise<BoardAccess> 
 }
 
 /** A challenge a non-admin may not open yet (prerequisites unmet): left out of lists, 403 on its own. */
-export const prerequisitesMet = (challenge: CachedChallenge, solved: Set<number>) => challenge.prerequisites.every((p) => solved.has(p));
+export const prerequisitesMet = (challenge: CachedChallenge, solved: ReadonlySet<number>) => challenge.prerequisites.every((p) => solved.has(p));
 
 /**
  * What belongs to a challenge (its hints) is open to whoever may open the challenge: 404 when it is unknown or not
@@ -30,6 +29,6 @@ export const prerequisitesMet = (challenge: CachedChallenge, solved: Set<number>
  */
 export async function assertChallengeOpen(ctf: Ctf, access: BoardAccess, challenge: CachedChallenge | undefined, missing: string): Promise<CachedChallenge> {
   if (!challenge || (!access.admin && challenge.state !== "visible")) throw notFound(missing);
-  if (!access.admin && !prerequisitesMet(challenge, await solvedBy(ctf.db, access.player))) throw forbidden("You have not solved the prerequisites of this challenge");
+  if (!access.admin && !prerequisitesMet(challenge, ctf.solves.solvedBy(access.player))) throw forbidden("You have not solved the prerequisites of this challenge");
   return challenge;
 }

@@ -57,6 +57,12 @@ class Ranking {
     return lo;
   }
 
+  /** 1-based place of a listed standing. */
+  placeOf(s: Standing): number {
+    const index = this.lowerBound(s);
+    return (this.order[index] === s ? index : this.order.indexOf(s)) + 1;
+  }
+
   insert(s: Standing): void {
     this.order.splice(this.lowerBound(s), 0, s);
   }
@@ -142,6 +148,18 @@ export class StandingsState {
 
   standing(view: View, accountId: number): Standing | undefined {
     return this.rankings[view].byId.get(accountId);
+  }
+
+  /**
+   * An account's score and place in a view: listed accounts from their standing; an unlisted one (hidden, banned,
+   * or without points) has the sum of its items and no place.
+   */
+  scoreAndPlace(view: View, accountId: number): { score: number; place: number | null } {
+    const standing = this.standing(view, accountId);
+    if (standing) return { score: standing.score, place: this.rankings[view].placeOf(standing) };
+    let score = 0;
+    for (const item of this.timeline(view, accountId)) score += this.valueOf(item, view);
+    return { score, place: null };
   }
 
   /** The account (user or team, by mode) behind a standing. */

@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import type { Context } from "koa";
+import { etagMatches } from "../../kernel/http/prepared.js";
+import type { CachedChallenge } from "./challenge-cache.js";
+import { prerequisitesMet } from "./challenge-access.js";
+import type { CountView, SolveIndex } from "./solve-index.js";
+
+/**
+ * The challenge list (`GET /api/v1/challenges`), serialized once per change. Each row is kept as the JSON before
+ * and after its one per-player field, `solved_by_me`, so a request joins strings and looks up the player's solved
+ * set in memory: no query and no per-row object; players with the same solved set share the joined bytes. Rows are
+ * rebuilt when the challenge cache hands out a new map (a challenge changed) or the solve index moved.
+ */
+
+/** A row of the list with its per-player field left open. */
+export interface BoardRow {
+  challenge: CachedChallenge;
+  /** `{"id":…,…,"solved_by_me":` */
+  head: string;
+  /** `,"category":…}` */
+  tail: string;
+}
+
+/** The admin view adds `state` and lists hidden and locked challenges; the player view lists visible ones only. */
+export type BoardView = "player" | "admin";
+
+const anonymizedRow = (id: number) =>
+  JSON.stringify({ id, type: "hidden", name: "???", value: 0, solves: null, solved_by_me: false, category: "???", tags: [], template: "", script: "" });
+
+/** CTFd's order of the board: position, then value, then id. */
+const boardOrder = (a: CachedChallenge, b: CachedChallenge) => a.position - b.position || a.value - b.value || a.id - b.id;
+
+function rowOf(c: CachedChallenge, solves: number, view: BoardView): BoardRow {
+  const head = { id: c.id, type: c.type, name: c.name, value: c.value, position: c.position, solves };
+  const tail = { category: c.category, module_id: null, tags: [], template: "", script: "", ...(view === "admin" ? { state: c.state } : {}) };
+  return { challenge: c, head: `${JSON.stringify(head).slice(0, -1)},"solved_by_me":`, tail: `,${JSON.stringify(tail).slice(1)}` };
+}
+
+/** A list answer ready to send: its bytes and a strong ETag. */
+export interface BoardAnswer {
+  body: Buffer;
+  etag: string;
+}
+
+/** Bodies kept for reuse: players with the same solved set (and filters) share one; bounded memory. */
+const MAX_BODIES = 256;
+
+export class BoardAnswers {
+  private readonly cached = new Map<BoardView, { challenges: Map<number, CachedChallenge>; version: number; rows: BoardRow[] }>();
+  /** Moves whenever any view's rows are rebuilt: it is part of every ETag. */
+  private generation = 0;
+  private readonly bodies = new Map<string, Buffer>();
+
+  constructor(private readonly solves: SolveIndex) {}
+
+  /**
+   * The answer for one player. Its ETag comes from what the body is made of (the rows' generation, the view, the
+   * filters and the player's solved set), so a client that already has it costs no body at all; bodies are reused
+   * between players with the same inputs.
+   */
+  answer(challenges: Map<number, CachedChallenge>, view: BoardView, filters: { key: string; keep(c: CachedChallenge): boolean }, solved: ReadonlySet<number>, admin: boolean): { etag: string; body(): Buffer } {
+    const rows = this.rows(challenges, view);
+    const key = `${this.generation}|${view}|${admin}|${filters.key}|${[...solved].sort((a, b) => a - b).join(",")}`;
+    const etag = `"${createHash("sha1").update(key).digest("base64url")}"`;
+    return {
+      etag,
+      body: () => {
+        let body = this.bodies.get(key);
+        if (!body) {
+          body = Buffer.from(boardBody(rows.filter((row) => filters.keep(row.challenge)), solved, admin));
+          if (this.bodies.size >= MAX_BODIES) this.bodies.delete(this.bodies.keys().next().value!);
+          this.bodies.set(key, body);
+        }
+        return body;
+      },
+    };
+  }
+
+  /** The rows of a view in board order, from the cache while neither the challenges nor the solves changed. */
+  rows(challenges: Map<number, CachedChallenge>, view: BoardView): BoardRow[] {
+    const version = this.solves.version;
+    const hit = this.cached.get(view);
+    if (hit && hit.challenges === challenges && hit.version === version) return hit.rows;
+    const counts: CountView = view === "admin" ? "admin" : "public";
+    const rows = [...challenges.values()]
+      .filter((c) => view === "admin" || c.state === "visible")
+      .sort(boardOrder)
+      .map((c) => rowOf(c, this.solves.solveCount(c.id, counts), view));
+    this.cached.set(view, { challenges, version, rows });
+    this.generation++;
+    this.bodies.clear();
+    return rows;
+  }
+}
+
+/**
+ * The list's body for one player: rows whose prerequisites the player has not solved are left out, or shown as
+ * CTFd's anonymized stub when the challenge says so (admins see every row).
+ */
+export function boardBody(rows: readonly BoardRow[], solved: ReadonlySet<number>, admin: boolean): string {
+  const parts: string[] = [];
+  for (const row of rows) {
+    if (!admin && !prerequisitesMet(row.challenge, solved)) {
+      if (row.challenge.anonymize) parts.push(anonymizedRow(row.challenge.id));
+      continue;
+    }
+    parts.push(row.head + (solved.has(row.challenge.id) ? "true" : "false") + row.tail);
+  }
+  return `{"success":true,"data":[${parts.join(",")}]}`;
+}
+
+/**
+ * Sends a JSON answer with its ETag, or 304 (and no body is made) when the client already has it. The body depends on
+ * who asks, so it is private and revalidated every time.
+ */
+export function sendWithEtag(ctx: Context, answer: { etag: string; body(): Buffer }): void {
+  ctx.set("ETag", answer.etag);
+  ctx.set("Cache-Control", "private, no-cache");
+  ctx.set("Vary", "Cookie, Authorization");
+  if (etagMatches(ctx.headers["if-none-match"], answer.etag)) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = "application/json; charset=utf-8";
+  ctx.body = answer.body();
+}

@@ -1,0 +1,275 @@
+import type { Database } from "../../kernel/db/data-source.js";
+import type { AccountUpdated, EventSettingsUpdated } from "../events.js";
+import type { Player } from "../service.js";
+
+/**
+ * The board's read model: every solve in memory, so the challenge list and a challenge's view answer solve counts
+ * and "solved by me" without a query. Kept current by core/ctf's events, rebuilt at start, and compared with the
+ * database by the `read-models` job (index.ts). Counts follow CTFd: only solves by accounts that are neither hidden
+ * nor banned (the user, and in team mode their team) count; the public view counts only solves before the freeze.
+ */
+
+/** One solve as the index keeps it. */
+interface IndexedSolve {
+  id: number;
+  challengeId: number;
+  userId: number;
+  teamId: number | null;
+  /** ms since the epoch, with the database's microseconds as the fraction. */
+  at: number;
+}
+
+/** What a full load reads. */
+interface Snapshot {
+  mode: "users" | "teams";
+  freezeAt: number | null;
+  solves: IndexedSolve[];
+  unlistedUsers: number[];
+  unlistedTeams: number[];
+}
+
+export type CountView = "public" | "admin";
+
+/** Settings changes that change no count: no reload needed. */
+const HARMLESS_SETTINGS = new Set(["name", "startsAt", "endsAt", "paused", "registrationOpen", "challengeVisibility", "incorrectSubmissionsPerMinute", "teamSize", "scoreVisibility", "accountVisibility"]);
+
+const SOLVE_COLUMNS = `s.id, s.challenge_id AS "challengeId", s.user_id AS "userId", s.team_id AS "teamId", extract(epoch FROM s.created_at)::float8 * 1000 AS at`;
+
+/** The pure state: maps and counters, changed only by SolveIndex's queued steps. */
+class SolveState {
+  readonly solves = new Map<number, IndexedSolve>();
+  readonly byUser = new Map<number, Set<IndexedSolve>>();
+  readonly byTeam = new Map<number, Set<IndexedSolve>>();
+  readonly counts: Record<CountView, Map<number, number>> = { public: new Map(), admin: new Map() };
+  /** Challenge ids each scoring account solved (users in user mode, teams in team mode). */
+  readonly solvedBy = new Map<number, Set<number>>();
+  readonly unlistedUsers: Set<number>;
+  readonly unlistedTeams: Set<number>;
+
+  constructor(
+    readonly mode: "users" | "teams",
+    readonly freezeAt: number | null,
+    unlistedUsers: number[],
+    unlistedTeams: number[],
+  ) {
+    this.unlistedUsers = new Set(unlistedUsers);
+    this.unlistedTeams = new Set(unlistedTeams);
+  }
+
+  static from(snapshot: Snapshot): SolveState {
+    const state = new SolveState(snapshot.mode, snapshot.freezeAt, snapshot.unlistedUsers, snapshot.unlistedTeams);
+    for (const solve of snapshot.solves) state.add(solve);
+    return state;
+  }
+
+  /** The account a solve scores for: its team in team mode; in user mode its user (solves made in a team don't). */
+  private accountOf(solve: IndexedSolve): number | null {
+    return this.mode === "teams" ? solve.teamId : solve.teamId === null ? solve.userId : null;
+  }
+
+  private counted(solve: IndexedSolve): boolean {
+    return !this.unlistedUsers.has(solve.userId) && (solve.teamId === null || !this.unlistedTeams.has(solve.teamId));
+  }
+
+  private bump(solve: IndexedSolve, by: 1 | -1): void {
+    if (!this.counted(solve)) return;
+    const views: CountView[] = this.freezeAt === null || solve.at < this.freezeAt ? ["admin", "public"] : ["admin"];
+    for (const view of views) {
+      const counts = this.counts[view];
+      counts.set(solve.challengeId, (counts.get(solve.challengeId) ?? 0) + by);
+    }
+  }
+
+  has(id: number): boolean {
+    return this.solves.has(id);
+  }
+
+  add(solve: IndexedSolve): void {
+    if (this.solves.has(solve.id)) return;
+    this.solves.set(solve.id, solve);
+    setOf(this.byUser, solve.userId).add(solve);
+    if (solve.teamId !== null) setOf(this.byTeam, solve.teamId).add(solve);
+    const account = this.accountOf(solve);
+    if (account !== null) setOf(this.solvedBy, account).add(solve.challengeId);
+    this.bump(solve, 1);
+  }
+
+  remove(solve: IndexedSolve): void {
+    if (!this.solves.delete(solve.id)) return;
+    this.bump(solve, -1);
+    this.byUser.get(solve.userId)?.delete(solve);
+    if (solve.teamId !== null) this.byTeam.get(solve.teamId)?.delete(solve);
+    const account = this.accountOf(solve);
+    // An account solves a challenge at most once (the database's unique keys), so the id can go.
+    if (account !== null) this.solvedBy.get(account)?.delete(solve.challengeId);
+  }
+
+  /** Replaces everything known about these users and teams: their listing and their solves. */
+  replaceAccounts(userIds: number[], teamIds: number[], fresh: { solves: IndexedSolve[]; unlistedUsers: number[]; unlistedTeams: number[] }): void {
+    const old = new Set<IndexedSolve>();
+    for (const id of userIds) for (const solve of this.byUser.get(id) ?? []) old.add(solve);
+    for (const id of teamIds) for (const solve of this.byTeam.get(id) ?? []) old.add(solve);
+    for (const solve of old) this.remove(solve);
+    for (const id of userIds) this.unlistedUsers.delete(id);
+    for (const id of teamIds) this.unlistedTeams.delete(id);
+    for (const id of fresh.unlistedUsers) this.unlistedUsers.add(id);
+    for (const id of fresh.unlistedTeams) this.unlistedTeams.add(id);
+    for (const solve of fresh.solves) this.add(solve);
+  }
+
+  /** A comparable digest: counts per view and solved sets, sorted. */
+  describe(): string {
+    const sorted = (m: Map<number, number>) => [...m].filter(([, n]) => n !== 0).sort((a, b) => a[0] - b[0]);
+    const solved = [...this.solvedBy].filter(([, s]) => s.size > 0).map(([id, s]) => [id, [...s].sort((a, b) => a - b)] as const).sort((a, b) => a[0] - b[0]);
+    return JSON.stringify({ mode: this.mode, freezeAt: this.freezeAt, admin: sorted(this.counts.admin), public: sorted(this.counts.public), solved });
+  }
+}
+
+function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  return set;
+}
+
+export interface SolveIndexCheck {
+  drift: boolean;
+  solves: number;
+}
+
+/**
+ * The index of this instance. Like the scoreboard, every instance keeps its own, fed by the broadcast events after
+ * commit; anything an event does not carry whole is re-read from the database. Changes run one at a time (I/O first,
+ * then a synchronous apply), so a reader sees the state between two whole changes; `version` moves with each change
+ * that can alter an answer (cached answers key on it).
+ */
+export class SolveIndex {
+  private state = new SolveState("users", null, [], []);
+  private queue: Promise<unknown> = Promise.resolve();
+  private applied = 0;
+  private changes = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly settings: () => Promise<{ mode: "users" | "teams"; freezeAt: Date | null }>,
+    private readonly log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void },
+  ) {}
+
+  /** Moves with every change that can alter a count or a solved set. */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Public counts exclude solves after the freeze; admins see all. */
+  solveCount(challengeId: number, view: CountView): number {
+    return this.state.counts[view].get(challengeId) ?? 0;
+  }
+
+  /** The challenge ids the player's account solved (empty without an account). */
+  solvedBy(player: Player | null): ReadonlySet<number> {
+    if (!player || player.accountId === null) return EMPTY;
+    return this.state.solvedBy.get(player.accountId) ?? EMPTY;
+  }
+
+  get size(): number {
+    return this.state.solves.size;
+  }
+
+  rebuild(): Promise<{ solves: number; durationMs: number }> {
+    return this.enqueue("rebuild", async () => {
+      const started = performance.now();
+      this.swap(SolveState.from(await this.load()));
+      return { solves: this.state.solves.size, durationMs: Math.round(performance.now() - started) };
+    });
+  }
+
+  /**
+   * Compares with a fresh load and repairs a difference. The load runs beside the queue; it counts only when no
+   * change was applied meanwhile (else it is done again inside the queue).
+   */
+  async check(): Promise<SolveIndexCheck> {
+    const mark = this.applied;
+    const fresh = SolveState.from(await this.load());
+    return this.enqueue("check", async () => {
+      const reference = this.applied === mark ? fresh : SolveState.from(await this.load());
+      const drift = reference.describe() !== this.state.describe();
+      if (drift) {
+        this.log.warn({ solves: reference.solves.size }, "solve index drift: it differed from the database; repaired from a fresh load");
+        this.swap(reference);
+      }
+      return { drift, solves: reference.solves.size };
+    });
+  }
+
+  // ---- events ----
+
+  solveCreated(p: { solveId: number; challengeId: number; userId: number; teamId: number | null; at: number }): Promise<void> {
+    return this.enqueue("solve.created", async () => {
+      if (this.state.has(p.solveId)) return;
+      this.state.add({ id: p.solveId, challengeId: p.challengeId, userId: p.userId, teamId: p.teamId, at: p.at });
+      this.changes++;
+    });
+  }
+
+  /** Reloads the listing and the solves of the users and teams the change names. */
+  accountUpdated(p: AccountUpdated): Promise<void> {
+    if (p.changes.every((c) => c === "name" || c === "role" || c === "credentials" || c === "bracket")) return Promise.resolve();
+    return this.enqueue("account.updated", async () => {
+      const userIds = p.accountType === "user" ? [p.id] : [];
+      const teamIds = [...new Set([...(p.accountType === "team" ? [p.id] : []), ...p.affectedTeamIds])];
+      const [solves, unlistedUsers, unlistedTeams] = await Promise.all([
+        this.db.query<IndexedSolve>(`SELECT ${SOLVE_COLUMNS} FROM ctf_solves s WHERE s.user_id = ANY($1::int[]) OR s.team_id = ANY($2::int[])`, [userIds, teamIds]),
+        this.db.query<{ id: number }>(`SELECT id FROM ctf_users WHERE id = ANY($1::int[]) AND (hidden OR banned)`, [userIds]),
+        this.db.query<{ id: number }>(`SELECT id FROM ctf_teams WHERE id = ANY($1::int[]) AND (hidden OR banned)`, [teamIds]),
+      ]);
+      this.state.replaceAccounts(userIds, teamIds, { solves, unlistedUsers: unlistedUsers.map((r) => r.id), unlistedTeams: unlistedTeams.map((r) => r.id) });
+      this.changes++;
+    });
+  }
+
+  /** A deleted challenge took its solves with it; anything else about a challenge changes no count. */
+  challengeUpdated(p: { id: number; deleted: boolean }): Promise<void> {
+    if (!p.deleted) return Promise.resolve();
+    return this.enqueue("challenge.updated", async () => {
+      for (const solve of [...this.state.solves.values()]) if (solve.challengeId === p.id) this.state.remove(solve);
+      this.changes++;
+    });
+  }
+
+  /** A mode or freeze change (or an import) reloads everything. */
+  eventUpdated(p: EventSettingsUpdated): Promise<void> {
+    if (p.changes.every((c) => HARMLESS_SETTINGS.has(c))) return Promise.resolve();
+    return this.enqueue("event.updated", async () => this.swap(SolveState.from(await this.load())));
+  }
+
+  // ---- internals ----
+
+  private async load(): Promise<Snapshot> {
+    const settings = await this.settings();
+    const [solves, unlistedUsers, unlistedTeams] = await Promise.all([
+      this.db.query<IndexedSolve>(`SELECT ${SOLVE_COLUMNS} FROM ctf_solves s`),
+      this.db.query<{ id: number }>(`SELECT id FROM ctf_users WHERE hidden OR banned`),
+      this.db.query<{ id: number }>(`SELECT id FROM ctf_teams WHERE hidden OR banned`),
+    ]);
+    return { mode: settings.mode, freezeAt: settings.freezeAt?.getTime() ?? null, solves, unlistedUsers: unlistedUsers.map((r) => r.id), unlistedTeams: unlistedTeams.map((r) => r.id) };
+  }
+
+  private swap(fresh: SolveState): void {
+    this.state = fresh;
+    this.changes++;
+  }
+
+  /** Runs a change after every change before it; a change that fails is logged and followed by a rebuild. */
+  private enqueue<T>(what: string, task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (what !== "check") this.applied++;
+      return task();
+    });
+    this.queue = run.catch((error) => {
+      this.log.error({ err: error, change: what }, `solve index: ${what} failed; rebuilding from the database`);
+      if (what !== "rebuild" && what !== "check") void this.rebuild().catch(() => undefined);
+    });
+    return run;
+  }
+}
+
+const EMPTY: ReadonlySet<number> = new Set();

@@ -1,0 +1,49 @@
+import type { JobDefinition } from "../kernel/scheduler/scheduler.js";
+import type { PluginEvents } from "../kernel/plugin-host/api.js";
+import type { Ctf } from "./runtime.js";
+
+/** Asks every other instance to compare its read models with the database (the check job's broadcast). */
+declare module "../kernel/events.js" {
+  interface EventMap {
+    "ctf.read-models.check": Record<string, never>;
+  }
+}
+
+/**
+ * Keeps core/ctf's in-memory read models (the solve index, the listed account totals, the profile rows) current. The handlers serve reads: a write's answer waits
+ * until its change is applied here (read-your-writes on the writing instance). A failed apply is logged and repaired
+ * by the index itself (it rebuilds), so the handlers swallow it.
+ */
+export function readModelHandlers(ctf: Ctf, events: PluginEvents): void {
+  const servesReads = { servesReads: true };
+  const quietly = (work: Promise<unknown>): Promise<void> => work.then(
+    () => undefined,
+    () => undefined,
+  );
+  events.on("solve.created", (p) => quietly(ctf.solves.solveCreated(p)), servesReads);
+  events.on("account.updated", (p) => quietly(ctf.solves.accountUpdated(p)), servesReads);
+  events.on("challenge.updated", (p) => quietly(ctf.solves.challengeUpdated(p)), servesReads);
+  events.on("event.updated", (p) => quietly(ctf.solves.eventUpdated(p)), servesReads);
+  events.on("account.updated", (p) => quietly(ctf.listedAccounts.accountUpdated(p)), servesReads);
+  events.on("account.updated", (p) => ctf.accountRows.accountUpdated(p), servesReads);
+  events.on("event.updated", () => ctf.accountRows.clear(), servesReads);
+  events.on("event.updated", () => quietly(ctf.listedAccounts.refresh()), servesReads); // an import replaces every account
+  // Sent by the instance that ran the job (it already checked itself).
+  events.on("ctf.read-models.check", (_p, meta) => (meta.local ? undefined : quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]))));
+}
+
+/**
+ * `ctf.read-models`, every 5 minutes on the cluster's scheduler: this instance compares its read models with a fresh
+ * load from the database and repairs any drift (an event lost on the way), then asks every other instance to do the same.
+ */
+export function readModelCheckJob(ctf: Ctf, events: PluginEvents): JobDefinition {
+  return {
+    id: "read-models",
+    cron: "*/5 * * * *",
+    run: async () => {
+      const [solves] = await Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]);
+      events.emit("ctf.read-models.check", {}, { broadcast: true });
+      return { solveIndex: solves };
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { expect } from "chai";
+import type { Client, TestCtf } from "../helpers/ctf.js";
+import { startScoreboard } from "../plugins/scoreboard/helpers.js";
+
+/**
+ * Player reads answered from the read models (issue 12): cached answers with ETags, and read-your-writes under a
+ * burst of solves while many clients poll the challenge list.
+ */
+describe("core/ctf read models: the challenge list and account pages from memory", function () {
+  this.timeout(240_000);
+  let t: TestCtf;
+  let challengeId: number;
+  before(async () => {
+    t = await startScoreboard();
+    challengeId = await t.challenge({ name: "read-model target", value: 100 }, "flag{rm}");
+  });
+  after(async () => t?.stop());
+
+  it("answers the list with an ETag, 304 for If-None-Match, and a new ETag once the player solves", async () => {
+    const player = await t.register();
+    const first = await player.get("/api/v1/challenges");
+    expect(first.status).to.equal(200);
+    const etag = first.headers.get("etag");
+    expect(etag).to.match(/^"[A-Za-z0-9_-]+"$/);
+    expect(first.headers.get("cache-control")).to.equal("private, no-cache");
+    const again = await player.request("GET", "/api/v1/challenges", undefined, { "if-none-match": etag! });
+    expect(again.status).to.equal(304);
+    expect(again.body).to.equal("");
+
+    expect((await player.post("/api/v1/challenges/attempt", { challenge_id: challengeId, submission: "flag{rm}" })).body.data.status).to.equal("correct");
+    const after = await player.request("GET", "/api/v1/challenges", undefined, { "if-none-match": etag! });
+    expect(after.status).to.equal(200);
+    expect(after.headers.get("etag")).to.not.equal(etag);
+    expect(after.body.data.find((c: { id: number }) => c.id === challengeId)).to.include({ solves: 1, solved_by_me: true });
+    // Another player sees the count, not the solve as theirs, under their own ETag.
+    const other = await (await t.register()).get("/api/v1/challenges");
+    expect(other.body.data.find((c: { id: number }) => c.id === challengeId)).to.include({ solves: 1, solved_by_me: false });
+    expect(other.headers.get("etag")).to.not.equal(after.headers.get("etag"));
+  });
+
+  it("keeps the filters of the list and refuses a bad one with the field named", async () => {
+    const second = await t.challenge({ name: "filtered", category: "crypto", value: 50 }, "flag{f}");
+    const player = await t.register();
+    const crypto = await player.get("/api/v1/challenges?category=crypto");
+    expect(crypto.body.data.map((c: { id: number }) => c.id)).to.deep.equal([second]);
+    const bad = await player.get("/api/v1/challenges?view=everything");
+    expect(bad.status).to.equal(400);
+    expect(bad.body.errors).to.have.property("view");
+  });
+
+  it("a burst of 100 correct submissions while 50 clients poll: no 5xx, and no read older than an answer already given", async () => {
+    const target = await t.challenge({ name: "burst target", value: 10 }, "flag{burst}");
+    const solvers = await Promise.all(Array.from({ length: 100 }, () => t.register()));
+    const pollers = await Promise.all(Array.from({ length: 50 }, () => t.register()));
+    const countOf = (body: { data: Array<{ id: number; solves: number }> }) => body.data.find((c) => c.id === target)!.solves;
+
+    let answered = 0; // correct answers received so far: a read started after k of them must count at least k
+    let solving = true;
+    const failures: string[] = [];
+    const statuses = new Map<number, number>();
+    const seen = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+
+    const poll = async (client: Client) => {
+      while (solving) {
+        const floor = answered;
+        const res = await client.get("/api/v1/challenges");
+        seen(res.status);
+        if (res.status === 200 && countOf(res.body) < floor) failures.push(`a poll saw ${countOf(res.body)} solves after ${floor} correct answers`);
+      }
+    };
+    const solve = async (client: Client) => {
+      const res = await client.post("/api/v1/challenges/attempt", { challenge_id: target, submission: "flag{burst}" });
+      seen(res.status);
+      if (res.body?.data?.status !== "correct") return failures.push(`attempt answered ${res.status} ${JSON.stringify(res.body)}`);
+      answered++;
+      // The writer reads its own write at once, on the same instance.
+      const own = await client.get("/api/v1/challenges");
+      seen(own.status);
+      const row = own.body.data.find((c: { id: number }) => c.id === target);
+      if (!row.solved_by_me) failures.push("a writer did not see its own solve");
+    };
+
+    const polling = Promise.all(pollers.map(poll));
+    await Promise.all(solvers.map(solve));
+    solving = false;
+    await polling;
+
+    expect(failures).to.deep.equal([]);
+    expect([...statuses.keys()].filter((s) => s >= 500)).to.deep.equal([]);
+    expect(countOf((await t.admin.get("/api/v1/challenges")).body)).to.equal(100);
+  });
+
+  it("shows the same score and place on the account pages as on the scoreboard", async () => {
+    const [a, b] = [await t.register(), await t.register()];
+    await t.admin.post("/api/v1/awards", { user_id: (await b.get("/api/v1/users/me")).body.data.id, name: "bonus", value: 1000 });
+    expect((await a.post("/api/v1/challenges/attempt", { challenge_id: challengeId, submission: "flag{rm}" })).body.data.status).to.equal("correct");
+    const board = (await t.anonymous().get("/api/v1/scoreboard")).body.data as Array<{ account_id: number; pos: number; score: number }>;
+    for (const client of [a, b]) {
+      const me = (await client.get("/api/v1/users/me")).body.data;
+      const row = board.find((r) => r.account_id === me.id)!;
+      expect({ score: me.score, place: me.place }).to.deep.equal({ score: row.score, place: ordinal(row.pos) });
+      const page = (await t.anonymous().get(`/api/v1/users/${me.id}`)).body.data;
+      expect({ score: page.score, place: page.place }).to.deep.equal({ score: row.score, place: ordinal(row.pos) });
+    }
+  });
+});
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[n % 10] ?? "th";
+  return `${n}${suffix}`;
+}
