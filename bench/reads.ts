@@ -6,7 +6,7 @@
  *  1. `flaghost migrate` into a fresh schema, then an event of N players and M solves (default 10,000 and 200,000),
  *     with wrong submissions, awards, hint unlocks and hidden and banned accounts, written with set-based SQL
  *     (support/event-seed.ts); seeding time is reported.
- *  2. flaghost serves it as its own process (`flaghost start`, core/ctf). For each read (the challenge list, one
+ *  2. flaghost serves it as its own process (`flaghost start`, core/ctf and the scoreboard, as events run). For each read (the challenge list, one
  *     challenge, /users/me, /teams/me in team mode or /users/:id in user mode, /users?page=1): 50 keep-alive
  *     connections of one signed-in player (an API token) for a fixed time, alternating with a bare node:http process
  *     answering the same bytes captured from flaghost. Req/s, p50, p99, errors, the ratio to bare Node, and the
