@@ -169,24 +169,62 @@ async function serverMemory(url: string, pid: number) {
   };
 }
 
-/** Each read once more with If-None-Match of the ETag flaghost just sent: how many answers are 304. */
+/** The ETag flaghost sends for `url` now (null if none). */
+async function etagOf(url: string, headers: Record<string, string>): Promise<string | null> {
+  const response = await fetch(url, { headers });
+  await response.arrayBuffer();
+  return response.headers.get("etag");
+}
+
+/**
+ * The ETag once it stops changing: writes just made (the attempts before) may still be reaching the read models, and
+ * a conditional GET with an ETag that is already stale rightly gets 200. Two answers SETTLE_MS apart must agree;
+ * how long that took is reported (null: it never settled within SETTLE_LIMIT_MS).
+ */
+const SETTLE_MS = 500;
+const SETTLE_LIMIT_MS = 30_000;
+async function settledEtag(url: string, headers: Record<string, string>): Promise<{ etag: string | null; settledAfterMs: number | null }> {
+  const started = performance.now();
+  let etag = await etagOf(url, headers);
+  while (etag !== null && performance.now() - started < SETTLE_LIMIT_MS) {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const again = await etagOf(url, headers);
+    if (again === etag) return { etag, settledAfterMs: Math.round(performance.now() - started) };
+    etag = again;
+  }
+  return { etag, settledAfterMs: etag === null ? 0 : null };
+}
+
+/** One load run with If-None-Match of `read`'s settled ETag, and whether the ETag was the same after it. */
+async function conditionalRun(url: string, headers: Record<string, string>) {
+  const { etag, settledAfterMs } = await settledEtag(url, headers);
+  if (!etag) return null;
+  const run = await loadGet(url, CONNECTIONS, Math.max(2, Math.round(DURATION_S / 4)), { headers: { ...headers, "if-none-match": etag }, allowErrors: true, countStatuses: true, timeoutSeconds: TIMEOUT_S });
+  const answered = Object.values(run.statuses ?? {}).reduce((a, b) => a + b, 0);
+  const share304 = answered === 0 ? 0 : round((run.statuses?.["304"] ?? 0) / answered, 3);
+  const etagAfter = await etagOf(url, headers);
+  return { etag, settledAfterMs, etagAfter, answered, share304, ...run };
+}
+
+/**
+ * Each read once more with If-None-Match of its settled ETag: how many answers are 304. An ETag that changed during
+ * the run without any write (a cache refreshing itself) is reported, and the run made once more with the new one.
+ */
 async function conditionalGets(url: string, reads: Read[], headers: Record<string, string>) {
   const results: Record<string, unknown> = {};
   for (const read of reads) {
-    const first = await fetch(url + read.path, { headers });
-    await first.arrayBuffer();
-    const etag = first.headers.get("etag");
-    if (!etag) {
+    let run = await conditionalRun(url + read.path, headers);
+    if (!run) {
       results[read.path] = { etag: null };
       console.log(`  ${read.path.padEnd(28)} no ETag sent: conditional GETs not possible`);
       continue;
     }
-    const run = await loadGet(url + read.path, CONNECTIONS, Math.max(2, Math.round(DURATION_S / 4)), { headers: { ...headers, "if-none-match": etag }, allowErrors: true, countStatuses: true, timeoutSeconds: TIMEOUT_S });
-    const answered = Object.values(run.statuses ?? {}).reduce((a, b) => a + b, 0);
-    const notModified = run.statuses?.["304"] ?? 0;
-    const share = answered === 0 ? 0 : round(notModified / answered, 3);
-    results[read.path] = { etag, share304: share, ...run };
-    console.log(`  ${read.path.padEnd(28)} ETag ${etag}: ${Math.round(share * 100)}% of ${answered} answers were 304, ${run.reqPerSec} req/s, p99 ${run.p99Ms} ms`);
+    const changedDuringRun = run.etagAfter !== run.etag ? run : null;
+    if (changedDuringRun) run = (await conditionalRun(url + read.path, headers))!;
+    results[read.path] = { ...run, ...(changedDuringRun ? { etagChangedWithoutWrites: { before: changedDuringRun.etag, after: changedDuringRun.etagAfter, share304: changedDuringRun.share304 } } : {}) };
+    const settled = run.settledAfterMs === null ? `still changing after ${SETTLE_LIMIT_MS / 1000} s` : `settled after ${run.settledAfterMs} ms`;
+    const changed = changedDuringRun ? `; the ETag changed during a first run with no write (${Math.round(changedDuringRun.share304 * 100)}% 304s then)` : "";
+    console.log(`  ${read.path.padEnd(28)} ETag ${run.etag} (${settled}): ${Math.round(run.share304 * 100)}% of ${run.answered} answers were 304, ${run.reqPerSec} req/s, p99 ${run.p99Ms} ms${changed}`);
   }
   return results;
 }
