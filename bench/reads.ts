@@ -6,7 +6,7 @@
  *  1. `flaghost migrate` into a fresh schema, then an event of N players and M solves (default 10,000 and 200,000),
  *     with wrong submissions, awards, hint unlocks and hidden and banned accounts, written with set-based SQL
  *     (support/event-seed.ts); seeding time is reported.
- *  2. flaghost serves it as its own process (`flaghost start`, core/ctf). For each read (the challenge list, one
+ *  2. flaghost serves it as its own process (`flaghost start`, core/ctf and the scoreboard, as events run). For each read (the challenge list, one
  *     challenge, /users/me, /teams/me in team mode or /users/:id in user mode, /users?page=1): 50 keep-alive
  *     connections of one signed-in player (an API token) for a fixed time, alternating with a bare node:http process
  *     answering the same bytes captured from flaghost. Req/s, p50, p99, errors, the ratio to bare Node, and the
@@ -30,20 +30,28 @@ import { capture, startBare, type CapturedAnswer } from "./support/bare.js";
 import { seedEvent, type EventSpec, type SeededEvent } from "./support/event-seed.js";
 import { loadGet, loadTool, type LoadResult } from "./support/load.js";
 import { attemptLoad, warmCallers } from "./support/attempt-load.js";
-import { migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
+import { dropRedisKeys, migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
 
 const root = resolve(import.meta.dirname, "..");
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 /** Rounds per read, alternating flaghost and bare Node: the machine's speed drifts, each side's figure is its median round. */
 const ROUNDS = 3;
+/** A round lasts BENCH_DURATION_S / 2, at least this long. */
+const MIN_ROUND_S = 3;
+/**
+ * wrk only counts requests answered before a run ends, so a read slower than a few seconds would have its latency
+ * cut off at the round's length. A slow read's flaghost rounds last three times its expected latency (connections
+ * divided by the warm-up's rate: Little's law), up to this long.
+ */
+const MAX_SLOW_ROUND_S = 20;
 /** A slow server's requests may take seconds: wait this long before counting a timeout. */
 const TIMEOUT_S = 20;
 const TARGET = { ratio: 0.5, p99Ms: 20, attemptsPerSec: 1500, attemptsP99Ms: 50 };
 const ADMIN_TOKEN = randomBytes(24).toString("hex");
 
-const databaseUrl = process.env.DATABASE_URL;
-const redisUrl = process.env.REDIS_URL;
+const databaseUrl = process.env.DATABASE_URL ?? "";
+const redisUrl = process.env.REDIS_URL ?? "";
 if (!databaseUrl || !redisUrl) {
   console.error("bench reads needs DATABASE_URL and REDIS_URL (real Postgres and Redis)");
   process.exit(1);
@@ -105,31 +113,39 @@ interface ReadFigures {
   bareNode: LoadResult;
   ratio: number;
   targetMet: boolean;
-  rounds: { flaghostReqPerSec: number[]; bareNodeReqPerSec: number[]; seconds: number };
+  rounds: { flaghostReqPerSec: number[]; bareNodeReqPerSec: number[]; flaghostSeconds: number; bareNodeSeconds: number };
+}
+
+/** How long each round of a read lasts: flaghost's longer when the warm-up showed it slow (MAX_SLOW_ROUND_S). */
+function roundSeconds(warm: LoadResult) {
+  const base = Math.max(MIN_ROUND_S, Math.round(DURATION_S / 2));
+  const expectedLatencyS = warm.reqPerSec > 0 ? CONNECTIONS / warm.reqPerSec : Infinity;
+  return { flaghost: Math.max(base, Math.min(MAX_SLOW_ROUND_S, Math.ceil(3 * expectedLatencyS))), bare: base };
 }
 
 /** ROUNDS alternating runs of flaghost and the bare server on one read; each side's median round. */
-async function measureRead(flaghost: string, bare: string, path: string, headers: Record<string, string>): Promise<ReadFigures> {
-  const seconds = Math.max(3, Math.round(DURATION_S / 2));
+async function measureRead(flaghost: string, bare: string, path: string, headers: Record<string, string>, warm: LoadResult): Promise<ReadFigures> {
+  const seconds = roundSeconds(warm);
   const options = { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S };
   await loadGet(bare + path, CONNECTIONS, 1, options); // the bare server's warm-up (flaghost's was the general one)
   const served: LoadResult[] = [];
   const ceiling: LoadResult[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    served.push(await loadGet(flaghost + path, CONNECTIONS, seconds, options));
+    served.push(await loadGet(flaghost + path, CONNECTIONS, seconds.flaghost, options));
     await drain(flaghost + path, headers);
-    ceiling.push(await loadGet(bare + path, CONNECTIONS, seconds, options));
+    ceiling.push(await loadGet(bare + path, CONNECTIONS, seconds.bare, options));
   }
   const median = (runs: LoadResult[]) => [...runs].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(runs.length / 2)]!;
   const [flaghostMedian, bareMedian] = [median(served), median(ceiling)];
-  const ratio = round(flaghostMedian.reqPerSec / bareMedian.reqPerSec);
+  // Two significant digits: a read at 0.002 of the ceiling is not "0".
+  const ratio = +(flaghostMedian.reqPerSec / bareMedian.reqPerSec).toPrecision(2);
   const clean = served.every((r) => r.errors === 0 && r.non2xx === 0);
   return {
     flaghost: flaghostMedian,
     bareNode: bareMedian,
     ratio,
     targetMet: clean && ratio >= TARGET.ratio && flaghostMedian.p99Ms < TARGET.p99Ms,
-    rounds: { flaghostReqPerSec: served.map((r) => r.reqPerSec), bareNodeReqPerSec: ceiling.map((r) => r.reqPerSec), seconds },
+    rounds: { flaghostReqPerSec: served.map((r) => r.reqPerSec), bareNodeReqPerSec: ceiling.map((r) => r.reqPerSec), flaghostSeconds: seconds.flaghost, bareNodeSeconds: seconds.bare },
   };
 }
 
@@ -153,24 +169,62 @@ async function serverMemory(url: string, pid: number) {
   };
 }
 
-/** Each read once more with If-None-Match of the ETag flaghost just sent: how many answers are 304. */
+/** The ETag flaghost sends for `url` now (null if none). */
+async function etagOf(url: string, headers: Record<string, string>): Promise<string | null> {
+  const response = await fetch(url, { headers });
+  await response.arrayBuffer();
+  return response.headers.get("etag");
+}
+
+/**
+ * The ETag once it stops changing: writes just made (the attempts before) may still be reaching the read models, and
+ * a conditional GET with an ETag that is already stale rightly gets 200. Two answers SETTLE_MS apart must agree;
+ * how long that took is reported (null: it never settled within SETTLE_LIMIT_MS).
+ */
+const SETTLE_MS = 500;
+const SETTLE_LIMIT_MS = 30_000;
+async function settledEtag(url: string, headers: Record<string, string>): Promise<{ etag: string | null; settledAfterMs: number | null }> {
+  const started = performance.now();
+  let etag = await etagOf(url, headers);
+  while (etag !== null && performance.now() - started < SETTLE_LIMIT_MS) {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const again = await etagOf(url, headers);
+    if (again === etag) return { etag, settledAfterMs: Math.round(performance.now() - started) };
+    etag = again;
+  }
+  return { etag, settledAfterMs: etag === null ? 0 : null };
+}
+
+/** One load run with If-None-Match of `read`'s settled ETag, and whether the ETag was the same after it. */
+async function conditionalRun(url: string, headers: Record<string, string>) {
+  const { etag, settledAfterMs } = await settledEtag(url, headers);
+  if (!etag) return null;
+  const run = await loadGet(url, CONNECTIONS, Math.max(2, Math.round(DURATION_S / 4)), { headers: { ...headers, "if-none-match": etag }, allowErrors: true, countStatuses: true, timeoutSeconds: TIMEOUT_S });
+  const answered = Object.values(run.statuses ?? {}).reduce((a, b) => a + b, 0);
+  const share304 = answered === 0 ? 0 : round((run.statuses?.["304"] ?? 0) / answered, 3);
+  const etagAfter = await etagOf(url, headers);
+  return { etag, settledAfterMs, etagAfter, answered, share304, ...run };
+}
+
+/**
+ * Each read once more with If-None-Match of its settled ETag: how many answers are 304. An ETag that changed during
+ * the run without any write (a cache refreshing itself) is reported, and the run made once more with the new one.
+ */
 async function conditionalGets(url: string, reads: Read[], headers: Record<string, string>) {
   const results: Record<string, unknown> = {};
   for (const read of reads) {
-    const first = await fetch(url + read.path, { headers });
-    await first.arrayBuffer();
-    const etag = first.headers.get("etag");
-    if (!etag) {
+    let run = await conditionalRun(url + read.path, headers);
+    if (!run) {
       results[read.path] = { etag: null };
       console.log(`  ${read.path.padEnd(28)} no ETag sent: conditional GETs not possible`);
       continue;
     }
-    const run = await loadGet(url + read.path, CONNECTIONS, Math.max(2, Math.round(DURATION_S / 4)), { headers: { ...headers, "if-none-match": etag }, allowErrors: true, countStatuses: true, timeoutSeconds: TIMEOUT_S });
-    const answered = Object.values(run.statuses ?? {}).reduce((a, b) => a + b, 0);
-    const notModified = run.statuses?.["304"] ?? 0;
-    const share = answered === 0 ? 0 : round(notModified / answered, 3);
-    results[read.path] = { etag, share304: share, ...run };
-    console.log(`  ${read.path.padEnd(28)} ETag ${etag}: ${Math.round(share * 100)}% of ${answered} answers were 304, ${run.reqPerSec} req/s, p99 ${run.p99Ms} ms`);
+    const changedDuringRun = run.etagAfter !== run.etag ? run : null;
+    if (changedDuringRun) run = (await conditionalRun(url + read.path, headers))!;
+    results[read.path] = { ...run, ...(changedDuringRun ? { etagChangedWithoutWrites: { before: changedDuringRun.etag, after: changedDuringRun.etagAfter, share304: changedDuringRun.share304 } } : {}) };
+    const settled = run.settledAfterMs === null ? `still changing after ${SETTLE_LIMIT_MS / 1000} s` : `settled after ${run.settledAfterMs} ms`;
+    const changed = changedDuringRun ? `; the ETag changed during a first run with no write (${Math.round(changedDuringRun.share304 * 100)}% 304s then)` : "";
+    console.log(`  ${read.path.padEnd(28)} ETag ${run.etag} (${settled}): ${Math.round(run.share304 * 100)}% of ${run.answered} answers were 304, ${run.reqPerSec} req/s, p99 ${run.p99Ms} ms${changed}`);
   }
   return results;
 }
@@ -188,7 +242,7 @@ const verdict = (met: boolean) => (met ? "target met" : "target MISSED");
 
 function printRead(read: Read, bytes: number, f: ReadFigures) {
   const side = (r: LoadResult) => `${String(r.reqPerSec).padStart(6)} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms${r.errors || r.non2xx ? ` (${r.errors} errors, ${r.non2xx} 4xx/5xx)` : ""}`;
-  console.log(`  GET ${read.path} (${read.name}, ${bytes} bytes)`);
+  console.log(`  GET ${read.path} (${read.name}, ${bytes} bytes; rounds of ${f.rounds.flaghostSeconds} s on flaghost, ${f.rounds.bareNodeSeconds} s on bare node)`);
   console.log(`    flaghost  ${side(f.flaghost)}`);
   console.log(`    bare node ${side(f.bareNode)}`);
   console.log(`    ${f.ratio} of bare node: ${verdict(f.targetMet)} (>= ${TARGET.ratio}, p99 < ${TARGET.p99Ms} ms)`);
@@ -213,27 +267,33 @@ async function seed(spec: EventSpec, schema: string, env: Record<string, string>
   }
 }
 
-/** Each read under load once (caches, JIT, connection pools), then one real answer of each for the bare server. */
-async function warmUp(url: string, reads: Read[], headers: Record<string, string>): Promise<CapturedAnswer[]> {
+/**
+ * Each read under load once (caches, JIT, connection pools; its rate sets the length of its rounds), then one real
+ * answer of each for the bare server.
+ */
+async function warmUp(url: string, reads: Read[], headers: Record<string, string>): Promise<Array<{ warm: LoadResult; answer: CapturedAnswer }>> {
   console.log(`\nwarm-up (${CONNECTIONS} connections, 2 s per read)`);
+  const warmed: LoadResult[] = [];
   for (const read of reads) {
     const warm = await loadGet(url + read.path, CONNECTIONS, 2, { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S });
     await drain(url + read.path, headers);
     console.log(`  ${read.path.padEnd(28)} ${warm.reqPerSec} req/s, p99 ${warm.p99Ms} ms, ${warm.errors} errors, ${warm.non2xx} 4xx/5xx`);
+    warmed.push(warm);
   }
-  const answers: CapturedAnswer[] = [];
-  for (const read of reads) answers.push(await capture(url, read.path, headers));
-  return answers;
+  const result = [];
+  for (const [i, read] of reads.entries()) result.push({ warm: warmed[i]!, answer: await capture(url, read.path, headers) });
+  return result;
 }
 
 /** Every read against flaghost and the bare server. */
-async function measureReads(url: string, bareUrl: string, reads: Read[], answers: CapturedAnswer[], headers: Record<string, string>) {
-  console.log(`\nreads (${ROUNDS} rounds of ${Math.max(3, Math.round(DURATION_S / 2))} s each side, medians)`);
+async function measureReads(url: string, bareUrl: string, reads: Read[], warmed: Array<{ warm: LoadResult; answer: CapturedAnswer }>, headers: Record<string, string>) {
+  console.log(`\nreads (${ROUNDS} rounds each side, alternating, medians)`);
   const results: Record<string, { name: string } & ReturnType<typeof answerSummary> & ReadFigures> = {};
   for (const [i, read] of reads.entries()) {
-    const figures = await measureRead(url, bareUrl, read.path, headers);
-    printRead(read, answers[i]!.body.length, figures);
-    results[read.path] = { name: read.name, ...answerSummary(answers[i]!), ...figures };
+    const { warm, answer } = warmed[i]!;
+    const figures = await measureRead(url, bareUrl, read.path, headers, warm);
+    printRead(read, answer.body.length, figures);
+    results[read.path] = { name: read.name, ...answerSummary(answer), ...figures };
   }
   return results;
 }
@@ -262,11 +322,11 @@ function printMemory(afterWarmUp: Memory, atEnd: Memory) {
 /** The figures in one table, in the shape of the issue's. */
 function printSummary(spec: EventSpec, reads: Awaited<ReturnType<typeof measureReads>>, attempts: Awaited<ReturnType<typeof measureAttemptsDuringReads>>) {
   console.log(`\nsummary: ${spec.players} players, ${spec.solves} solves, ${spec.mode} mode`);
-  console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(6)}  target`);
+  console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(8)}  target`);
   for (const [path, r] of Object.entries(reads)) {
-    console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(6)}  ${r.targetMet ? "met" : "missed"}`);
+    console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(8)}  ${r.targetMet ? "met" : "missed"}`);
   }
-  console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(6)}  ${attempts.targetMet ? "met" : "missed"}`);
+  console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(8)}  ${attempts.targetMet ? "met" : "missed"}`);
 }
 
 async function main() {
@@ -308,12 +368,12 @@ async function main() {
     const reads = readsOf(spec, event);
     report.reader = { userId: reader.userId, teamId: reader.teamId, credential: "API token" };
 
-    const answers = await warmUp(server.url, reads, headers);
+    const warmed = await warmUp(server.url, reads, headers);
     const memoryAfterWarmUp = await serverMemory(server.url, server.child.pid!);
-    const bare = await startBare(answers, scratch);
+    const bare = await startBare(warmed.map((w) => w.answer), scratch);
     children.push(bare.child);
 
-    const readResults = await measureReads(server.url, bare.url, reads, answers, headers);
+    const readResults = await measureReads(server.url, bare.url, reads, warmed, headers);
     report.reads = readResults;
     const attempts = await measureAttemptsDuringReads(server.url, event, headers);
     report.attemptsDuringReads = attempts;
@@ -330,6 +390,7 @@ async function main() {
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)));
     rmSync(scratch, { recursive: true, force: true });
     await dropSchema(schema);
+    await dropRedisKeys(redisUrl, `${schema}:`);
   }
   mkdirSync(resolve(root, "bench/results"), { recursive: true });
   writeFileSync(resolve(root, "bench/results/reads.json"), JSON.stringify(report, null, 2));

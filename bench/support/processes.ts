@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { Redis } from "ioredis";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -60,4 +61,20 @@ export async function migrateFlaghost(env: Record<string, string>): Promise<void
   child.stdout!.on("data", (chunk) => (out += chunk));
   const code = await new Promise<number | null>((done) => child.once("exit", done));
   if (code !== 0) throw new Error(`flaghost migrate exited with ${code}: ${out}`);
+}
+
+/** Deletes every Redis key under `prefix` (what a benchmark's server left: streams, caches, instance records). */
+export async function dropRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true });
+  await redis.connect();
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
 }
