@@ -49,7 +49,8 @@ describe("core/ctf read models: the challenge list and account pages from memory
   });
 
   it("a burst of 100 correct submissions while 50 clients poll: no 5xx, and no read older than an answer already given", async () => {
-    const target = await t.challenge({ name: "burst target", value: 10 }, "flag{burst}");
+    // Dynamic: every correct answer recomputes its value under the challenge's row lock (concurrent solvers once deadlocked there).
+    const target = await t.challenge({ name: "burst target", type: "dynamic", initial: 500, minimum: 100, decay: 50, function: "linear" }, "flag{burst}");
     const solvers = await Promise.all(Array.from({ length: 100 }, () => t.register()));
     const pollers = await Promise.all(Array.from({ length: 50 }, () => t.register()));
     const countOf = (body: { data: Array<{ id: number; solves: number }> }) => body.data.find((c) => c.id === target)!.solves;

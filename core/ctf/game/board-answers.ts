@@ -27,6 +27,16 @@ export type BoardView = "player" | "admin";
 const anonymizedRow = (id: number) =>
   JSON.stringify({ id, type: "hidden", name: "???", value: 0, solves: null, solved_by_me: false, category: "???", tags: [], template: "", script: "" });
 
+const sameRows = (a: readonly BoardRow[], b: readonly BoardRow[]) =>
+  a.length === b.length && a.every((row, i) => row.head === b[i]!.head && row.tail === b[i]!.tail && sameUnshown(row.challenge, b[i]!.challenge));
+
+/**
+ * What decides a body without being in the row's JSON: prerequisites (whether a row shows, per player) and the
+ * description (the `q` filter searches it).
+ */
+const sameUnshown = (a: CachedChallenge, b: CachedChallenge) =>
+  a.anonymize === b.anonymize && a.prerequisites.join() === b.prerequisites.join() && a.description === b.description;
+
 /** CTFd's order of the board: position, then value, then id. */
 const boardOrder = (a: CachedChallenge, b: CachedChallenge) => a.position - b.position || a.value - b.value || a.id - b.id;
 
@@ -87,8 +97,12 @@ export class BoardAnswers {
       .sort(boardOrder)
       .map((c) => rowOf(c, this.solves.solveCount(c.id, counts), view));
     this.cached.set(view, { challenges, version, rows });
-    this.generation++;
-    this.bodies.clear();
+    // A reload of the challenge cache (every 30 s) or a solve elsewhere may leave this view's bytes as they were:
+    // then the ETags stay, and clients that poll keep getting 304.
+    if (!hit || !sameRows(hit.rows, rows)) {
+      this.generation++;
+      this.bodies.clear();
+    }
     return rows;
   }
 }

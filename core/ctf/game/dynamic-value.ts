@@ -36,6 +36,9 @@ export interface ValueChange {
 /**
  * Recomputes the value of the given dynamic challenges inside the caller's transaction. Each challenge row is
  * locked first, so concurrent solves recompute one after another and the last one sees every committed solve.
+ * The lock is FOR NO KEY UPDATE: the solve the transaction inserted already holds a KEY SHARE lock on the row
+ * (its foreign key), and FOR UPDATE would wait for the other solvers' KEY SHARE locks while they wait for ours
+ * (a deadlock under concurrent solves of one dynamic challenge).
  * Returns the challenges whose value changed (callers emit `challenge.updated` for them).
  */
 export async function recomputeDynamicValues(tx: EntityManager, challengeIds: number[]): Promise<ValueChange[]> {
@@ -43,7 +46,7 @@ export async function recomputeDynamicValues(tx: EntityManager, challengeIds: nu
   for (const id of [...new Set(challengeIds)].sort((a, b) => a - b)) {
     const [row] = await txQuery<{ value: number; initial: number; minimum: number; decay: number; decay_function: "linear" | "logarithmic"; state: ValueChange["state"] }>(
       tx,
-      `SELECT value, initial, minimum, decay, decay_function, state FROM ctf_challenges WHERE id = $1 AND type = 'dynamic' FOR UPDATE`,
+      `SELECT value, initial, minimum, decay, decay_function, state FROM ctf_challenges WHERE id = $1 AND type = 'dynamic' FOR NO KEY UPDATE`,
       [id],
     );
     if (!row) continue;
