@@ -11,6 +11,7 @@ import { AccountRowCache } from "./accounts/row-cache.js";
 import "./events.js";
 import type { CtfConfig } from "./config.js";
 import { ChallengeCache } from "./game/challenge-cache.js";
+import type { PreparedAnswer } from "./game/board-answers.js";
 import { SolveIndex } from "./game/solve-index.js";
 import type { ChallengeType, FlagVerifier, Player, StandingsSource } from "./service.js";
 import { SettingsStore } from "./settings.js";
@@ -42,7 +43,7 @@ export class Ctf {
   /** Account rows for profile views (not for writes). */
   readonly accountRows: AccountRowCache;
   /** Pages of the public account lists as bytes, with the accountRows version they were built at (accounts/listing.ts). */
-  readonly publicPages = new Map<string, { version: string; body: Buffer }>();
+  readonly publicPages = new Map<string, { version: string; answer: PreparedAnswer }>();
   readonly config: CtfConfig;
   readonly auth: PlayerAuth;
   readonly challengeTypes = new Map<string, ChallengeType>();

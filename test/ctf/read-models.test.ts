@@ -95,7 +95,7 @@ describe("core/ctf read models: the challenge list and account pages from memory
     const player = await t.register();
     const other = (await (await t.register()).get("/api/v1/users/me")).body.data.id;
     // The first request resolves the session through the ordinary route; later ones are answered ahead of Koa.
-    for (const path of ["/api/v1/challenges", "/api/v1/users/me", `/api/v1/users/${other}`]) {
+    for (const path of ["/api/v1/challenges", "/api/v1/users/me", `/api/v1/users/${other}`, "/api/v1/users", "/api/v1/users?page=1"]) {
       const answers = [await player.get(path), await player.get(path), await player.get(path)];
       expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200]);
       expect(new Set(answers.map((a) => JSON.stringify(a.body))).size, path).to.equal(1);

@@ -3,7 +3,9 @@ import { z } from "zod";
 import { badRequest } from "../../kernel/errors.js";
 import { parseInput } from "../../kernel/http/envelope.js";
 import type { Ctf } from "../runtime.js";
-import { assertAccountsVisible, readerOf } from "./access.js";
+import type { PreparedRequest, PreparedResponse } from "../../kernel/http/prepared.js";
+import { PRIVATE_JSON, privateJsonAnswer, sendWithEtag, type PreparedAnswer } from "../game/board-answers.js";
+import { accountsRefusal, assertAccountsVisible, readerOf } from "./access.js";
 import { pageOf } from "./rows.js";
 import type { ViewLevel } from "./views.js";
 
@@ -11,13 +13,14 @@ import type { ViewLevel } from "./views.js";
  * Query rules for the paginated account lists (`GET /users`, `GET /teams`). Unlike CTFd, `per_page` is honoured
  * (default 50, at most 100). Unknown query keys are ignored, as clients add cache busters.
  */
+const DEFAULT_PER_PAGE = 50;
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 const optionalText = z.string().trim().max(128).optional();
 
 export function listQuery<F extends string>(searchFields: readonly [F, ...F[]]) {
   return z.object({
     page: positiveInt(1_000_000).default(1),
-    per_page: positiveInt(100).default(50),
+    per_page: positiveInt(100).default(DEFAULT_PER_PAGE),
     q: optionalText,
     field: z.enum(searchFields).optional(),
     affiliation: optionalText,
@@ -88,32 +91,45 @@ export async function answerAccountPage<Row, F extends string>(
   // The unfiltered public list is the one every player opens: its pages are kept as bytes until an account changes,
   // and its total comes from memory (listed-counts.ts). Anything filtered, or the admin view, is read each time.
   const plain = !adminView && where.length === 0;
-  const cacheKey = `${list.table}|${q.page}|${q.per_page}`;
-  // Rows and total both go into a page: it is good while neither moved.
-  const version = `${ctf.accountRows.version}|${ctf.listedAccounts.version}`;
-  const hit = plain ? ctf.publicPages.get(cacheKey) : undefined;
-  if (hit && hit.version === version) {
-    ctx.type = "application/json; charset=utf-8";
-    ctx.body = hit.body;
-    return;
-  }
+  const cached = plain ? cachedPublicPage(ctf, list.table, q.page, q.per_page) : null;
+  if (cached) return sendWithEtag(ctx, cached);
+  const version = publicPagesVersion(ctf);
   const knownTotal = plain ? ctf.listedAccounts.total(list.table) : null;
   if (!adminView) where.push("NOT a.hidden", "NOT a.banned");
   const { rows, total } = await pageOf<Row>(ctf.db.query.bind(ctf.db), list.table, where, params, q.page, q.per_page, knownTotal);
-  const answer = {
-    success: true,
-    data: rows.map((row) => list.view(row, adminView ? "admin" : "public")),
-    meta: { pagination: pagination(q.page, q.per_page, total) },
-  };
-  if (!plain || `${ctf.accountRows.version}|${ctf.listedAccounts.version}` !== version) {
-    ctx.body = answer;
-    return;
+  const answer = privateJsonAnswer(rows.map((row) => list.view(row, adminView ? "admin" : "public")), { pagination: pagination(q.page, q.per_page, total) });
+  // Kept only if no account changed while the page was read (else the next reader reads it again).
+  if (plain && publicPagesVersion(ctf) === version) {
+    if (ctf.publicPages.size >= MAX_CACHED_PAGES) ctf.publicPages.clear();
+    ctf.publicPages.set(pageKey(list.table, q.page, q.per_page), { version, answer });
   }
-  const body = Buffer.from(JSON.stringify(answer));
-  if (ctf.publicPages.size >= MAX_CACHED_PAGES) ctf.publicPages.clear();
-  ctf.publicPages.set(cacheKey, { version, body });
-  ctx.type = "application/json; charset=utf-8";
-  ctx.body = body;
+  sendWithEtag(ctx, answer);
+}
+
+/** What a cached public page is good for: no account changed and the listed totals were not re-counted since. */
+const publicPagesVersion = (ctf: Ctf) => `${ctf.accountRows.version}|${ctf.listedAccounts.version}`;
+const pageKey = (table: string, page: number, perPage: number) => `${table}|${page}|${perPage}`;
+
+/** A public page (unfiltered, non-admin) if it is cached and still good, without waiting; null otherwise. */
+export function cachedPublicPage(ctf: Ctf, table: "ctf_users" | "ctf_teams", page: number, perPage: number): PreparedAnswer | null {
+  const hit = ctf.publicPages.get(pageKey(table, page, perPage));
+  return hit && hit.version === publicPagesVersion(ctf) ? hit.answer : null;
+}
+
+/**
+ * `GET /users` and `GET /teams` as players page through them (no query, or `page=N`), answered ahead of Koa from a
+ * cached page when the caller (or no caller) needs no database; anything else takes the ordinary route.
+ */
+export function preparedAccountPage(ctf: Ctf, table: "ctf_users" | "ctf_teams") {
+  return (request: PreparedRequest): PreparedResponse | null => {
+    const settings = ctf.settings.peek();
+    const page = /^(?:page=([1-9]\d{0,5}))?$/.exec(request.querystring);
+    if (!settings || !page) return null;
+    const player = ctf.auth.cachedPlayer(request.headers, settings.mode);
+    if (player === undefined || player?.admin || accountsRefusal(settings, { player, admin: false })) return null;
+    const cached = cachedPublicPage(ctf, table, Number(page[1] ?? 1), DEFAULT_PER_PAGE);
+    return cached ? { body: cached.body(), etag: cached.etag, headers: PRIVATE_JSON } : null;
+  };
 }
 
 /** Public list pages kept as bytes (each at most 100 accounts); beyond this many the cache starts over. */

@@ -8,7 +8,7 @@ import { answerActivity } from "../accounts/activity.js";
 import { newSecret } from "../accounts/auth.js";
 import { emitAccountUpdated, inTx, recomputeChallenges, rowChanges } from "../accounts/changes.js";
 import { accountName, email, isUniqueViolation, password } from "../accounts/fields.js";
-import { answerAccountPage, listQuery } from "../accounts/listing.js";
+import { answerAccountPage, listQuery, preparedAccountPage } from "../accounts/listing.js";
 import { assertBracket, pathId, profileText, profileWebsite, rowId, teamById, updateRow, userById } from "../accounts/rows.js";
 import { standingOf } from "../accounts/standings.js";
 import { addMember, insertTeam, invitedTeamId, inviteCode, inviteSignedBy, memberIds, removeMember } from "../accounts/teams.js";
@@ -172,6 +172,7 @@ export function teamsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     });
 
   routes.get("/api/v1/teams", { query: teamsQuery }, (ctx) => answerAccountPage<TeamRow, string>(ctx, ctf, { table: "ctf_teams", query: teamsQuery, searchColumns: SEARCH_COLUMNS, view: teamView }));
+  routes.prepared("/api/v1/teams", preparedAccountPage(ctf, "ctf_teams"));
 
   // --- players: create, join, leave ---
 

@@ -9,7 +9,7 @@ import { answerActivity } from "../accounts/activity.js";
 import { sha256, SESSION_COOKIE } from "../accounts/auth.js";
 import { emitAccountUpdated, recomputeChallenges, rowChanges } from "../accounts/changes.js";
 import { email, isUniqueViolation, password, userName } from "../accounts/fields.js";
-import { answerAccountPage, listQuery } from "../accounts/listing.js";
+import { answerAccountPage, listQuery, preparedAccountPage } from "../accounts/listing.js";
 import { assertBracket, pathId, profileText, profileWebsite, rowId, updateRow, userById } from "../accounts/rows.js";
 import { standingFrom, standingOf, type ScoringAccount, type Standing } from "../accounts/standings.js";
 import { userView, type UserRow } from "../accounts/views.js";
@@ -128,6 +128,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
   };
 
   routes.get("/api/v1/users", { query: usersQuery }, (ctx) => answerAccountPage<UserRow, string>(ctx, ctf, { table: "ctf_users", query: usersQuery, searchColumns: SEARCH_COLUMNS, view: userView }));
+  routes.prepared("/api/v1/users", preparedAccountPage(ctf, "ctf_users"));
 
   // --- the caller's own account (registered before /users/:id) ---
 

@@ -68,7 +68,7 @@ export class BoardAnswers {
    * filters and the player's solved set), so a client that already has it costs no body at all; bodies are reused
    * between players with the same inputs.
    */
-  answer(challenges: Map<number, CachedChallenge>, view: BoardView, filters: { key: string; keep(c: CachedChallenge): boolean }, solved: ReadonlySet<number>, admin: boolean): { etag: string; body(): Buffer } {
+  answer(challenges: Map<number, CachedChallenge>, view: BoardView, filters: { key: string; keep(c: CachedChallenge): boolean }, solved: ReadonlySet<number>, admin: boolean): PreparedAnswer {
     const rows = this.rows(challenges, view);
     const key = `${this.generation}|${view}|${admin}|${filters.key}|${[...solved].sort((a, b) => a - b).join(",")}`;
     const etag = `"${createHash("sha1").update(key).digest("base64url")}"`;
@@ -127,7 +127,7 @@ export function boardBody(rows: readonly BoardRow[], solved: ReadonlySet<number>
  * Sends a JSON answer with its ETag, or 304 (and no body is made) when the client already has it. The body depends on
  * who asks, so it is private and revalidated every time.
  */
-export function sendWithEtag(ctx: Context, answer: { etag: string; body(): Buffer }): void {
+export function sendWithEtag(ctx: Context, answer: PreparedAnswer): void {
   ctx.set("ETag", answer.etag);
   for (const [name, value] of Object.entries(PRIVATE_JSON)) ctx.set(name, value);
   if (etagMatches(ctx.headers["if-none-match"], answer.etag)) {
@@ -137,9 +137,15 @@ export function sendWithEtag(ctx: Context, answer: { etag: string; body(): Buffe
   ctx.body = answer.body();
 }
 
-/** A `{ success: true, data }` answer serialized once, with its ETag (for sendWithEtag or a prepared route). */
-export function privateJsonAnswer(data: unknown): { etag: string; body(): Buffer } {
-  const body = Buffer.from(JSON.stringify({ success: true, data }));
+/** An answer ready to send: its ETag, and its bytes made on demand (a 304 needs none). */
+export interface PreparedAnswer {
+  etag: string;
+  body(): Buffer;
+}
+
+/** A `{ success: true, data[, meta] }` answer serialized once, with its ETag (for sendWithEtag or a prepared route). */
+export function privateJsonAnswer(data: unknown, meta?: unknown): PreparedAnswer {
+  const body = Buffer.from(JSON.stringify(meta === undefined ? { success: true, data } : { success: true, data, meta }));
   const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
   return { etag, body: () => body };
 }
