@@ -14,7 +14,7 @@
  *  - the server's memory (VmRSS / VmHWM).
  * Prints figures and writes bench/results/scoreboard.json. BENCH_DURATION_S (default 10) sets each load run.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -30,8 +30,9 @@ import { Kernel } from "../core/kernel/kernel.js";
 import { boardBody } from "../plugins/scoreboard/engine/rows.js";
 import { StandingsState } from "../plugins/scoreboard/engine/state.js";
 import { dropSchema } from "../test/helpers/kernel.js";
+import { capture, startBare } from "./support/bare.js";
 import { loadGet, loadTool } from "./support/load.js";
-import { startFlaghost, waitForLine } from "./support/processes.js";
+import { startFlaghost } from "./support/processes.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -208,45 +209,6 @@ function startServer(place: Place) {
   });
 }
 
-/** A bare node:http process answering each path with fixed bytes and headers: what Node itself can do. */
-const BARE_SERVER = `
-const http = require("node:http");
-const fs = require("node:fs");
-const routes = new Map(JSON.parse(fs.readFileSync(process.env.BARE_ROUTES, "utf8")).map((r) => [r.path, { headers: r.headers, body: fs.readFileSync(r.bodyFile) }]));
-const server = http.createServer((req, res) => {
-  const route = routes.get(req.url);
-  if (!route) { res.statusCode = 404; return res.end(); }
-  res.writeHead(200, route.headers);
-  res.end(route.body);
-});
-server.keepAliveTimeout = 65000;
-server.listen(0, "127.0.0.1", () => console.log("bare listening on " + server.address().port));
-`;
-
-async function startBare(routes: Array<{ path: string; headers: Record<string, string>; body: Buffer }>, dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const spec = routes.map((r, i) => {
-    const bodyFile = resolve(dir, `body-${i}`);
-    writeFileSync(bodyFile, r.body);
-    return { path: r.path, headers: r.headers, bodyFile };
-  });
-  const routesFile = resolve(dir, "routes.json");
-  writeFileSync(routesFile, JSON.stringify(spec));
-  const child = spawn(process.execPath, ["-e", BARE_SERVER], { env: { ...process.env, BARE_ROUTES: routesFile }, stdio: ["ignore", "pipe", "inherit"] });
-  const [, port] = await waitForLine(child, /bare listening on (\d+)/, "bare server");
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-/** The bytes and headers flaghost answers an anonymous GET with (minus per-request and hop-by-hop headers). */
-async function capture(url: string): Promise<{ headers: Record<string, string>; body: Buffer }> {
-  const response = await fetch(url);
-  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status}`);
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, key) => {
-    if (!["date", "connection", "keep-alive", "transfer-encoding", "x-request-id"].includes(key)) headers[key] = value;
-  });
-  return { headers, body: Buffer.from(await response.arrayBuffer()) };
-}
-
 const load50 = (url: string, seconds: number) => loadGet(url, CONNECTIONS, seconds);
 
 /**
@@ -363,12 +325,9 @@ async function runDataset(name: string, spec: Dataset) {
     children.push(server.child);
     const bootMs = performance.now() - started;
     const paths = ["/api/v1/scoreboard", "/api/v1/scoreboard/top/10"];
-    const captured = await Promise.all(paths.map((path) => capture(server.url + path)));
+    const captured = await Promise.all(paths.map((path) => capture(server.url, path)));
     const rows = (JSON.parse(captured[0]!.body.toString()) as { data: unknown[] }).data.length;
-    const bare = await startBare(
-      paths.map((path, i) => ({ path, ...captured[i]! })),
-      scratch,
-    );
+    const bare = await startBare(captured, scratch);
     children.push(bare.child);
 
     const endpoints: Record<string, unknown> = {};
