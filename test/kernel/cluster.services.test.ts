@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { expect } from "chai";
 import pg from "pg";
 import { backends, uniqueName } from "../helpers/backends.js";
-import { dropSchema, eventually, fixturePlugin, projectRoot } from "../helpers/kernel.js";
+import { spawnInstance, whenListening } from "../helpers/instances.js";
+import { dropSchema, eventually, fixturePlugin } from "../helpers/kernel.js";
 
 /**
  * Three real kernel processes against one Postgres and one Redis (this suite needs both; test/run.ts runs it
@@ -17,39 +17,20 @@ describe("cluster: three kernel processes share one scheduler", function () {
   let db: pg.Client;
 
   const startInstance = (name: string) => {
-    const child = spawn(process.execPath, ["--import", "tsx", resolve(projectRoot, "core/cli.ts"), "start"], {
-      cwd: projectRoot,
-      env: {
-        ...process.env,
-        PORT: "0",
-        FLAGHOST_HOST: "127.0.0.1",
-        FLAGHOST_DB_SCHEMA: schema,
-        FLAGHOST_REDIS_PREFIX: `${schema}:`,
-        FLAGHOST_INSTANCE_ID: name,
-        FLAGHOST_PLUGIN_PATHS: fixturePlugin("ticker"),
-        FLAGHOST_LOG_LEVEL: "warn",
-        FLAGHOST__scheduler__leaseMs: String(leaseMs),
-        FLAGHOST__plugins__ticker__long: "true",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const instance = spawnInstance({
+      name,
+      schema,
+      env: { FLAGHOST_PLUGIN_PATHS: fixturePlugin("ticker"), FLAGHOST__scheduler__leaseMs: String(leaseMs), FLAGHOST__plugins__ticker__long: "true" },
     });
-    let output = "";
-    child.stdout!.on("data", (c) => (output += c));
-    child.stderr!.on("data", (c) => (output += c));
-    child.on("exit", (code, signal) => {
-      if (code && code !== 0) console.error(`instance ${name} exited with ${code}:\n${output}`);
-      void signal;
-    });
-    processes.set(name, child);
-    return { child, output: () => output };
+    processes.set(name, instance.child);
+    return instance;
   };
 
   before(async () => {
     db = new pg.Client({ connectionString: backends.databaseUrl });
     await db.connect();
-    const started = ["a", "b", "c"].map((name) => startInstance(`instance-${name}`));
     // Three processes compile and boot at once on two cores; on a busy machine that can take a while.
-    await eventually(() => started.every((s) => s.output().includes("listening on")), 110_000, 100);
+    await whenListening(["a", "b", "c"].map((name) => startInstance(`instance-${name}`)), 110_000);
   });
 
   after(async () => {

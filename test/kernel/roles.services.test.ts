@@ -1,19 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { expect } from "chai";
 import pg from "pg";
 import { backends, uniqueName } from "../helpers/backends.js";
-import { dropSchema, eventually, fixturePlugin, projectRoot, responseBody, TEST_ADMIN_TOKEN } from "../helpers/kernel.js";
-
-interface Instance {
-  name: string;
-  role: "web" | "worker" | "scheduler";
-  child: ChildProcess;
-  output: () => string;
-  url: string;
-}
+import { spawnInstance, whenListening, type Instance } from "../helpers/instances.js";
+import { dropSchema, eventually, fixturePlugin, responseBody, TEST_ADMIN_TOKEN } from "../helpers/kernel.js";
 
 /**
  * Process roles on real Postgres and Redis (test/run.ts runs this only when both are set): one web, two workers
@@ -28,34 +20,20 @@ describe("roles: web, worker and scheduler processes", function () {
   const instances = new Map<string, Instance>();
   let db: pg.Client;
 
-  const start = (name: string, role: Instance["role"]) => {
-    const child = spawn(process.execPath, ["--import", "tsx", resolve(projectRoot, "core/cli.ts"), "start"], {
-      cwd: projectRoot,
+  const start = (name: string, role: "web" | "worker" | "scheduler") => {
+    const instance = spawnInstance({
+      name,
+      schema,
       env: {
-        ...process.env,
-        PORT: "0",
-        FLAGHOST_HOST: "127.0.0.1",
         FLAGHOST_ROLE: role,
-        FLAGHOST_DB_SCHEMA: schema,
-        FLAGHOST_REDIS_PREFIX: `${schema}:`,
-        FLAGHOST_INSTANCE_ID: name,
         FLAGHOST_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
         FLAGHOST_PLUGIN_PATHS: fixturePlugin("queue-probe"),
-        FLAGHOST_LOG_LEVEL: "warn",
         FLAGHOST__queues__blockMs: "250",
         FLAGHOST__queues__claimStaleAfterMs: String(claimStaleAfterMs),
         FLAGHOST__instances__heartbeatMs: "1000",
         "FLAGHOST__plugins__queue-probe__tick": "true",
       },
-      stdio: ["ignore", "pipe", "pipe"],
     });
-    let output = "";
-    child.stdout!.on("data", (c) => (output += c));
-    child.stderr!.on("data", (c) => (output += c));
-    child.on("exit", (code) => {
-      if (code && code !== 0) console.error(`instance ${name} exited with ${code}:\n${output}`);
-    });
-    const instance: Instance = { name, role, child, output: () => output, url: "" };
     instances.set(name, instance);
     return instance;
   };
@@ -80,8 +58,7 @@ describe("roles: web, worker and scheduler processes", function () {
     await db.connect();
     const started = [start("web", "web"), start("worker-1", "worker"), start("worker-2", "worker"), start("scheduler", "scheduler")];
     // Four processes compile and boot at once on a shared two-core machine: that can take a while.
-    await eventually(() => started.every((s) => s.output().includes("listening on")), 170_000, 200);
-    for (const instance of started) instance.url = `http://127.0.0.1:${/listening on http:\/\/[^:]+:(\d+)/.exec(instance.output())![1]}`;
+    await whenListening(started);
   });
 
   after(async () => {
