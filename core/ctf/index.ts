@@ -14,7 +14,7 @@ import { flagsRoutes } from "./api/flags.js";
 import { hintsRoutes } from "./api/hints.js";
 import { importRoutes } from "./api/import.js";
 import { liveEventRoutes } from "./api/live-events.js";
-import { notificationsRoutes } from "./api/notifications.js";
+import { createNotification, notificationsRoutes } from "./api/notifications.js";
 import { teamsRoutes } from "./api/teams.js";
 import { tokensRoutes } from "./api/tokens.js";
 import { usersRoutes } from "./api/users.js";
@@ -65,6 +65,10 @@ export default definePlugin({
       player: (ctx) => ctf.player(ctx),
       addChallengeType: (type) => void ctf.challengeTypes.set(type.id, type),
       addFlagVerifier: (verifier) => void ctf.flagVerifiers.set(verifier.type, verifier),
+      notify: async ({ title, content, type = "toast", sound = true }) => {
+        const view = await createNotification(ctf, { title, content, type, sound });
+        return { id: Number(view.id) };
+      },
     };
     const shell = createPageShell(ctf);
     for (const addRoutes of API_MODULES) addRoutes(routes, ctf);

@@ -55,6 +55,11 @@ export interface GameService {
   player(ctx: Context): Promise<Player | null>;
   addChallengeType(type: ChallengeType): void;
   addFlagVerifier(verifier: FlagVerifier): void;
+  /**
+   * Posts a notification to everyone (as an admin's `POST /api/v1/notifications` would, with the same
+   * `notification.created` event), e.g. a plugin announcing a first blood. Returns its id.
+   */
+  notify(notice: { title: string; content: string; type?: "toast" | "alert" | "background"; sound?: boolean }): Promise<{ id: number }>;
 }
 
 export interface PageOptions {
@@ -170,6 +175,12 @@ export interface SubmissionFact {
   type: "correct" | "incorrect" | "ratelimited" | "discard";
   /** ms since the epoch. */
   at: number;
+  /** What was submitted. */
+  provided: string;
+  /** The client's address as core/ctf recorded it (raw: hash it before keeping it anywhere), or null. */
+  ip: string | null;
+  /** The client's User-Agent header as recorded, or null. */
+  userAgent: string | null;
 }
 
 /**
