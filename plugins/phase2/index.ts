@@ -1,11 +1,21 @@
 import { gameService, pageShellService, readService } from "../../core/ctf/service.js";
 import { coreServices, definePlugin } from "../../core/kernel/plugin-host/api.js";
+import "../whale/service.js"; // the flag.reused and container.* event types (whale is optional)
+import { runAnalytics } from "./analytics-job.js";
+import { AnalyticsStore } from "./analytics.js";
 import { bloodEvents } from "./blood-events.js";
 import { Bloods } from "./bloods.js";
 import { phase2Config } from "./config.js";
+import { Consent } from "./consent.js";
 import { phase2Migrations } from "./migrations.js";
+import { analyticsRoutes } from "./routes/analytics.js";
 import { boardRoutes } from "./routes/board.js";
+import { consentRoutes } from "./routes/consent.js";
+import { reviewRoutes } from "./routes/review.js";
 import { statusRoutes } from "./routes/status.js";
+import { AddressHasher } from "./suspicion/address.js";
+import { flagReused } from "./suspicion/detectors.js";
+import { Findings } from "./suspicion/findings.js";
 
 /**
  * phase2: bloods decided by the database, flag-sharing suspicion with an insert-only review history, challenge
@@ -40,9 +50,26 @@ export default definePlugin({
     boardRoutes(routes, bloods, coordination, config.boardRateLimit, on.bloods);
     statusRoutes(routes, config);
 
-    void jobs;
-    void auth;
+    const findings = new Findings(db);
+    const consent = new Consent(db);
+    const addresses = new AddressHasher(db, config.addressSalt);
+    const analytics = new AnalyticsStore(db);
+    const analyticsDeps = { read, findings, store: analytics, consent, addresses, config };
+    reviewRoutes(routes, auth, findings);
+    consentRoutes(routes, game, consent);
+    analyticsRoutes(routes, auth, analytics);
+    jobs.add({ id: "analytics", cron: config.analyticsCron, scope: "cluster", timeoutMs: 25_000, run: ({ signal, log: runLog }) => runAnalytics(analyticsDeps, { signal, log: runLog }) });
+
+    // whale's certain evidence: written once, by the instance that judged the attempt.
+    events.on("flag.reused", async function recordFlagReuse(event, meta) {
+      if (!meta.local || !on.suspicion()) return;
+      const draft = flagReused(event, { config, hashAddress: (a) => addresses.hash(a), consented: () => false });
+      if (draft) await findings.record(event.accountType, [draft]);
+    });
+
     void pages;
-    return {};
+    return {
+      init: () => addresses.load(),
+    };
   },
 });

@@ -13,8 +13,19 @@ export function startPhase2(options: { mode?: "users" | "teams"; phase2?: Record
     mode: options.mode,
     settings: options.settings,
     plugins: [SCOREBOARD_PLUGIN, WHALE_STAND_IN, PHASE2_PLUGIN],
-    config: { plugins: { phase2: { analyticsCron: "0 0 1 1 *", healthCron: "0 0 1 1 *", ...options.phase2 } } },
+    // Addresses come from X-Forwarded-For, so tests can send from several (documentation-range) addresses.
+    config: { http: { trustProxy: true }, plugins: { phase2: { analyticsCron: "0 0 1 1 *", healthCron: "0 0 1 1 *", cleanupCron: "0 0 1 1 *", ...options.phase2 } } },
   });
+}
+
+/** The request headers of a client at `address` (TEST-NET addresses only), with an optional user agent. */
+export const from = (address: string, userAgent?: string): Record<string, string> => ({ "x-forwarded-for": address, ...(userAgent ? { "user-agent": userAgent } : {}) });
+
+/** The admin's findings, filtered by a query string. */
+export async function findings(t: TestCtf, query = ""): Promise<Array<Record<string, any>>> {
+  const res = await t.admin.get(`/api/v1/phase2/suspicious_activity${query}`);
+  expect(res.status, JSON.stringify(res.body)).to.equal(200);
+  return res.body.data;
 }
 
 /** Waits until every event emitted so far has been handled. */
@@ -40,6 +51,7 @@ export async function bloodsOf(t: TestCtf, challengeId: number) {
 export async function runJob(t: TestCtf, job: "analytics" | "health" | "cleanup") {
   const res = await t.request("POST", `/api/v1/admin/jobs/phase2.${job}/run`);
   expect(res.status, JSON.stringify(res.body)).to.equal(200);
+  expect(res.body.data.outcome, JSON.stringify(res.body.data)).to.equal("succeeded");
   await settle(t);
   return res.body.data;
 }
