@@ -1,16 +1,18 @@
 import { gameService, pageShellService, readService } from "../../core/ctf/service.js";
 import { coreServices, definePlugin } from "../../core/kernel/plugin-host/api.js";
-import "../whale/service.js"; // the flag.reused and container.* event types (whale is optional)
+import type { ContainerEvent } from "../whale/service.js"; // with the flag.reused and container.* event types (whale is optional)
 import { runAnalytics } from "./analytics-job.js";
 import { AnalyticsStore } from "./analytics.js";
 import { bloodEvents } from "./blood-events.js";
 import { Bloods } from "./bloods.js";
 import { phase2Config } from "./config.js";
 import { Consent } from "./consent.js";
+import { Health } from "./health.js";
 import { phase2Migrations } from "./migrations.js";
 import { analyticsRoutes } from "./routes/analytics.js";
 import { boardRoutes } from "./routes/board.js";
 import { consentRoutes } from "./routes/consent.js";
+import { healthRoutes } from "./routes/health.js";
 import { reviewRoutes } from "./routes/review.js";
 import { statusRoutes } from "./routes/status.js";
 import { AddressHasher } from "./suspicion/address.js";
@@ -66,6 +68,22 @@ export default definePlugin({
       const draft = flagReused(event, { config, hashAddress: (a) => addresses.hash(a), consented: () => false });
       if (draft) await findings.record(event.accountType, [draft]);
     });
+
+    const health = new Health(db, read, config);
+    healthRoutes(routes, auth, health);
+    jobs.add({
+      id: "health",
+      cron: config.healthCron,
+      scope: "cluster",
+      run: ({ signal, log: runLog }) => (config.health ? health.run(runLog, signal) : { skipped: "plugins.phase2.health is off" }),
+    });
+    // whale's container outcomes, counted once (by the instance that saw them).
+    const containerOutcome = (outcome: "ready" | "failed") =>
+      async function countContainer(event: ContainerEvent, meta: { local: boolean }) {
+        if (meta.local && on.health()) await health.containerOutcome(event.challengeId, outcome, new Date(event.date));
+      };
+    events.on("container.ready", containerOutcome("ready"));
+    events.on("container.failed", containerOutcome("failed"));
 
     void pages;
     return {

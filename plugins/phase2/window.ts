@@ -10,16 +10,16 @@ export interface WindowRead {
 }
 
 /**
- * Reads the submissions since `since`, oldest first, in pages of 1000, stopping at `cap` rows. Pages on by time:
+ * Reads the submissions since `since` (of one challenge, or all), oldest first, in pages of 1000, stopping at `cap` rows. Pages on by time:
  * the next page starts at the last row's time (inclusive) and skips the ids already seen at that time.
  */
-export async function readWindow(read: CtfReadService, since: Date, cap: number, signal?: AbortSignal): Promise<WindowRead> {
+export async function readWindow(read: CtfReadService, since: Date, cap: number, signal?: AbortSignal, challengeId?: number): Promise<WindowRead> {
   const submissions: SubmissionFact[] = [];
   let from = since;
   let atBoundary = new Set<number>();
   for (;;) {
     signal?.throwIfAborted();
-    const page = (await read.submissions({ since: from, limit: PAGE })).filter((s) => !atBoundary.has(s.id));
+    const page = (await read.submissions({ since: from, limit: PAGE, challengeId })).filter((s) => !atBoundary.has(s.id));
     if (page.length === 0) return { submissions, capped: false };
     for (const s of page) {
       if (submissions.length >= cap) return { submissions, capped: true };
