@@ -1,7 +1,7 @@
 import type { CtfReadService, SubmissionFact } from "../../core/ctf/service.js";
 import type { Database } from "../../core/kernel/db/data-source.js";
 import type { Logger } from "../../core/kernel/log.js";
-import { accountOf } from "./accounts.js";
+import { accountOf, yieldToRequests } from "./accounts.js";
 import type { Phase2Config } from "./config.js";
 import { readWindow } from "./window.js";
 
@@ -87,6 +87,7 @@ export class Health {
     const takenAt = new Date();
     for (const challenge of facts.challenges) {
       signal?.throwIfAborted();
+      await yieldToRequests();
       const { submissions, capped } = await readWindow(this.read, new Date(0), this.config.maxSubmissionsPerRun, signal, challenge.id);
       if (capped) log.warn({ challengeId: challenge.id, cap: this.config.maxSubmissionsPerRun }, "phase2.health counted only the first submissions of a challenge");
       const containers = await this.containers(challenge.id);

@@ -6,6 +6,7 @@ import { AnalyticsStore } from "./analytics.js";
 import { bloodEvents } from "./blood-events.js";
 import { Bloods } from "./bloods.js";
 import { phase2Config } from "./config.js";
+import { cleanup } from "./cleanup.js";
 import { Consent } from "./consent.js";
 import { Health } from "./health.js";
 import { phase2Migrations } from "./migrations.js";
@@ -84,6 +85,8 @@ export default definePlugin({
       };
     events.on("container.ready", containerOutcome("ready"));
     events.on("container.failed", containerOutcome("failed"));
+
+    jobs.add({ id: "cleanup", cron: config.cleanupCron, scope: "cluster", run: () => cleanup(db, config.retentionDays) });
 
     void pages;
     return {

@@ -1,4 +1,5 @@
 import type { CtfReadService, SubmissionFact } from "../../core/ctf/service.js";
+import { yieldToRequests } from "./accounts.js";
 
 /** core/ctf answers at most this many rows per read. */
 const PAGE = 1000;
@@ -19,6 +20,7 @@ export async function readWindow(read: CtfReadService, since: Date, cap: number,
   let atBoundary = new Set<number>();
   for (;;) {
     signal?.throwIfAborted();
+    await yieldToRequests();
     const page = (await read.submissions({ since: from, limit: PAGE, challengeId })).filter((s) => !atBoundary.has(s.id));
     if (page.length === 0) return { submissions, capped: false };
     for (const s of page) {

@@ -1,5 +1,9 @@
 import type { Database } from "../../../core/kernel/db/data-source.js";
+import { yieldToRequests } from "../accounts.js";
 import { riskOf, type FindingDraft, type Risk } from "./detectors.js";
+
+/** Findings written per statement. */
+const RECORD_BATCH = 200;
 
 export type Verdict = "innocent" | "suspicious" | "confirmed";
 
@@ -43,24 +47,44 @@ type Row = Record<string, unknown>;
 export class Findings {
   constructor(private readonly db: Database) {}
 
-  /** Stores or updates each draft; answers how many rows were new. */
+  /**
+   * Stores or updates each draft (a pair found twice in one run keeps its strongest draft), in statements of
+   * RECORD_BATCH rows; answers how many findings were new and how many were updated.
+   */
   async record(accountType: "user" | "team", drafts: FindingDraft[]): Promise<{ created: number; updated: number }> {
-    let created = 0;
+    const strongest = new Map<string, FindingDraft>();
     for (const d of drafts) {
-      const [row] = await this.db.query<{ inserted: boolean }>(
+      const key = `${d.pattern}:${d.challengeId}:${d.accounts[0]}:${d.accounts[1]}`;
+      if ((strongest.get(key)?.confidence ?? -1) < d.confidence) strongest.set(key, d);
+    }
+    const unique = [...strongest.values()];
+    let created = 0;
+    for (let i = 0; i < unique.length; i += RECORD_BATCH) {
+      await yieldToRequests();
+      const rows = unique.slice(i, i + RECORD_BATCH).map((d) => ({
+        pattern: d.pattern,
+        challenge_id: d.challengeId,
+        account_low: d.accounts[0],
+        account_high: d.accounts[1],
+        confidence: d.confidence,
+        risk: riskOf(d.confidence),
+        evidence: d.evidence,
+      }));
+      const answers = await this.db.query<{ inserted: boolean }>(
         `INSERT INTO phase2_findings (pattern, challenge_id, account_type, account_low, account_high, confidence, risk, evidence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+         SELECT x.pattern, x.challenge_id, $2, x.account_low, x.account_high, x.confidence, x.risk, x.evidence
+           FROM jsonb_to_recordset($1::jsonb) AS x(pattern text, challenge_id int, account_low int, account_high int, confidence float8, risk text, evidence jsonb)
          ON CONFLICT (pattern, challenge_id, account_low, account_high) DO UPDATE SET
            evidence = CASE WHEN EXCLUDED.confidence >= phase2_findings.confidence THEN EXCLUDED.evidence ELSE phase2_findings.evidence END,
            risk = CASE WHEN EXCLUDED.confidence >= phase2_findings.confidence THEN EXCLUDED.risk ELSE phase2_findings.risk END,
            confidence = GREATEST(phase2_findings.confidence, EXCLUDED.confidence),
            updated_at = now()
          RETURNING (xmax = 0) AS inserted`,
-        [d.pattern, d.challengeId, accountType, d.accounts[0], d.accounts[1], d.confidence, riskOf(d.confidence), JSON.stringify(d.evidence)],
+        [JSON.stringify(rows), accountType],
       );
-      if (row?.inserted) created += 1;
+      created += answers.filter((a) => a.inserted === true || String(a.inserted) === "true").length;
     }
-    return { created, updated: drafts.length - created };
+    return { created, updated: unique.length - created };
   }
 
   async list(filter: FindingFilter): Promise<FindingView[]> {
