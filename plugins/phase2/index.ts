@@ -10,6 +10,7 @@ import { cleanup } from "./cleanup.js";
 import { Consent } from "./consent.js";
 import { Health } from "./health.js";
 import { phase2Migrations } from "./migrations.js";
+import { phase2Pages } from "./pages.js";
 import { analyticsRoutes } from "./routes/analytics.js";
 import { boardRoutes } from "./routes/board.js";
 import { consentRoutes } from "./routes/consent.js";
@@ -88,7 +89,7 @@ export default definePlugin({
 
     jobs.add({ id: "cleanup", cron: config.cleanupCron, scope: "cluster", run: () => cleanup(db, config.retentionDays) });
 
-    void pages;
+    phase2Pages(routes, pages, auth);
     return {
       init: () => addresses.load(),
     };
