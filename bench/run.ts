@@ -11,10 +11,11 @@ import { Kernel } from "../core/kernel/kernel.js";
 import { RunStore } from "../core/kernel/scheduler/run-store.js";
 import { dropSchema } from "../test/helpers/kernel.js";
 
-// `npm run bench -- scoreboard` or `-- attempts` runs that benchmark instead (it exits when done); no argument runs
+// `npm run bench -- scoreboard`, `-- attempts` or `-- phase2` runs that benchmark instead (it exits when done); no argument runs
 // this kernel bench.
 if (process.argv[2] === "scoreboard") await import("./scoreboard.js");
 if (process.argv[2] === "attempts") await import("./attempts.js");
+if (process.argv[2] === "phase2") await import("./phase2.js");
 
 const root = resolve(import.meta.dirname, "..");
 const plugins = [resolve(root, "docs/examples/countdown"), resolve(root, "test/fixtures/plugins/alpha"), resolve(root, "test/fixtures/plugins/beta")];
