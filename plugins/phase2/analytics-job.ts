@@ -9,6 +9,9 @@ import { sameAddressSolves, sharedWrongAnswers, type AccountSubmission, type Det
 import type { Findings } from "./suspicion/findings.js";
 import { readWindow } from "./window.js";
 
+/** Findings one run writes at most (the strongest); the detectors' own bounds keep it far below in practice. */
+const MAX_FINDINGS_PER_RUN = 10_000;
+
 export interface AnalyticsDeps {
   read: CtfReadService;
   findings: Findings;
@@ -52,7 +55,12 @@ export async function runAnalytics(deps: AnalyticsDeps, run: { signal?: AbortSig
   if (config.suspicion) {
     const consented = await deps.consent.users();
     const ctx: DetectorContext = { config, hashAddress: (a) => deps.addresses.hash(a), consented: (userId) => consented.has(userId) };
-    findings = await deps.findings.record(mode === "teams" ? "team" : "user", [...sharedWrongAnswers(rows, ctx), ...sameAddressSolves(rows, ctx)]);
+    let drafts = [...sharedWrongAnswers(rows, ctx), ...sameAddressSolves(rows, ctx)];
+    if (drafts.length > MAX_FINDINGS_PER_RUN) {
+      run.log.warn({ found: drafts.length, kept: MAX_FINDINGS_PER_RUN }, "phase2.analytics kept only the strongest findings of this run");
+      drafts = drafts.sort((a, b) => b.confidence - a.confidence).slice(0, MAX_FINDINGS_PER_RUN);
+    }
+    findings = await deps.findings.record(mode === "teams" ? "team" : "user", drafts);
   }
   run.signal?.throwIfAborted();
   if (config.analytics) await deps.store.save(await summarize(read, rows, config.windowSeconds, window.capped, started));

@@ -50,8 +50,8 @@ export function bloodEvents(deps: { events: PluginEvents; read: CtfReadService; 
   async function challengeUpdated(update: ChallengeUpdated): Promise<void> {
     if (update.deleted) return bloods.forget(update.id);
     if (update.created) return;
-    // A rename, a change of state, or a value edit: the stored names and visibility follow.
-    if ((await bloods.ofChallenge(update.id)).length > 0) await bloods.recompute(update.id);
+    // A rename or a change of state (a value edit, or a dynamic challenge's decay, leaves bloods as they are).
+    await bloods.challengeEdited(update.id);
   }
 
   const guarded = <P>(name: string, handler: (payload: P) => Promise<void>) => async (payload: P, meta: { local: boolean }) => {

@@ -71,6 +71,20 @@ export class Bloods {
     return Number(n) < POSITIONS.length || last === null || solvedAtMs <= new Date(last).getTime();
   }
 
+  /** After a challenge edit: its bloods follow a rename or a change of state (the solves themselves did not change). */
+  async challengeEdited(challengeId: number): Promise<void> {
+    // Under the challenge's lock, so a recompute that read the old name cannot write it back after this.
+    await this.holding(challengeId, async () => {
+      const definition = await this.read.challengeDefinition(challengeId);
+      if (!definition) return;
+      await this.db.query(
+        `UPDATE phase2_bloods SET challenge_name = $2, challenge_visible = $3
+          WHERE challenge_id = $1 AND (challenge_name <> $2 OR challenge_visible <> $3)`,
+        [challengeId, definition.name, definition.state === "visible"],
+      );
+    });
+  }
+
   async forget(challengeId: number): Promise<void> {
     await this.holding(challengeId, () => this.db.query(`DELETE FROM phase2_bloods WHERE challenge_id = $1`, [challengeId]));
   }

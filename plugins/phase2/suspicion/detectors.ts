@@ -34,6 +34,11 @@ export function riskOf(confidence: number): Risk {
 
 /** More accounts than this on one wrong answer make it a common guess, not a shared one. */
 export const COMMON_GUESS_ACCOUNTS = 10;
+/**
+ * More accounts than this solving one challenge from one address in the window make it a shared network (a
+ * campus NAT, a proxy), not evidence; it also keeps the pairs per group bounded (at most 45).
+ */
+export const SHARED_NETWORK_ACCOUNTS = 10;
 
 const clamp = (n: number) => Math.round(Math.min(1, Math.max(0, n)) * 1000) / 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -101,7 +106,10 @@ export function sharedWrongAnswers(submissions: AccountSubmission[], ctx: Detect
   return drafts;
 }
 
-/** Different accounts solving one challenge from the same client address within `sameAddressSeconds`. */
+/**
+ * Different accounts solving one challenge from the same client address within `sameAddressSeconds`; an address
+ * more than SHARED_NETWORK_ACCOUNTS accounts solved from is a shared network and no evidence.
+ */
 export function sameAddressSolves(submissions: AccountSubmission[], ctx: DetectorContext): FindingDraft[] {
   const { weights, sameAddressSeconds, quickSeconds } = ctx.config;
   const correct = submissions.filter((s) => s.type === "correct" && s.ip);
@@ -109,7 +117,7 @@ export function sameAddressSolves(submissions: AccountSubmission[], ctx: Detecto
   const drafts: FindingDraft[] = [];
   for (const group of groups.values()) {
     const first = firstPerAccount(group);
-    if (first.size < 2) continue;
+    if (first.size < 2 || first.size > SHARED_NETWORK_ACCOUNTS) continue;
     for (const [a, b] of pairs(first)) {
       const gapSeconds = Math.abs(a.at - b.at) / 1000;
       if (gapSeconds > sameAddressSeconds) continue;

@@ -109,13 +109,16 @@ describe("phase2 bloods", function () {
     expect(await refused(insert(2, players[0]!.user!.id))).to.match(/duplicate key|unique/i);
   });
 
-  it("a deleted challenge leaves the board; a hidden one is not shown", async () => {
+  it("a renamed challenge's bloods follow; a deleted challenge leaves the board; a hidden one is not shown", async () => {
     const gone = await t.challenge({ value: 10 });
     const hidden = await t.challenge({ value: 10 });
     await solve(players[0]!, gone);
     await solve(players[0]!, hidden);
     await settle(t);
     expect(await bloodsOf(t, gone)).to.not.equal(undefined);
+    expect((await t.admin.patch(`/api/v1/challenges/${gone}`, { name: "renamed one" })).status).to.equal(200);
+    await settle(t);
+    expect((await bloodsOf(t, gone))!.challenge_name, "a rename follows").to.equal("renamed one");
     expect((await t.admin.patch(`/api/v1/challenges/${hidden}`, { state: "hidden" })).status).to.equal(200);
     expect((await t.admin.delete(`/api/v1/challenges/${gone}`)).status).to.equal(200);
     await settle(t);

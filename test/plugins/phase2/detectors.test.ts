@@ -45,6 +45,8 @@ describe("phase2 detectors with the default weights", () => {
     expect(sameAddressSolves([sub(1, "correct", "f", 0, "203.0.113.5"), sub(2, "correct", "f", 61, "203.0.113.5")], ctx)).to.deep.equal([]);
     expect(sameAddressSolves([sub(1, "correct", "f", 0, "203.0.113.5"), sub(2, "correct", "f", 1, "203.0.113.6")], ctx)).to.deep.equal([]);
     expect(sameAddressSolves([sub(1, "correct", "f", 0, null), sub(2, "correct", "f", 1, null)], ctx)).to.deep.equal([]);
+    // A shared network (a campus NAT): eleven accounts solving from one address.
+    expect(sameAddressSolves(Array.from({ length: 11 }, (_, a) => sub(a + 1, "correct", "f", a, "203.0.113.50")), ctx)).to.deep.equal([]);
     // An account reusing its own flag is not sharing.
     expect(flagReused({ challengeId: 1, submitterAccountId: 4, submitterUserId: 4, ownerAccountId: 4, date: "" }, ctx)).to.equal(null);
   });

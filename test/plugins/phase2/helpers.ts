@@ -44,7 +44,7 @@ export async function solve(player: Client, challengeId: number, flag = "flag{te
 export async function bloodsOf(t: TestCtf, challengeId: number) {
   const res = await t.anonymous().get("/api/v1/phase2/first_blood_leaderboard");
   expect(res.status, JSON.stringify(res.body)).to.equal(200);
-  return (res.body.data as Array<{ challenge_id: number; bloods: Array<Record<string, any>> }>).find((e) => e.challenge_id === challengeId);
+  return (res.body.data as Array<{ challenge_id: number; challenge_name: string; bloods: Array<Record<string, any>> }>).find((e) => e.challenge_id === challengeId);
 }
 
 /** Runs a phase2 job now through the kernel's admin API and returns the run's answer. */
