@@ -31,8 +31,8 @@ export interface AnalyticsResult {
 }
 
 /**
- * `phase2.analytics`: reads the sliding window once (bounded: `maxSubmissionsPerRun`, a warning when it stops
- * there), runs the flag-sharing detectors over it and stores an analytics snapshot.
+ * `phase2.analytics`: reads the sliding window once (bounded: the newest `maxSubmissionsPerRun`, a warning when
+ * there were more), runs the flag-sharing detectors over it and stores an analytics snapshot.
  */
 export async function runAnalytics(deps: AnalyticsDeps, run: { signal?: AbortSignal; log: Logger }): Promise<AnalyticsResult> {
   const { read, config } = deps;
@@ -42,7 +42,7 @@ export async function runAnalytics(deps: AnalyticsDeps, run: { signal?: AbortSig
   const since = new Date(started - config.windowSeconds * 1000);
   const window = await readWindow(read, since, config.maxSubmissionsPerRun, run.signal);
   if (window.capped) {
-    run.log.warn({ cap: config.maxSubmissionsPerRun, windowSeconds: config.windowSeconds }, `phase2.analytics read only the first ${config.maxSubmissionsPerRun} submissions of the window (plugins.phase2.maxSubmissionsPerRun)`);
+    run.log.warn({ cap: config.maxSubmissionsPerRun, windowSeconds: config.windowSeconds }, `phase2.analytics analysed only the newest ${config.maxSubmissionsPerRun} submissions of the window (plugins.phase2.maxSubmissionsPerRun)`);
   }
   const { mode } = await read.scoringSettings();
   const rows: AccountSubmission[] = [];

@@ -89,7 +89,7 @@ export class Health {
       signal?.throwIfAborted();
       await yieldToRequests();
       const { submissions, capped } = await readWindow(this.read, new Date(0), this.config.maxSubmissionsPerRun, signal, challenge.id);
-      if (capped) log.warn({ challengeId: challenge.id, cap: this.config.maxSubmissionsPerRun }, "phase2.health counted only the first submissions of a challenge");
+      if (capped) log.warn({ challengeId: challenge.id, cap: this.config.maxSubmissionsPerRun }, "phase2.health counted only the newest submissions of a challenge");
       const containers = await this.containers(challenge.id);
       const inputs = { ...attemptStats(facts.settings.mode, submissions), ...containers };
       const snapshot: HealthSnapshot = { challengeId: challenge.id, takenAt, ...inputs, ...healthScore(inputs, this.config) };

@@ -6,7 +6,7 @@ describe("phase2 status, switches and consent", function () {
   this.timeout(120_000);
   let t: TestCtf;
   before(async () => {
-    t = await startPhase2({ phase2: { bloods: false, suspicion: false } });
+    t = await startPhase2({ phase2: { bloods: false, suspicion: false, boardRateLimit: { capacity: 5, refillPerSecond: 0.01 } } });
   });
   after(async () => t?.stop());
 
@@ -27,6 +27,21 @@ describe("phase2 status, switches and consent", function () {
     await runJob(t, "analytics");
     expect(await findings(t)).to.deep.equal([]);
     expect((await t.admin.get("/api/v1/phase2/analytics")).body.data.latest).to.include({ submissions: 3 });
+  });
+
+  it("the public board is rate limited per address: 429 with Retry-After once the bucket is empty", async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 8; i++) {
+      const res = await t.anonymous().request("GET", "/api/v1/phase2/first_blood_leaderboard", undefined, { "x-forwarded-for": "198.51.100.200" });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get("retry-after");
+    }
+    expect(statuses.slice(0, 5)).to.deep.equal([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).to.deep.equal([429, 429, 429]);
+    expect(Number(retryAfter)).to.be.greaterThan(0);
+    // Another address has its own bucket.
+    expect((await t.anonymous().request("GET", "/api/v1/phase2/first_blood_leaderboard", undefined, { "x-forwarded-for": "198.51.100.201" })).status).to.equal(200);
   });
 
   it("GET/PUT /consent: the signed-in user's choice, off until given", async () => {
