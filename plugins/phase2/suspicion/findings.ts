@@ -49,7 +49,8 @@ export class Findings {
 
   /**
    * Stores or updates each draft (a pair found twice in one run keeps its strongest draft), in statements of
-   * RECORD_BATCH rows; answers how many findings were new and how many were updated.
+   * RECORD_BATCH rows; answers how many findings were new and how many changed (the same evidence seen again
+   * is not written).
    */
   async record(accountType: "user" | "team", drafts: FindingDraft[]): Promise<{ created: number; updated: number }> {
     const strongest = new Map<string, FindingDraft>();
@@ -59,6 +60,7 @@ export class Findings {
     }
     const unique = [...strongest.values()];
     let created = 0;
+    let updated = 0;
     for (let i = 0; i < unique.length; i += RECORD_BATCH) {
       await yieldToRequests();
       const rows = unique.slice(i, i + RECORD_BATCH).map((d) => ({
@@ -79,12 +81,17 @@ export class Findings {
            risk = CASE WHEN EXCLUDED.confidence >= phase2_findings.confidence THEN EXCLUDED.risk ELSE phase2_findings.risk END,
            confidence = GREATEST(phase2_findings.confidence, EXCLUDED.confidence),
            updated_at = now()
+         -- a run that sees the same evidence again writes nothing
+         WHERE EXCLUDED.confidence > phase2_findings.confidence
+            OR (EXCLUDED.confidence = phase2_findings.confidence AND EXCLUDED.evidence IS DISTINCT FROM phase2_findings.evidence)
          RETURNING (xmax = 0) AS inserted`,
         [JSON.stringify(rows), accountType],
       );
-      created += answers.filter((a) => a.inserted === true || String(a.inserted) === "true").length;
+      const inserted = answers.filter((a) => a.inserted === true || String(a.inserted) === "true").length;
+      created += inserted;
+      updated += answers.length - inserted;
     }
-    return { created, updated: unique.length - created };
+    return { created, updated };
   }
 
   async list(filter: FindingFilter): Promise<FindingView[]> {
