@@ -25,7 +25,8 @@ import { dropSchema, projectRoot } from "../test/helpers/kernel.js";
 import { backends } from "../test/helpers/backends.js";
 import { startFlaghost } from "./support/processes.js";
 
-const ACCOUNTS = 10_000;
+/** As in bench/attempts.ts: enough accounts that each gives only a few wrong answers a minute (the rate limit is not measured). */
+const ACCOUNTS = 20_000;
 const CHALLENGES = 50;
 const CONNECTIONS = 50;
 const ROUND_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -144,7 +145,9 @@ async function pipeline() {
       medianOf: { offP99Ms: offP99, onP99Ms: onP99, offRps: Math.round(offRps), onRps: Math.round(onRps) },
       addedP99Ms: round(onP99 - offP99),
       throughputChangePercent: round(((onRps - offRps) / offRps) * 100, 1),
-      errorsOrNon2xx: rounds.reduce((n, r) => n + r.on.errors + r.on.non2xx + r.off.errors + r.off.non2xx, 0),
+      errors: rounds.reduce((n, r) => n + r.on.errors + r.off.errors, 0),
+      /** 429s are the wrong-answer rate limit (an account's 11th wrong answer in a minute), not failures. */
+      non2xx: { off: rounds.reduce((n, r) => n + r.off.non2xx, 0), on: rounds.reduce((n, r) => n + r.on.non2xx, 0) },
       targets: { addedP99BelowMs: 5, throughputWithinPercent: 10 },
       perRound: rounds,
     };
