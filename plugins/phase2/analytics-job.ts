@@ -19,6 +19,8 @@ export interface AnalyticsDeps {
   consent: Consent;
   addresses: AddressHasher;
   config: Phase2Config;
+  /** Recomputes the bloods of challenges solved in the window that lack some (see reconcileBloods). */
+  reconcileBloods(challengeIds: number[]): Promise<number>;
 }
 
 /** What one run did (recorded by the scheduler as the run's result). */
@@ -26,6 +28,7 @@ export interface AnalyticsResult {
   submissions: number;
   capped: boolean;
   findings: { created: number; updated: number } | null;
+  bloodsRepaired: number;
   analytics: boolean;
   ms: number;
 }
@@ -37,7 +40,7 @@ export interface AnalyticsResult {
 export async function runAnalytics(deps: AnalyticsDeps, run: { signal?: AbortSignal; log: Logger }): Promise<AnalyticsResult> {
   const { read, config } = deps;
   const started = Date.now();
-  if (!config.suspicion && !config.analytics) return { submissions: 0, capped: false, findings: null, analytics: false, ms: 0 };
+  if (!config.suspicion && !config.analytics && !config.bloods) return { submissions: 0, capped: false, findings: null, bloodsRepaired: 0, analytics: false, ms: 0 };
 
   const since = new Date(started - config.windowSeconds * 1000);
   const window = await readWindow(read, since, config.maxSubmissionsPerRun, run.signal);
@@ -63,6 +66,9 @@ export async function runAnalytics(deps: AnalyticsDeps, run: { signal?: AbortSig
     findings = await deps.findings.record(mode === "teams" ? "team" : "user", drafts);
   }
   run.signal?.throwIfAborted();
+  const solved = [...new Set(rows.filter((s) => s.type === "correct").map((s) => s.challengeId))];
+  const bloodsRepaired = config.bloods ? await deps.reconcileBloods(solved) : 0;
+  if (bloodsRepaired > 0) run.log.warn({ bloodsRepaired }, "phase2.analytics found bloods the solve handlers had missed");
   if (config.analytics) await deps.store.save(await summarize(read, rows, config.windowSeconds, window.capped, started));
-  return { submissions: rows.length, capped: window.capped, findings, analytics: config.analytics, ms: Date.now() - started };
+  return { submissions: rows.length, capped: window.capped, findings, bloodsRepaired, analytics: config.analytics, ms: Date.now() - started };
 }

@@ -12,22 +12,39 @@ const MOVES_BLOODS = new Set<AccountUpdated["changes"][number]>(["hidden", "bann
  * Keeps the bloods right as the game changes and announces new ones. Handlers that write act only on the
  * instance that emitted the event (meta.local); announcements reach every instance through the broadcast.
  */
+/**
+ * Recomputes the challenges among `challengeIds` that have fewer than three bloods and announces what is new: the
+ * analytics job's repair for a solve whose handler skipped it in a race between instances (or failed).
+ */
+export async function reconcileBloods(deps: { events: PluginEvents; game: GameService }, bloods: Bloods, challengeIds: number[]): Promise<number> {
+  let added = 0;
+  for (const challengeId of await bloods.incomplete(challengeIds)) {
+    for (const blood of await bloods.recompute(challengeId)) {
+      added += 1;
+      await announceBlood(deps, blood);
+    }
+  }
+  return added;
+}
+
+async function announceBlood({ events, game }: { events: PluginEvents; game: GameService }, blood: Blood): Promise<void> {
+  if (!blood.challengeVisible) return; // a hidden challenge's solves stay quiet
+  const place = PLACE[blood.position];
+  await game.notify({ title: `${place} blood`, content: `**${blood.accountName}** drew ${place.toLowerCase()} blood on **${blood.challengeName}**.` });
+  events.emit(
+    "scoreboard.announce",
+    {
+      kind: "blood",
+      data: { challenge_id: blood.challengeId, challenge_name: blood.challengeName, position: blood.position, account_id: blood.accountId, account_name: blood.accountName, prestige: blood.prestige, date: blood.solvedAt.toISOString() },
+    },
+    { broadcast: true },
+  );
+}
+
 export function bloodEvents(deps: { events: PluginEvents; read: CtfReadService; game: GameService; log: Logger }, bloods: Bloods, enabled: () => boolean): void {
   const { events, read, game, log } = deps;
 
-  const announce = async (blood: Blood) => {
-    if (!blood.challengeVisible) return; // a hidden challenge's solves stay quiet
-    const place = PLACE[blood.position];
-    await game.notify({ title: `${place} blood`, content: `**${blood.accountName}** drew ${place.toLowerCase()} blood on **${blood.challengeName}**.` });
-    events.emit(
-      "scoreboard.announce",
-      {
-        kind: "blood",
-        data: { challenge_id: blood.challengeId, challenge_name: blood.challengeName, position: blood.position, account_id: blood.accountId, account_name: blood.accountName, prestige: blood.prestige, date: blood.solvedAt.toISOString() },
-      },
-      { broadcast: true },
-    );
-  };
+  const announce = (blood: Blood) => announceBlood({ events, game }, blood);
 
   async function solveCreated(solve: SolveCreated): Promise<void> {
     if (!(await bloods.mayChange(solve.challengeId, solve.at))) return;
@@ -53,6 +70,10 @@ export function bloodEvents(deps: { events: PluginEvents; read: CtfReadService; 
     // A rename or a change of state (a value edit, or a dynamic challenge's decay, leaves bloods as they are).
     await bloods.challengeEdited(update.id);
   }
+
+  // Every instance drops what it cached about bloods when an account or a challenge changes (before any write).
+  events.on("account.updated", (update) => (update.changes.some((c) => MOVES_BLOODS.has(c)) ? bloods.forgetCached() : undefined));
+  events.on("challenge.updated", (update) => (update.deleted ? bloods.forgetCached(update.id) : undefined));
 
   const guarded = <P>(name: string, handler: (payload: P) => Promise<void>) => async (payload: P, meta: { local: boolean }) => {
     if (!meta.local || !enabled()) return;

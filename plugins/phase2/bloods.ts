@@ -34,6 +34,16 @@ const LOCK_WAIT_MS = 30_000;
  * keys, (challenge, position) and (challenge, account), make a second first blood impossible whatever happens.
  */
 export class Bloods {
+  /**
+   * Challenges this instance saw with all three bloods, and the third's solve time: a later solve cannot change
+   * them, so the solve handler skips the database. Dropped on every change seen here and on every account or
+   * challenge event (all instances get those); a read started before a drop is not cached (the generation
+   * counter). What an instance could still miss in a race with another one, the analytics job's reconciliation
+   * repairs (see `reconcile`).
+   */
+  private readonly complete = new Map<number, number>();
+  private generation = 0;
+
   constructor(
     private readonly db: Database,
     private readonly read: CtfReadService,
@@ -41,9 +51,28 @@ export class Bloods {
     private readonly prestige: Phase2Config["prestige"],
   ) {}
 
+  /** Forgets what this instance cached (one challenge, or all). */
+  forgetCached(challengeId?: number): void {
+    this.generation += 1;
+    if (challengeId === undefined) this.complete.clear();
+    else this.complete.delete(challengeId);
+  }
+
+  /** Of these challenges, the ones with fewer than three bloods (the analytics job recomputes them). */
+  async incomplete(challengeIds: number[]): Promise<number[]> {
+    if (challengeIds.length === 0) return [];
+    const rows = await this.db.query<{ challenge_id: number; n: string }>(
+      `SELECT challenge_id, count(*) AS n FROM phase2_bloods WHERE challenge_id = ANY($1::int[]) GROUP BY challenge_id`,
+      [challengeIds],
+    );
+    const full = new Set(rows.filter((r) => Number(r.n) >= POSITIONS.length).map((r) => Number(r.challenge_id)));
+    return challengeIds.filter((id) => !full.has(id));
+  }
+
   /** Recomputes one challenge's bloods; answers the bloods that are new (a solve that had none before). */
   async recompute(challengeId: number): Promise<Blood[]> {
     return this.holding(challengeId, async () => {
+      this.forgetCached(challengeId);
       const before = await this.ofChallenge(challengeId);
       const after = await this.decide(challengeId, before);
       await this.db.transaction(async (tx) => {
@@ -56,6 +85,7 @@ export class Bloods {
           );
         }
       });
+      this.forgetCached(challengeId);
       const known = new Set(before.map((b) => b.solveId));
       return after.filter((b) => !known.has(b.solveId));
     });
@@ -63,12 +93,17 @@ export class Bloods {
 
   /** Cheap check before a recompute on a new solve: is there a position it could take? */
   async mayChange(challengeId: number, solvedAtMs: number): Promise<boolean> {
+    const third = this.complete.get(challengeId);
+    if (third !== undefined && solvedAtMs > third) return false;
+    const generation = this.generation;
     const rows = await this.db.query<{ n: string | number; last: Date | null }>(
       `SELECT count(*) AS n, max(solved_at) AS last FROM phase2_bloods WHERE challenge_id = $1`,
       [challengeId],
     );
     const { n, last } = rows[0] ?? { n: 0, last: null };
-    return Number(n) < POSITIONS.length || last === null || solvedAtMs <= new Date(last).getTime();
+    if (Number(n) < POSITIONS.length || last === null) return true;
+    if (generation === this.generation) this.complete.set(challengeId, new Date(last).getTime());
+    return solvedAtMs <= new Date(last).getTime();
   }
 
   /** After a challenge edit: its bloods follow a rename or a change of state (the solves themselves did not change). */
@@ -87,6 +122,7 @@ export class Bloods {
 
   async forget(challengeId: number): Promise<void> {
     await this.holding(challengeId, () => this.db.query(`DELETE FROM phase2_bloods WHERE challenge_id = $1`, [challengeId]));
+    this.forgetCached(challengeId);
   }
 
   /** Challenges where the account holds a blood. */

@@ -3,7 +3,7 @@ import { coreServices, definePlugin } from "../../core/kernel/plugin-host/api.js
 import type { ContainerEvent } from "../whale/service.js"; // with the flag.reused and container.* event types (whale is optional)
 import { runAnalytics } from "./analytics-job.js";
 import { AnalyticsStore } from "./analytics.js";
-import { bloodEvents } from "./blood-events.js";
+import { bloodEvents, reconcileBloods } from "./blood-events.js";
 import { Bloods } from "./bloods.js";
 import { phase2Config } from "./config.js";
 import { cleanup } from "./cleanup.js";
@@ -58,7 +58,7 @@ export default definePlugin({
     const consent = new Consent(db);
     const addresses = new AddressHasher(db, config.addressSalt);
     const analytics = new AnalyticsStore(db);
-    const analyticsDeps = { read, findings, store: analytics, consent, addresses, config };
+    const analyticsDeps = { read, findings, store: analytics, consent, addresses, config, reconcileBloods: (ids: number[]) => reconcileBloods({ events, game }, bloods, ids) };
     reviewRoutes(routes, auth, findings);
     consentRoutes(routes, game, consent);
     analyticsRoutes(routes, auth, analytics);

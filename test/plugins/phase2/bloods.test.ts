@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Client, TestCtf } from "../../helpers/ctf.js";
 import { StreamClient, streamToken } from "../scoreboard/helpers.js";
-import { attempt, bloodsOf, settle, solve, startPhase2 } from "./helpers.js";
+import { attempt, bloodsOf, runJob, settle, solve, startPhase2 } from "./helpers.js";
 
 /** The challenge's solvers in core/ctf's order, as CTFd's API lists them (oldest first). */
 async function solvers(t: TestCtf, challengeId: number): Promise<number[]> {
@@ -92,6 +92,18 @@ describe("phase2 bloods", function () {
     expect((await bloodsOf(t, challenge))!.bloods.map((b) => b.account_id), "banned: out").to.deep.equal([players[0], players[2], players[3]].map((p) => p!.user!.id));
     expect((await t.admin.patch(`/api/v1/users/${second}`, { banned: false })).status).to.equal(200);
     await settle(t);
+  });
+
+  it("the analytics job repairs a blood its solve handler missed (a race between instances, a failed handler)", async () => {
+    const challenge = await t.challenge({ value: 100 });
+    // players[1] was banned above (its session ended): the three others.
+    for (const p of [players[0], players[2], players[3]]) await solve(p!, challenge);
+    await settle(t);
+    const before = (await bloodsOf(t, challenge))!.bloods;
+    await t.kernel.db.query(`DELETE FROM phase2_bloods WHERE challenge_id = $1 AND position = 3`, [challenge]);
+    const run = await runJob(t, "analytics");
+    expect(run.result.bloodsRepaired).to.equal(1);
+    expect((await bloodsOf(t, challenge))!.bloods).to.deep.equal(before);
   });
 
   it("the database itself refuses a second blood of a position, or a second blood of one account", async () => {
