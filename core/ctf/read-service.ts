@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Database } from "../kernel/db/data-source.js";
 import { parseInput } from "../kernel/http/envelope.js";
@@ -132,6 +133,11 @@ type Row = Record<string, unknown>;
 
 const id = (value: unknown) => Number(value);
 const optionalId = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+/** What a plugin may know of a wrong answer: whether two are equal, and how long it is. */
+function answerDigest(provided: string): { digest: string; length: number } {
+  const answer = provided.trim();
+  return { digest: createHash("sha256").update(answer).digest("hex"), length: answer.length };
+}
 const optionalText = (value: unknown) => (value === null || value === undefined ? null : String(value));
 const time = (value: unknown) => (value instanceof Date ? value.getTime() : new Date(value as string).getTime());
 const first = <T>(found: Row[], map: (row: Row) => T): T | null => (found[0] ? map(found[0]) : null);
@@ -169,7 +175,7 @@ function toSubmission(r: Row): SubmissionFact {
     teamId: optionalId(r.team_id),
     type: r.type as SubmissionFact["type"],
     at: time(r.created_at),
-    provided: String(r.provided),
+    wrongAnswer: r.type === "incorrect" ? answerDigest(String(r.provided)) : null,
     ip: optionalText(r.ip),
     userAgent: optionalText(r.user_agent),
   };

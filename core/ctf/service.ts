@@ -175,8 +175,11 @@ export interface SubmissionFact {
   type: "correct" | "incorrect" | "ratelimited" | "discard";
   /** ms since the epoch. */
   at: number;
-  /** What was submitted. */
-  provided: string;
+  /**
+   * For a wrong answer: the SHA-256 of its trimmed text (equal answers have equal digests) and the trimmed length;
+   * null for every other type. The text itself is never handed out (a correct one is the flag).
+   */
+  wrongAnswer: { digest: string; length: number } | null;
   /** The client's address as core/ctf recorded it (raw: hash it before keeping it anywhere), or null. */
   ip: string | null;
   /** The client's User-Agent header as recorded, or null. */

@@ -78,10 +78,7 @@ function groupBy<T>(rows: T[], key: (row: T) => string | null): Map<string, T[]>
 export function sharedWrongAnswers(submissions: AccountSubmission[], ctx: DetectorContext): FindingDraft[] {
   const { weights, minWrongAnswerLength, closeSeconds } = ctx.config;
   const wrong = submissions.filter((s) => s.type === "incorrect");
-  const groups = groupBy(wrong, (s) => {
-    const answer = s.provided.trim();
-    return answer.length < minWrongAnswerLength ? null : `${s.challengeId}\u0000${answer}`;
-  });
+  const groups = groupBy(wrong, (s) => (!s.wrongAnswer || s.wrongAnswer.length < minWrongAnswerLength ? null : `${s.challengeId}:${s.wrongAnswer.digest}`));
   const drafts: FindingDraft[] = [];
   for (const group of groups.values()) {
     const first = firstPerAccount(group);
@@ -95,7 +92,9 @@ export function sharedWrongAnswers(submissions: AccountSubmission[], ctx: Detect
         accounts: [a.accountId, b.accountId],
         confidence: clamp(confidence),
         evidence: {
-          answer: a.provided.trim().slice(0, 200),
+          // core/ctf hands out no answer text: a digest to compare findings by, and the length.
+          answer_digest: a.wrongAnswer!.digest.slice(0, 16),
+          answer_length: a.wrongAnswer!.length,
           accounts_sharing: first.size,
           gap_seconds: gapSeconds,
           submissions: [a, b].map((s) => ({ id: s.id, account_id: s.accountId, user_id: s.userId, date: iso(s.at) })),

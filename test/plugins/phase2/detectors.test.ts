@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import { phase2Config } from "../../../plugins/phase2/config.js";
 import { flagReused, riskOf, sameAddressSolves, sharedWrongAnswers, type AccountSubmission, type DetectorContext } from "../../../plugins/phase2/suspicion/detectors.js";
 
@@ -9,7 +10,10 @@ const T0 = Date.parse("2026-01-01T12:00:00Z");
 let nextId = 1;
 
 function sub(accountId: number, type: AccountSubmission["type"], provided: string, atSeconds: number, ip: string | null = null, challengeId = 1): AccountSubmission {
-  return { id: nextId++, challengeId, userId: accountId, teamId: null, accountId, type, provided, at: T0 + atSeconds * 1000, ip, userAgent: "agent/1" };
+  // As core/ctf's read service hands a submission out: a wrong answer as its digest and length only.
+  const answer = provided.trim();
+  const wrongAnswer = type === "incorrect" ? { digest: createHash("sha256").update(answer).digest("hex"), length: answer.length } : null;
+  return { id: nextId++, challengeId, userId: accountId, teamId: null, accountId, type, wrongAnswer, at: T0 + atSeconds * 1000, ip, userAgent: "agent/1" };
 }
 
 describe("phase2 detectors with the default weights", () => {
