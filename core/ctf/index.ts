@@ -15,7 +15,7 @@ import { flagsRoutes } from "./api/flags.js";
 import { hintsRoutes } from "./api/hints.js";
 import { importRoutes } from "./api/import.js";
 import { liveEventRoutes } from "./api/live-events.js";
-import { notificationsRoutes } from "./api/notifications.js";
+import { createNotification, notificationsRoutes } from "./api/notifications.js";
 import { teamsRoutes } from "./api/teams.js";
 import { tokensRoutes } from "./api/tokens.js";
 import { usersRoutes } from "./api/users.js";
@@ -73,6 +73,10 @@ export default definePlugin({
         return () => {
           if (ctf.standings === source) ctf.standings = null;
         };
+      },
+      notify: async ({ title, content, type = "toast", sound = true }) => {
+        const view = await createNotification(ctf, { title, content, type, sound });
+        return { id: Number(view.id) };
       },
     };
     const shell = createPageShell(ctf);

@@ -221,4 +221,12 @@ export const ctfMigrations: Migration[] = [
         )`);
     },
   },
+  {
+    // readService.submissions without a challenge (phase2's sliding window) pages by time: without this index every
+    // page was a scan and sort of the whole table.
+    id: "0002-submissions-by-time",
+    async up(q) {
+      await q.query(`CREATE INDEX ctf_submissions_time ON ctf_submissions (created_at, id)`);
+    },
+  },
 ];

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Database } from "../kernel/db/data-source.js";
 import { parseInput } from "../kernel/http/envelope.js";
@@ -96,7 +97,7 @@ export function createReadService(db: Database): CtfReadService {
     itemsOfTeam: (teamId) => itemsWhere("team_id", teamId),
     challengeValue: dynamicValue,
 
-    submissions: async (query) => (await activity("ctf_submissions", `id, challenge_id, user_id, team_id, type, created_at`, query)).map(toSubmission),
+    submissions: async (query) => (await activity("ctf_submissions", `id, challenge_id, user_id, team_id, type, created_at, provided, ip, user_agent`, query)).map(toSubmission),
     solves: async (query) => (await activity("ctf_solves", SOLVE_COLUMNS, query)).map(toSolve),
 
     async account(accountId): Promise<AccountFacts | null> {
@@ -132,6 +133,12 @@ type Row = Record<string, unknown>;
 
 const id = (value: unknown) => Number(value);
 const optionalId = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+/** What a plugin may know of a wrong answer: whether two are equal, and how long it is. */
+function answerDigest(provided: string): { digest: string; length: number } {
+  const answer = provided.trim();
+  return { digest: createHash("sha256").update(answer).digest("hex"), length: answer.length };
+}
+const optionalText = (value: unknown) => (value === null || value === undefined ? null : String(value));
 const time = (value: unknown) => (value instanceof Date ? value.getTime() : new Date(value as string).getTime());
 const first = <T>(found: Row[], map: (row: Row) => T): T | null => (found[0] ? map(found[0]) : null);
 
@@ -161,5 +168,15 @@ function toAward(r: Row): ScoringAward {
 }
 
 function toSubmission(r: Row): SubmissionFact {
-  return { id: id(r.id), challengeId: id(r.challenge_id), userId: id(r.user_id), teamId: optionalId(r.team_id), type: r.type as SubmissionFact["type"], at: time(r.created_at) };
+  return {
+    id: id(r.id),
+    challengeId: id(r.challenge_id),
+    userId: id(r.user_id),
+    teamId: optionalId(r.team_id),
+    type: r.type as SubmissionFact["type"],
+    at: time(r.created_at),
+    wrongAnswer: r.type === "incorrect" ? answerDigest(String(r.provided)) : null,
+    ip: optionalText(r.ip),
+    userAgent: optionalText(r.user_agent),
+  };
 }

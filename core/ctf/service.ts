@@ -87,6 +87,11 @@ export interface GameService {
   addFlagVerifier(verifier: FlagVerifier): void;
   /** Registers the standings core/ctf answers score and place from (one at a time); returns the unregister function. */
   useStandings(source: StandingsSource): () => void;
+  /**
+   * Posts a notification to everyone (as an admin's `POST /api/v1/notifications` would, with the same
+   * `notification.created` event), e.g. a plugin announcing a first blood. Returns its id.
+   */
+  notify(notice: { title: string; content: string; type?: "toast" | "alert" | "background"; sound?: boolean }): Promise<{ id: number }>;
 }
 
 export interface PageOptions {
@@ -202,6 +207,15 @@ export interface SubmissionFact {
   type: "correct" | "incorrect" | "ratelimited" | "discard";
   /** ms since the epoch. */
   at: number;
+  /**
+   * For a wrong answer: the SHA-256 of its trimmed text (equal answers have equal digests) and the trimmed length;
+   * null for every other type. The text itself is never handed out (a correct one is the flag).
+   */
+  wrongAnswer: { digest: string; length: number } | null;
+  /** The client's address as core/ctf recorded it (raw: hash it before keeping it anywhere), or null. */
+  ip: string | null;
+  /** The client's User-Agent header as recorded, or null. */
+  userAgent: string | null;
 }
 
 /**

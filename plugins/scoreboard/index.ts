@@ -4,6 +4,7 @@ import { Scoreboard } from "./board.js";
 import { scoreboardConfig } from "./config.js";
 import { scoreboardPage } from "./page.js";
 import { scoreboardRoutes } from "./routes.js";
+import "./service.js"; // the scoreboard.announce event type
 import { ScoreStream, STREAM_PATH } from "./stream.js";
 
 /** Asks every other instance to rebuild (admin request) or to check itself (the consistency job). */
@@ -62,6 +63,8 @@ export default definePlugin({
     events.on("account.updated", (p) => stream.accountChanged(p)); // a failure is logged by the kernel
     events.on("challenge.updated", (p) => quietly(board.challengeUpdated(p)), servesReads);
     events.on("event.updated", (p) => quietly(board.eventUpdated(p)), servesReads);
+    // Every instance forwards announcements to its own clients.
+    events.on("scoreboard.announce", (p) => stream.announce(p));
     // Sent by another instance (this one already did the work before broadcasting).
     events.on("scoreboard.rebuild", (_p, meta) => (meta.local ? undefined : quietly(board.rebuild())));
     events.on("scoreboard.check", (_p, meta) => (meta.local ? undefined : quietly(board.check())));

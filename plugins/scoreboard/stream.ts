@@ -2,6 +2,7 @@ import type { AccountUpdated, CallerFacts } from "../../core/ctf/service.js";
 import type { ChannelConnection } from "../../core/kernel/http/websocket.js";
 import type { TokenClaims } from "../../core/kernel/tokens.js";
 import { refusal, type Viewer } from "./access.js";
+import type { ScoreAnnouncement } from "./service.js";
 import type { BoardChange, Scoreboard } from "./board.js";
 import { rowObject, zulu } from "./engine/rows.js";
 import { VIEWS, type View } from "./engine/state.js";
@@ -61,7 +62,8 @@ interface Published {
  * changed or that entered the top N (with their current pos). Rows that only moved are not resent, so a solve
  * costs one row and the order, whatever the number of accounts it overtook. `seq` increases by one per message
  * of a view; a client that sees a gap sends `{type: "resync"}` and gets a new snapshot. Deltas are computed once
- * per change and view and sent to every client of that view. A frozen public view does not change, so players
+ * per change and view and sent to every client of that view. Other plugins' `{type: "announcement", kind, data}`
+ * messages (service.ts) carry no seq. A frozen public view does not change, so players
  * get nothing after the freeze.
  */
 export class ScoreStream {
@@ -209,6 +211,13 @@ export class ScoreStream {
   private remember(view: View): void {
     const standings = this.board.state.standings(view).slice(0, this.top);
     this.published[view] = { order: standings.map((s) => s.id), tails: new Map(standings.map((s) => [s.id, s.tail])) };
+  }
+
+  /** Another plugin's announcement (see service.ts): outside the delta sequence, hidden from players while frozen. */
+  announce({ kind, data }: ScoreAnnouncement): void {
+    const message = { type: "announcement", kind, data };
+    this.broadcast("live", message);
+    if (!this.board.frozen()) this.broadcast("public", message);
   }
 
   private broadcast(view: View, message: unknown): void {

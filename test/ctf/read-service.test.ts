@@ -86,7 +86,9 @@ describe("core/ctf read service, user mode", function () {
   it("answers bounded submission reads, oldest first, filtered by challenge and time, without the submitted text", async () => {
     const all = (await readFacts(t, "submissions", { limit: 100 })).body.data;
     expect(all.map((s: { type: string }) => s.type)).to.deep.equal(["incorrect", "correct", "correct", "incorrect", "correct", "correct"]);
-    for (const row of all) expect(Object.keys(row).sort()).to.deep.equal(["at", "challengeId", "id", "teamId", "type", "userId"]);
+    for (const row of all) expect(Object.keys(row).sort()).to.deep.equal(["at", "challengeId", "id", "ip", "teamId", "type", "userAgent", "userId", "wrongAnswer"]);
+    // A wrong answer only as its digest and length; nothing of a correct one.
+    for (const row of all) expect(row.wrongAnswer === null).to.equal(row.type !== "incorrect");
     expect(JSON.stringify(all)).to.not.include("flag{").and.not.include("nope");
 
     const firstTwo = (await readFacts(t, "submissions", { limit: 2 })).body.data;

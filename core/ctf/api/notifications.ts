@@ -79,6 +79,27 @@ function audienceCondition(player: Player | null, admin: boolean, params: unknow
   return `((user_id IS NULL AND team_id IS NULL) OR user_id = ${u}::int OR team_id = ${t}::int)`;
 }
 
+/** What a new notification says and whom it addresses (null ids: everyone). */
+export interface NotificationInput {
+  title: string;
+  content: string;
+  type: "toast" | "alert" | "background";
+  sound: boolean;
+  user_id?: number | null;
+  team_id?: number | null;
+}
+
+/** Writes a notification and announces it (`notification.created`): the admin API and `gameService.notify`. */
+export async function createNotification(ctf: Ctf, input: NotificationInput): Promise<Record<string, unknown>> {
+  const [row] = await ctf.db.query<NotificationRow>(
+    `INSERT INTO ctf_notifications (title, content, type, sound, user_id, team_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+    [input.title, input.content, input.type, input.sound, input.user_id ?? null, input.team_id ?? null],
+  );
+  const view = notificationView(row!);
+  ctf.emit("notification.created", { notification: { ...view, id: row!.id, user_id: row!.user_id, team_id: row!.team_id } });
+  return view;
+}
+
 /**
  * /api/v1/notifications: anyone reads (HEAD answers only the count, in `Result-Count`); admins post and delete.
  */
@@ -112,13 +133,7 @@ export function notificationsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const body = parseInput(notificationBody, ctx.request.body ?? {});
     if (body.user_id != null && !(await query(`SELECT id FROM ctf_users WHERE id = $1`, [body.user_id]))[0]) throw badRequest({ user_id: ["User does not exist"] });
     if (body.team_id != null && !(await query(`SELECT id FROM ctf_teams WHERE id = $1`, [body.team_id]))[0]) throw badRequest({ team_id: ["Team does not exist"] });
-    const [row] = await query<NotificationRow>(
-      `INSERT INTO ctf_notifications (title, content, type, sound, user_id, team_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-      [body.title, body.content, body.type, body.sound, body.user_id ?? null, body.team_id ?? null],
-    );
-    const view = notificationView(row!);
-    ctf.emit("notification.created", { notification: { ...view, id: row!.id, user_id: row!.user_id, team_id: row!.team_id } });
-    ok(ctx, view);
+    ok(ctx, await createNotification(ctf, body));
   });
 
   routes.delete("/api/v1/notifications/:id", ctf.requireAdmin, async (ctx) => {
