@@ -112,6 +112,11 @@ export class StandingsState {
   private readonly rankings: Record<View, Ranking> = { live: new Ranking(), public: new Ranking() };
   private readonly dirtyAccounts = new Set<number>();
   private readonly dirtyChallenges = new Set<number>();
+  /**
+   * Views whose timelines (the top/N graph) gained or lost an item since the last flush. A zero-value solve or award
+   * moves no score, yet it is a row of the graph: the view's bytes must still be made again.
+   */
+  private readonly timelinesMoved: ViewChanges = { live: false, public: false };
 
   /** `challengeValue` is core/ctf's decay formula (CtfReadService), for values at the freeze. */
   private constructor(
@@ -332,7 +337,8 @@ export class StandingsState {
       for (const solve of this.solvesByChallenge.get(id) ?? []) this.touchItem(solve);
     }
     this.dirtyChallenges.clear();
-    const changes: ViewChanges = { live: false, public: false };
+    const changes: ViewChanges = { ...this.timelinesMoved };
+    this.timelinesMoved.live = this.timelinesMoved.public = false;
     const bulk = this.dirtyAccounts.size > BULK_THRESHOLD;
     for (const id of this.dirtyAccounts) {
       for (const view of VIEWS) if (this.recompute(id, view, bulk)) changes[view] = true;
@@ -439,6 +445,12 @@ export class StandingsState {
     if (item.userId !== null) this.itemSet(this.itemsByUser, item.userId).add(item);
     if (item.teamId !== null) this.itemSet(this.itemsByTeam, item.teamId).add(item);
     this.touchItem(item);
+    this.timelineMoved(item);
+  }
+
+  private timelineMoved(item: Item): void {
+    this.timelinesMoved.live = true;
+    if (item.at < this.cutoff("public")) this.timelinesMoved.public = true;
   }
 
   private removeItem(item: Item): void {
@@ -452,6 +464,7 @@ export class StandingsState {
       this.awards.delete(item.id);
     }
     this.touchItem(item);
+    this.timelineMoved(item);
   }
 
   /** Marks the accounts whose score or row an item feeds: its owner, and in team mode its user's team (member points). */

@@ -115,6 +115,22 @@ describe("scoreboard API, user mode", function () {
     expect(entry.solves[0].date).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
+  it("shows a zero-point award in the top/N graph at once, and drops it when it is deleted (no score moves, the bytes do)", async () => {
+    const player = await t.register("zero_award");
+    await solve(player, await t.challenge({ value: 40 }));
+    const graphOf = async () => (Object.values((await anonymous.get("/api/v1/scoreboard/top/50")).body.data).find((e: any) => e.name === "zero_award") as any).solves.map((s: any) => s.value);
+    expect(await graphOf()).to.deep.equal([40]);
+    const awardId = await award(t, { user_id: player.user!.id }, 0);
+    await settle(t);
+    expect(await graphOf()).to.deep.equal([40, 0]);
+    // A later solve: the award is no longer the account's latest item, so deleting it moves neither time nor tie-breaker.
+    await solve(player, await t.challenge({ value: 2 }));
+    expect(await graphOf()).to.deep.equal([40, 0, 2]);
+    expect((await t.admin.delete(`/api/v1/awards/${awardId}`)).status).to.equal(200);
+    await settle(t);
+    expect(await graphOf()).to.deep.equal([40, 2]);
+  });
+
   it("moves every solver of a dynamic challenge when its value decays", async () => {
     const challenge = await t.challenge({ type: "dynamic", initial: 500, minimum: 100, decay: 100, function: "linear" });
     const players = [await t.register("dyn_a"), await t.register("dyn_b"), await t.register("dyn_c")];
