@@ -82,16 +82,23 @@ const counted = { passed: 0, failed: 0, skipped: 0 };
 async function mochaStep(title: string, files: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
   console.log(`\n=== ${title} ===`);
   const child = spawn(process.execPath, [mocha, ...files], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
-  let tail = "";
+  // Mocha's closing lines ("N passing", "N failing", "N pending") come before the failure details, which can be
+  // long: every whole line is looked at as it comes, and the last count of each kind is kept.
+  const counts = { passing: 0, failing: 0, pending: 0 };
+  let partial = "";
   child.stdout.on("data", (chunk: Buffer) => {
     process.stdout.write(chunk);
-    tail = (tail + chunk.toString()).slice(-4096);
+    const lines = (partial + chunk.toString()).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) {
+      const match = /^\s*(\d+) (passing|failing|pending)\b/.exec(line.replace(/\x1b\[[0-9;]*m/g, ""));
+      if (match) counts[match[2] as keyof typeof counts] = Number(match[1]);
+    }
   });
   const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
-  const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(tail.replace(/\x1b\[[0-9;]*m/g, ""))?.[1] ?? 0);
-  counted.passed += count("passing");
-  counted.failed += count("failing");
-  counted.skipped += count("pending");
+  counted.passed += counts.passing;
+  counted.failed += counts.failing;
+  counted.skipped += counts.pending;
   return code === 0;
 }
 
