@@ -229,4 +229,13 @@ export const ctfMigrations: Migration[] = [
       await q.query(`CREATE INDEX ctf_submissions_time ON ctf_submissions (created_at, id)`);
     },
   },
+  {
+    // A player's unlocked hints (GET /api/v1/hints/:id, the unlock list) are read by account; the unique indexes
+    // lead with hint_id, so without these every read scanned every unlock of the event.
+    id: "0003-unlocks-by-account",
+    async up(q) {
+      await q.query(`CREATE INDEX ctf_unlocks_by_user ON ctf_unlocks (user_id) WHERE team_id IS NULL`);
+      await q.query(`CREATE INDEX ctf_unlocks_by_team ON ctf_unlocks (team_id) WHERE team_id IS NOT NULL`);
+    },
+  },
 ];
