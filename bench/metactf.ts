@@ -20,6 +20,7 @@ import { resolve } from "node:path";
 import { loadConfig } from "../core/kernel/config.js";
 import { Kernel } from "../core/kernel/kernel.js";
 import { metactfConfig } from "../plugins/metactf-sync/config.js";
+import { random } from "../plugins/metactf-sync/mock/datasets.js";
 import { startMockServer } from "../plugins/metactf-sync/mock/server.js";
 import { dropSchema } from "../test/helpers/kernel.js";
 
@@ -38,16 +39,7 @@ const redisUrl = process.env.REDIS_URL || undefined;
 const backend = databaseUrl ? `postgres${redisUrl ? " + redis" : ""}` : "embedded PGlite + in-process";
 const schema = `bench_metactf_${Date.now()}`;
 
-/** A deterministic PRNG, so two runs of the bench simulate the same activity. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+// The mock's deterministic PRNG, so two runs of the bench simulate the same activity.
 const rand = random(15);
 
 const mock = await startMockServer({ token: API_TOKEN, dataset: "large" });

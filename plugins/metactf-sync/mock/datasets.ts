@@ -32,7 +32,7 @@ const CHALLENGES = Array.from({ length: 40 }, (_, i) => ({
 }));
 
 /** A small deterministic PRNG (mulberry32), so datasets do not change between runs. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
