@@ -1,13 +1,20 @@
 import type { Database } from "../../kernel/db/data-source.js";
 import type { AccountUpdated } from "../events.js";
 
+type ListedTable = "ctf_users" | "ctf_teams";
+
+/** Where a page of the public list starts: the id of its first account, or `past-end` for a page after the last. */
+export type PageStart = { firstId: number } | "past-end";
+
 /**
- * How many users and teams the public lists show (neither hidden nor banned), kept in memory so the first page of
- * `GET /users` and `GET /teams` needs no count(*) over the table per request: the total is re-counted when an account
- * is created, deleted, hidden or banned (once per change, not per read). Filtered lists still count their matches.
+ * The ids the public lists show (users and teams neither hidden nor banned), in order, kept in memory so a page of
+ * `GET /users` and `GET /teams` needs neither a count(*) per request (the total is their number) nor an OFFSET that
+ * reads every earlier row: page N starts at the N-th id, so it is one range scan of the primary key. They are read
+ * again when an account is created, deleted, hidden or banned (once per change, not per read). Filtered lists still
+ * count their matches and use OFFSET.
  */
 export class ListedAccountCounts {
-  private counts: { ctf_users: number; ctf_teams: number } | null = null;
+  private ids: Record<ListedTable, Int32Array> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private refreshes = 0;
 
@@ -19,8 +26,16 @@ export class ListedAccountCounts {
   }
 
   /** The listed total of a table, or null before the first count (the caller counts itself). */
-  total(table: "ctf_users" | "ctf_teams"): number | null {
-    return this.counts?.[table] ?? null;
+  total(table: ListedTable): number | null {
+    return this.ids?.[table].length ?? null;
+  }
+
+  /** Where page `page` (from 1) of `perPage` rows starts, or null before the first read (the caller uses OFFSET). */
+  pageStart(table: ListedTable, page: number, perPage: number): PageStart | null {
+    const ids = this.ids?.[table];
+    if (!ids) return null;
+    const index = (page - 1) * perPage;
+    return index < ids.length ? { firstId: ids[index]! } : "past-end";
   }
 
   /** Re-counts after the changes that move a total; a failure forgets the totals so readers count themselves. */
@@ -32,13 +47,11 @@ export class ListedAccountCounts {
   refresh(): Promise<void> {
     const run = this.queue.then(async () => {
       try {
-        const [row] = await this.db.query<{ users: number; teams: number }>(
-          `SELECT (SELECT count(*)::int FROM ctf_users WHERE NOT hidden AND NOT banned) AS users,
-                  (SELECT count(*)::int FROM ctf_teams WHERE NOT hidden AND NOT banned) AS teams`,
-        );
-        this.counts = { ctf_users: row!.users, ctf_teams: row!.teams };
+        const listed = (table: ListedTable) => this.db.query<{ id: number }>(`SELECT id FROM ${table} WHERE NOT hidden AND NOT banned ORDER BY id`);
+        const [users, teams] = await Promise.all([listed("ctf_users"), listed("ctf_teams")]);
+        this.ids = { ctf_users: Int32Array.from(users, (r) => r.id), ctf_teams: Int32Array.from(teams, (r) => r.id) };
       } catch (error) {
-        this.counts = null;
+        this.ids = null;
         throw error;
       } finally {
         this.refreshes++;

@@ -94,9 +94,9 @@ export async function answerAccountPage<Row, F extends string>(
   const cached = plain ? cachedPublicPage(ctf, list.table, q.page, q.per_page) : null;
   if (cached) return sendWithEtag(ctx, cached);
   const version = publicPagesVersion(ctf);
-  const knownTotal = plain ? ctf.listedAccounts.total(list.table) : null;
+  const known = plain ? knownPage(ctf, list.table, q.page, q.per_page) : null;
   if (!adminView) where.push("NOT a.hidden", "NOT a.banned");
-  const { rows, total } = await pageOf<Row>(ctf.db.query.bind(ctf.db), list.table, where, params, q.page, q.per_page, knownTotal);
+  const { rows, total } = await pageOf<Row>(ctf.db.query.bind(ctf.db), list.table, where, params, q.page, q.per_page, known);
   const answer = privateJsonAnswer(rows.map((row) => list.view(row, adminView ? "admin" : "public")), { pagination: pagination(q.page, q.per_page, total) });
   // Kept only if no account changed while the page was read (else the next reader reads it again).
   if (plain && publicPagesVersion(ctf) === version) {
@@ -104,6 +104,13 @@ export async function answerAccountPage<Row, F extends string>(
     ctf.publicPages.set(pageKey(list.table, q.page, q.per_page), { version, answer });
   }
   sendWithEtag(ctx, answer);
+}
+
+/** The listed total and where the page starts, from memory (listed-counts.ts); null before their first read. */
+function knownPage(ctf: Ctf, table: "ctf_users" | "ctf_teams", page: number, perPage: number) {
+  const total = ctf.listedAccounts.total(table);
+  const start = ctf.listedAccounts.pageStart(table, page, perPage);
+  return total === null || start === null ? null : { total, start };
 }
 
 /** What a cached public page is good for: no account changed and the listed totals were not re-counted since. */

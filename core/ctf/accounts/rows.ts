@@ -3,6 +3,7 @@ import { z } from "zod";
 import { badRequest, notFound } from "../../kernel/errors.js";
 import { txQuery } from "../sql.js";
 import { shortText, website } from "./fields.js";
+import type { PageStart } from "./listed-counts.js";
 import type { Query } from "./standings.js";
 import type { TeamRow, UserRow } from "./views.js";
 
@@ -48,7 +49,10 @@ export async function updateRow<T>(tx: EntityManager, table: "ctf_users" | "ctf_
   return row;
 }
 
-/** One page of rows of an account table (aliased `a`) matching `where`, ordered by id, and the total. */
+/**
+ * One page of rows of an account table (aliased `a`) matching `where`, ordered by id, and the total. `known` (the
+ * unfiltered public list only) gives both from memory, so the page is read by a primary-key range instead of OFFSET.
+ */
 export async function pageOf<T>(
   query: Query,
   table: "ctf_users" | "ctf_teams",
@@ -56,10 +60,16 @@ export async function pageOf<T>(
   params: unknown[],
   page: number,
   perPage: number,
-  knownTotal: number | null = null,
+  known: { total: number; start: PageStart } | null = null,
 ): Promise<{ rows: T[]; total: number }> {
+  if (known) {
+    // The unfiltered public list: total and page start come from memory, the page is one primary-key range scan.
+    if (known.start === "past-end") return { rows: [], total: known.total };
+    const clause = [...where, `a.id >= ${known.start.firstId}`].join(" AND ");
+    return { rows: await query<T>(`SELECT a.* FROM ${table} a WHERE ${clause} ORDER BY a.id LIMIT ${perPage}`, params), total: known.total };
+  }
   const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
-  const total = knownTotal ?? ((await query<{ total: number }>(`SELECT count(*)::int AS total FROM ${table} a ${clause}`, params)) as [{ total: number }])[0].total;
+  const total = ((await query<{ total: number }>(`SELECT count(*)::int AS total FROM ${table} a ${clause}`, params)) as [{ total: number }])[0].total;
   const rows = await query<T>(`SELECT a.* FROM ${table} a ${clause} ORDER BY a.id LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`, params);
   return { rows, total };
 }
