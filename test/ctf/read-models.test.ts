@@ -38,6 +38,27 @@ describe("core/ctf read models: the challenge list and account pages from memory
     expect(other.headers.get("etag")).to.not.equal(after.headers.get("etag"));
   });
 
+  it("answers a challenge's solver list from bytes kept per change: a solve, a rename and a hide show on the next read", async () => {
+    const target = await t.challenge({ name: "solver list", value: 10 }, "flag{sl}");
+    const [first, second] = [await t.register(), await t.register()];
+    const firstId = (await first.get("/api/v1/users/me")).body.data.id;
+    const listOf = async (etag?: string) => first.request("GET", `/api/v1/challenges/${target}/solves`, undefined, etag ? { "if-none-match": etag } : {});
+    expect((await first.post("/api/v1/challenges/attempt", { challenge_id: target, submission: "flag{sl}" })).body.data.status).to.equal("correct");
+    const one = await listOf();
+    expect(one.body.data.map((r: { account_id: number }) => r.account_id)).to.deep.equal([firstId]);
+    expect((await listOf(one.headers.get("etag")!)).status).to.equal(304);
+
+    expect((await second.post("/api/v1/challenges/attempt", { challenge_id: target, submission: "flag{sl}" })).body.data.status).to.equal("correct");
+    const two = await listOf(one.headers.get("etag")!);
+    expect(two.status).to.equal(200);
+    expect(two.body.data).to.have.length(2);
+
+    expect((await first.patch("/api/v1/users/me", { name: "renamed-solver" })).status).to.equal(200);
+    expect((await listOf()).body.data[0]).to.include({ account_id: firstId, name: "renamed-solver" });
+    expect((await t.admin.patch(`/api/v1/users/${firstId}`, { hidden: true })).status).to.equal(200);
+    expect((await listOf()).body.data.map((r: { account_id: number }) => r.account_id)).to.not.include(firstId);
+  });
+
   it("keeps the filters of the list and refuses a bad one with the field named", async () => {
     const second = await t.challenge({ name: "filtered", category: "crypto", value: 50 }, "flag{f}");
     const player = await t.register();

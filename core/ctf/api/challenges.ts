@@ -6,14 +6,14 @@ import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { assertAccountsVisible, assertScoresVisible } from "../accounts/access.js";
 import { AttemptPipeline } from "../game/attempt.js";
 import { boardAccess as checkBoardAccess, boardRefusal, prerequisitesMet } from "../game/challenge-access.js";
-import { challengeSolvers } from "../game/board.js";
 import { BoardAnswers, PRIVATE_JSON, sendWithEtag } from "../game/board-answers.js";
 import type { CachedChallenge } from "../game/challenge-cache.js";
+import { SolverLists } from "../game/solver-lists.js";
 import { typeData } from "../game/challenge-types.js";
 import { dynamicValue, recomputeDynamicValues } from "../game/dynamic-value.js";
 import type { Ctf } from "../runtime.js";
 import { eventPhase } from "../settings.js";
-import { txQuery, zuluDate } from "../sql.js";
+import { txQuery } from "../sql.js";
 import { playerViewOfChallenge } from "./hints.js";
 
 const id = z.coerce.number().int().positive().max(2 ** 31 - 1);
@@ -78,6 +78,7 @@ const listQuery = z
 export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
   const pipeline = new AttemptPipeline(ctf);
   const board = new BoardAnswers(ctf.solves);
+  const solverLists = new SolverLists(ctf.db, () => `${ctf.solves.version}|${ctf.accountRows.version}`);
 
   const boardAccess = (ctx: Context) => checkBoardAccess(ctf, ctx);
 
@@ -181,9 +182,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const settings = await ctf.settings.get();
     const { preview } = parseInput(previewQuery, ctx.query);
     const until = admin && preview === undefined ? null : settings.freezeAt;
-    const rows = await challengeSolvers(ctf.db, challengeId, settings.mode, until);
-    const kind = settings.mode === "teams" ? "teams" : "users";
-    ok(ctx, rows.map((r) => ({ account_id: r.account_id, name: r.name, date: zuluDate(r.date), account_url: `/${kind}/${r.account_id}` })));
+    sendWithEtag(ctx, await solverLists.answer(challengeId, settings.mode, until));
   });
 
   // ---- admin ----
