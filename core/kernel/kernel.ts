@@ -15,6 +15,7 @@ import type { Coordination } from "./coordination/types.js";
 import { openDatabase, type Database, type KernelDatabase } from "./db/data-source.js";
 import { notFound } from "./errors.js";
 import { EventBus } from "./events.js";
+import { portOf } from "./unavailable.js";
 import { bodyParser } from "./http/body.js";
 import { requestContext } from "./http/errors-middleware.js";
 import { KERNEL_PATHS, kernelRoutes, type Readiness } from "./http/kernel-routes.js";
@@ -335,6 +336,7 @@ export class Kernel {
       databaseSchema: this.config.databaseSchema,
       dataDir: this.config.dataDir,
       poolSize: this.config.database.poolSize,
+      connectTimeoutMs: this.config.database.connectTimeoutMs,
       entities,
     });
     return this.database;
@@ -345,7 +347,8 @@ export class Kernel {
     app.proxy = this.config.http.trustProxy;
     app.silent = true; // errors are rendered and logged by requestContext
     app.use(observeRequests(this.metrics)); // outermost: sees the final status of every request
-    app.use(requestContext({ container: this.container, log: this.log, development: this.config.env === "development" }));
+    const endpoints = { databasePort: portOf(this.config.databaseUrl, 5432), redisPort: portOf(this.config.redisUrl, 6379) };
+    app.use(requestContext({ container: this.container, log: this.log, development: this.config.env === "development", endpoints }));
     app.use(securityHeaders);
     app.use((_ctx, next) => this.events.answerAfterLocalReads(next)); // read-your-writes on this instance
     if (!servesPlayers(this.config.role)) {
