@@ -183,6 +183,13 @@ export class Kernel {
         this.signer = new TokenSigner(config.secret ?? (await loadOrCreateSecret(db)));
       },
     });
+    // Redis came back (restarted, or the network healed): heartbeats are written again at once, and whoever keeps
+    // state fed by broadcasts or Redis streams hears of it (the scoreboard resyncs, whale re-queues starts).
+    this.coordination.onReconnect((downMs) => {
+      this.log.warn({ downMs }, "Redis connection restored; resyncing what it may have lost");
+      this.instances.refresh().catch((error) => this.log.warn({ err: error }, "could not write the instance heartbeat; will retry"));
+      this.events.emit("kernel.coordination.restored", { downMs });
+    });
     this.registerKernelServices();
     this.app = this.createApp();
   }
