@@ -14,6 +14,7 @@ import { Client, CTF_PLUGIN } from "../helpers/ctf.js";
 import { spawnInstance, whenListening, type Instance } from "../helpers/instances.js";
 import { dropSchema, eventually, projectRoot, responseBody, TEST_ADMIN_TOKEN } from "../helpers/kernel.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/private-services.js";
+import { StreamClient, streamToken } from "../plugins/scoreboard/helpers.js";
 import { containersInRange, FLAG_IMAGE, readService, removeContainersInRange, settled, WHALE_PLUGIN } from "../plugins/whale/helpers.js";
 
 const PORTS: [number, number] = [33800, 33849];
@@ -94,7 +95,7 @@ describe("faults: Redis restarts mid-event", function () {
     await removeContainersInRange(PORTS);
   });
 
-  it("shows solves made while Redis was away on the other instance's scoreboard once it is back, and heartbeats return", async () => {
+  it("shows solves made while Redis was away on the other instance's scoreboard and stream (a fresh snapshot) once it is back, and heartbeats return", async () => {
     const [webA, webB] = [get("web-a"), get("web-b")];
     const solve = async (player: Client) => {
       const res = await on(webA, player).post("/api/v1/challenges/attempt", { challenge_id: challengeId, submission: flag });
@@ -103,9 +104,13 @@ describe("faults: Redis restarts mid-event", function () {
       return player.user!.id;
     };
     await eventually(async () => (await instanceIds(webB)).join() === "web-a,web-b", 15_000, 200);
-    // Before: a solve on A reaches B's board through the broadcast.
+    // A live scoreboard stream on B, open across the outage (the socket is to B, not through Redis).
+    const stream = await StreamClient.open(webB.url, await streamToken(new Client(webA.url)));
+    expect((await stream.next()).type).to.equal("snapshot");
+    // Before: a solve on A reaches B's board and stream through the broadcast.
     const first = await solve(players[0]!);
     await eventually(async () => (await board(webB)).get(first) === 100, 10_000, 100);
+    expect(await stream.next((m) => m.type === "delta" && m.account_id === first)).to.include({ score: 100 });
 
     await redis.down();
     const missed: number[] = [];
@@ -123,6 +128,11 @@ describe("faults: Redis restarts mid-event", function () {
       return [first, ...missed].every((id) => now.get(id) === 100);
     }, RESYNC_BOUND_MS, 100);
     const resyncMs = performance.now() - backAt;
+    // B's stream clients get the repaired standings as a fresh snapshot: no delta of the missed solves ever came.
+    const repaired = await stream.next((m) => m.type === "snapshot", 10_000);
+    const streamed = new Map((repaired.standings as Array<{ account_id: number; score: number }>).map((r) => [r.account_id, r.score]));
+    for (const id of [first, ...missed]) expect(streamed.get(id), `account ${id} in the snapshot`).to.equal(100);
+    stream.close();
     await eventually(async () => (await instanceIds(webB)).join() === "web-a,web-b", 15_000, 100);
     const heartbeatsMs = performance.now() - backAt;
     await eventually(async () => (await ready(webA)) && (await ready(webB)), 15_000, 100);
