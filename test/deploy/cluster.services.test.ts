@@ -101,6 +101,22 @@ describe("npm run cluster: six processes behind nginx", function () {
     stream.close();
   });
 
+  it("rate-limits by the address nginx saw, whatever X-Forwarded-For the client sends", async () => {
+    // Login allows 10 attempts per client address. Were the client's header trusted, each forged address would
+    // get a bucket of its own and none of these would be refused.
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const response = await fetch(`${url}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Forwarded-For": `203.0.113.${i + 1}` },
+        body: JSON.stringify({ name: "nobody", password: "wrong-password" }),
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, 10).filter((s) => s === 429)).to.deep.equal([]);
+    expect(statuses.slice(10)).to.deep.equal([429, 429]);
+  });
+
   it("keeps answering through nginx after a web process is killed with -9, and its WebSocket clients reconnect to another", async () => {
     // Round robin puts three consecutive sockets on the three web processes: one of them is on web-2.
     const streams = [await openStream(), await openStream(), await openStream()];
