@@ -227,12 +227,22 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     clearTimeout(timer);
   };
 
+  // A host process that exits without stop() (a test run ending, an uncaught error) must not leave six
+  // processes and nginx behind on the machine. Only a SIGKILL of the host escapes this.
+  const killLeftovers = () => {
+    for (const child of [nginx, ...[...running.values()].map((p) => p.child)]) {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  };
+  process.once("exit", killLeftovers);
+
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       // nginx first, so no new request reaches a process that is going away.
       if (nginx) await stopChild(nginx, "SIGTERM");
       await Promise.all([...running.values()].map((p) => stopChild(p.child)));
       if (nginxDir) await rm(nginxDir, { recursive: true, force: true });
+      process.removeListener("exit", killLeftovers);
     })());
 
   try {
