@@ -101,6 +101,17 @@ describe("npm run cluster: six processes behind nginx", function () {
     stream.close();
   });
 
+  it("passes server-sent events (/events) through nginx: the stream opens and its first event arrives", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${url}/events`, { signal: controller.signal });
+    expect(response.status).to.equal(200);
+    expect(response.headers.get("content-type")).to.include("text/event-stream");
+    const reader = response.body!.getReader();
+    const first = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), 5_000))]);
+    controller.abort();
+    expect(first && new TextDecoder().decode(first.value)).to.equal(": connected\n\n");
+  });
+
   it("rate-limits by the address nginx saw, whatever X-Forwarded-For the client sends", async () => {
     // Login allows 10 attempts per client address. Were the client's header trusted, each forged address would
     // get a bucket of its own and none of these would be refused.
