@@ -175,11 +175,12 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   for (const port of [options.port, ...plan.map((p) => p.port)]) if (await portTaken(port)) taken.push(port);
   if (taken.length > 0) throw new Error(`cluster: port${taken.length > 1 ? "s" : ""} ${taken.join(", ")} already in use (pick another PORT)`);
 
+  // Defaults first: a host's own FLAGHOST__database__poolSize (in the environment or options.env) wins.
   const baseEnv = (role: Role | "migrate"): NodeJS.ProcessEnv => ({
-    ...process.env,
     FLAGHOST__database__poolSize: String(role === "migrate" ? MIGRATE_POOL_SIZE : POOL_SIZE_BY_ROLE[role]),
     // Web processes sit behind nginx, which sets X-Forwarded-For to the client's address.
     ...(role === "web" ? { FLAGHOST__http__trustProxy: "true" } : {}),
+    ...process.env,
     ...options.env,
     DATABASE_URL: options.databaseUrl,
     REDIS_URL: options.redisUrl,
