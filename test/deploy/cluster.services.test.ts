@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { expect } from "chai";
 import { Redis } from "ioredis";
 import { backends, uniqueName } from "../helpers/backends.js";
 import { dropSchema, eventually, projectRoot, TEST_ADMIN_TOKEN } from "../helpers/kernel.js";
+import { clusterPortOffsets, freePortBlock } from "../helpers/ports.js";
 import { StreamClient } from "../plugins/scoreboard/helpers.js";
 
 /**
@@ -29,7 +30,7 @@ describe("npm run cluster: six processes behind nginx", function () {
     if (!existsSync("/usr/sbin/nginx")) {
       throw new Error("nginx is not installed (/usr/sbin/nginx): apt-get install -y --no-install-recommends nginx (.ci/run does)");
     }
-    port = await freePortBlock();
+    port = await freePortBlock(clusterPortOffsets({ web: 3, workers: 2, schedulers: 1 }));
     cli = spawn("npm", ["run", "cluster"], {
       cwd: projectRoot,
       env: {
@@ -188,22 +189,4 @@ function connects(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port P such that P and the launcher's P+101.., P+201.., P+301.. are free. */
-async function freePortBlock(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    const needed = [port, port + 101, port + 102, port + 103, port + 201, port + 202, port + 301];
-    if ((await Promise.all(needed.map(portFree))).every(Boolean)) return port;
-  }
-  throw new Error("no free block of ports found");
 }

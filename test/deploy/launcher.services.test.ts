@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { startCluster, type RunningCluster } from "../../core/cluster/launcher.js";
 import { backends, uniqueName } from "../helpers/backends.js";
 import { dropSchema, eventually, TEST_ADMIN_TOKEN } from "../helpers/kernel.js";
+import { clusterPortOffsets, freePortBlock } from "../helpers/ports.js";
 
 /**
  * The launcher's API as the event benchmark and the fault tests use it (startCluster, kill, restart, stop), on
@@ -28,7 +29,7 @@ describe("core/cluster/launcher: kill, restart and stop one process of a running
   });
 
   before(async () => {
-    cluster = await startCluster(options(20_000 + Math.floor(Math.random() * 30_000)));
+    cluster = await startCluster(options(await freePortBlock(clusterPortOffsets({ web: 2, workers: 1, schedulers: 0 }))));
   });
 
   after(async () => {
@@ -75,8 +76,10 @@ describe("core/cluster/launcher: kill, restart and stop one process of a running
   });
 
   it("refuses to start on a port that is taken, naming it", async () => {
+    // Only nginx's port is taken: the web process's port is free, so the message names exactly one.
+    const port = await freePortBlock(clusterPortOffsets({ web: 1, workers: 0, schedulers: 0 }));
     const blocker: Server = createServer();
-    const port = await new Promise<number>((resolve) => blocker.listen(0, () => resolve((blocker.address() as { port: number }).port)));
+    await new Promise<void>((resolve) => blocker.listen(port, resolve));
     try {
       let error: Error | null = null;
       await startCluster({ ...options(port), web: 1, workers: 0 }).catch((e: Error) => (error = e));
