@@ -195,7 +195,6 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   if (migrationCode !== 0) throw new Error(`cluster: migrate exited with ${migrationCode}:\n${migrationTail()}`);
 
   const running = new Map<string, ClusterProcess>();
-  const tails = new Map<string, () => string>();
   let nginx: ChildProcess | null = null;
   let nginxDir: string | null = null;
   let stopping: Promise<void> | null = null;
@@ -207,7 +206,6 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       if (line.includes("listening on")) listening = true;
       options.onLine?.(name, line);
     });
-    tails.set(spec.name, tail);
     const entry: ClusterProcess = { ...spec, pid: child.pid!, child };
     running.set(spec.name, entry);
     const deadline = Date.now() + timeoutMs;
