@@ -88,6 +88,9 @@ describe("faults: the scheduler process killed with SIGKILL", function () {
     const [abandoned] = await rows(`SELECT outcome, error FROM kernel_job_runs WHERE id = $1`, [abandonedRun.id]);
     expect(abandoned.outcome).to.equal("abandoned");
     expect(abandoned.error).to.include("stopped renewing its lease");
+    console.log(
+      `      measured: relative to the replacement listening, first slot ${new Date(firstTick.started_at).getTime() - upAt} ms, long job re-run ${new Date(rerun.started_at).getTime() - upAt} ms (lease ${leaseMs} ms)`,
+    );
   });
 
   it("with two schedulers, killing the one running the long job hands it to the other within one lease", async () => {
@@ -107,6 +110,7 @@ describe("faults: the scheduler process killed with SIGKILL", function () {
     expect(new Date(takeover.started_at).getTime() - killedAt).to.be.at.most(leaseMs + slack);
     const [abandoned] = await rows(`SELECT outcome, error FROM kernel_job_runs WHERE id = $1`, [running.id]);
     expect(abandoned).to.deep.include({ outcome: "abandoned" });
+    console.log(`      measured: long job taken over ${new Date(takeover.started_at).getTime() - killedAt} ms after the kill (lease ${leaseMs} ms)`);
 
     // The per-second job did not miss a slot: the survivor was claiming every slot alongside the victim.
     await new Promise((r) => setTimeout(r, 3_000));
