@@ -68,6 +68,9 @@ export default definePlugin({
     // Sent by another instance (this one already did the work before broadcasting).
     events.on("scoreboard.rebuild", (_p, meta) => (meta.local ? undefined : quietly(board.rebuild())));
     events.on("scoreboard.check", (_p, meta) => (meta.local ? undefined : quietly(board.check())));
+    // An instance died: its last solves may have committed without their broadcast reaching us. Check now, not at
+    // the next consistency run (a repaired drift sends stream clients a fresh snapshot).
+    events.on("kernel.instances.lost", () => quietly(board.check()));
 
     scoreboardRoutes({ routes, auth, tokens, host }, board, () => events.emit("scoreboard.rebuild", {}, { broadcast: true }));
     scoreboardPage(routes, pages);
