@@ -81,7 +81,7 @@ export class InstanceRegistry {
     clearInterval(this.timer);
     this.timer = null;
     // The goodbye outlives the heartbeat it replaces, so no watcher mistakes this stop for a death.
-    await this.deps.coordination.cacheSet(LEFT_PREFIX + this.self.id, "1", 2 * this.deps.heartbeatMs * BEATS_TO_LIVE).catch(() => undefined);
+    await this.deps.coordination.cacheSet(LEFT_PREFIX + this.self.id, this.self.startedAt, 2 * this.deps.heartbeatMs * BEATS_TO_LIVE).catch(() => undefined);
     await this.deps.coordination.cacheDelete(KEY_PREFIX + this.self.id).catch((error) => {
       this.deps.log.warn({ err: error }, "could not remove the instance heartbeat; it expires by itself");
     });
@@ -109,8 +109,11 @@ export class InstanceRegistry {
     if (!before) return;
     const lost: InstanceInfo[] = [];
     for (const [id, info] of before) {
-      if (now.has(id)) continue;
-      if ((await this.deps.coordination.cacheGet(LEFT_PREFIX + id)) === null) lost.push(info);
+      // Gone, or replaced by a new process under the same id (a restart policy can be quicker than the heartbeat's
+      // expiry). A clean stop's goodbye names the incarnation that left.
+      const successor = now.get(id);
+      if (successor && successor.startedAt === info.startedAt && successor.pid === info.pid) continue;
+      if ((await this.deps.coordination.cacheGet(LEFT_PREFIX + id)) !== info.startedAt) lost.push(info);
     }
     if (lost.length === 0) return;
     this.deps.log.warn({ lost: lost.map((i) => ({ id: i.id, role: i.role, pid: i.pid, lastSeen: i.lastSeen })) }, "instances stopped beating without a clean stop");

@@ -50,4 +50,23 @@ describe("kernel: instances lost without a clean stop", function () {
     expect(reported[0]!.at - killedAt).to.be.at.most(5 * heartbeatMs + 1_000);
     expect((await watcher.kernel.instances.list()).map((i) => i.id)).to.deep.equal(["watcher"]);
   });
+
+  it("reports a process killed and restarted under the same id before its heartbeat expired", async () => {
+    // A long heartbeat (its key lives a minute), so the restart beats before the dead one's key expires.
+    const env = { FLAGHOST_PLUGIN_PATHS: fixturePlugin("greeter"), FLAGHOST__instances__heartbeatMs: "20000" };
+    const first = spawnInstance({ name: "phoenix", schema, env });
+    processes.push(first);
+    await whenListening([first]);
+    await eventually(async () => (await watcher.kernel.instances.list()).some((i) => i.id === "phoenix"), 10_000, 100);
+    await new Promise((r) => setTimeout(r, 2 * heartbeatMs));
+    reported.length = 0;
+    first.child.kill("SIGKILL");
+    const second = spawnInstance({ name: "phoenix", schema, env });
+    processes.push(second);
+    await whenListening([second]);
+    await eventually(() => reported.length > 0, 10_000, 50);
+    expect(reported.map((r) => r.ids)).to.deep.equal([["phoenix"]]);
+    const [listed] = (await watcher.kernel.instances.list()).filter((i) => i.id === "phoenix");
+    expect(listed!.pid).to.equal(second.child.pid);
+  });
 });
