@@ -58,6 +58,13 @@ export default definePlugin({
       servesReads,
     );
     deps.events.on("challenge.updated", () => ctf.challenges.invalidate(), servesReads);
+    // An instance died, perhaps between a commit and its broadcast (a ban, a hidden challenge): nothing cached here
+    // may outlive a change this instance never heard of.
+    deps.events.on("kernel.instances.lost", () => {
+      ctf.auth.invalidate();
+      ctf.settings.invalidate();
+      ctf.challenges.invalidate();
+    });
     readModelHandlers(ctf, deps.events);
     jobs.add(readModelCheckJob(ctf, deps.events));
     for (const type of [standardType, dynamicType]) ctf.challengeTypes.set(type.id, type);

@@ -31,7 +31,10 @@ export function readModelHandlers(ctf: Ctf, events: PluginEvents): void {
   // Sent by the instance that ran the job (it already checked itself).
   events.on("ctf.read-models.check", (_p, meta) => (meta.local ? undefined : quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]))));
   // An instance died, perhaps between a commit and its broadcast: check now rather than at the next job run.
-  events.on("kernel.instances.lost", () => quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()])));
+  events.on("kernel.instances.lost", () => {
+    ctf.accountRows.clear();
+    return quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]));
+  });
 }
 
 /**

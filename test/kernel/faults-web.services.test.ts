@@ -333,9 +333,14 @@ describe("faults: a web process killed with SIGKILL mid-event", function () {
   it("a change committed by a web process that dies before broadcasting it still reaches the survivor's board and stream", async () => {
     // The window the first case can only hit by chance (it did: SIGKILL between a batch of solves' commit and its
     // broadcast), made certain: a write the other instances never hear of, then the death of a web process.
-    const [player] = players;
+    const [player, banned] = players;
     const before = (await boardOn(get("web-b"))).find((r) => r.account_id === player!.userId)!;
+    const meOnB = async () => (await fetch(`${get("web-b").url}/api/v1/users/me`, { headers: { cookie: banned!.cookie! } })).status;
+    expect(await meOnB()).to.equal(200);
     await rows(`INSERT INTO ctf_awards (user_id, name, value) VALUES ($1, 'unbroadcast', 1000)`, [player!.userId]);
+    await rows(`UPDATE ctf_users SET banned = true WHERE id = $1`, [banned!.userId]);
+    // B has not heard of the ban: its cached caller still lets the player in (the premise of this case).
+    expect(await meOnB()).to.equal(200);
     get("web-c").child.kill("SIGKILL");
     const killed = Date.now();
     const repaired = await eventually(async () => {
@@ -344,6 +349,8 @@ describe("faults: a web process killed with SIGKILL mid-event", function () {
     }, 20_000, 200);
     console.log(`      measured: the survivor's board had the unbroadcast change ${Date.now() - killed} ms after the kill (heartbeat 1000 ms)`);
     expect(repaired!.pos).to.equal(1);
+    // Nor does a ban the survivor never heard of outlive the loss: its cached callers were dropped.
+    expect(await eventually(async () => ((await meOnB()) === 403 ? 403 : null), 5_000, 100).catch(() => meOnB())).to.equal(403);
     const board = await boardOn(get("web-b"));
     await eventually(() => JSON.stringify(stream.standings()) === JSON.stringify(board), 10_000, 100).catch(() => {});
     expect(stream.standings()).to.deep.equal(board);
