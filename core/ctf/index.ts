@@ -58,6 +58,15 @@ export default definePlugin({
       servesReads,
     );
     deps.events.on("challenge.updated", () => ctf.challenges.invalidate(), servesReads);
+    // Broadcasts were missed: an instance died between a commit and its broadcast (a ban, a hidden challenge), or
+    // this instance's Redis connection was away. Nothing cached here may outlive a change this instance never heard of.
+    const forgetCaches = () => {
+      ctf.auth.invalidate();
+      ctf.settings.invalidate();
+      ctf.challenges.invalidate();
+    };
+    deps.events.on("kernel.instances.lost", forgetCaches);
+    deps.events.on("kernel.coordination.restored", forgetCaches);
     readModelHandlers(ctf, deps.events);
     jobs.add(readModelCheckJob(ctf, deps.events));
     for (const type of [standardType, dynamicType]) ctf.challengeTypes.set(type.id, type);

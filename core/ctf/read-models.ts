@@ -30,6 +30,14 @@ export function readModelHandlers(ctf: Ctf, events: PluginEvents): void {
   events.on("event.updated", () => quietly(ctf.listedAccounts.refresh()), servesReads); // an import replaces every account
   // Sent by the instance that ran the job (it already checked itself).
   events.on("ctf.read-models.check", (_p, meta) => (meta.local ? undefined : quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]))));
+  // Broadcasts were missed (an instance died between a commit and its broadcast, or this instance's Redis connection
+  // was away): check now rather than at the next job run.
+  const recheck = () => {
+    ctf.accountRows.clear();
+    return quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]));
+  };
+  events.on("kernel.instances.lost", recheck);
+  events.on("kernel.coordination.restored", recheck);
 }
 
 /**

@@ -153,6 +153,9 @@ export class Kernel {
       log: this.log.child({ component: "instances" }),
       heartbeatMs: config.instances.heartbeatMs,
       self: { id: this.instanceId, role: config.role, pid: process.pid, host: hostname(), version: KERNEL_VERSION },
+      // A process killed between a commit and its broadcast leaves the others' read models short of that change:
+      // plugins reconcile on this event instead of waiting for their periodic check.
+      onLost: (lost) => this.events.emit("kernel.instances.lost", { instances: lost }),
     });
     this.auth = new AuthService(config.adminToken);
     this.connections = createConnectionLimits(config.streams);

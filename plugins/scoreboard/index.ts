@@ -71,6 +71,9 @@ export default definePlugin({
     // Broadcasts sent while this instance's Redis connection was away never arrive: compare with the database now
     // (and repair) rather than at the next consistency run. A check that finds nothing changes nothing.
     events.on("kernel.coordination.restored", () => quietly(board.check()));
+    // An instance died: its last solves may have committed without their broadcast reaching us. Check now, not at
+    // the next consistency run (a repaired drift sends stream clients a fresh snapshot).
+    events.on("kernel.instances.lost", () => quietly(board.check()));
 
     scoreboardRoutes({ routes, auth, tokens, host }, board, () => events.emit("scoreboard.rebuild", {}, { broadcast: true }));
     scoreboardPage(routes, pages);
