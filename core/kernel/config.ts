@@ -28,7 +28,8 @@ export const kernelConfigSchema = z.object({
        */
       poolSize: z.number().int().min(1).max(100).default(10),
       /**
-       * How long a query waits for a connection (a new one to open, or a busy pool's to free up) before it fails.
+       * How long opening a Postgres connection may take before the query that asked for it fails (a query waiting
+       * for a busy pool waits its turn: a burst of load queues instead of failing).
        * Bounded so that with Postgres down or unreachable a request answers 503 at once instead of hanging.
        */
       connectTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),

@@ -144,9 +144,16 @@ interface Backend {
  * schema on the search_path so raw SQL (migrations, the scheduler's claims) lands where the entities live.
  */
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Backend> {
-  // The connect timeout bounds both a new connection and the wait for a busy pool's: with Postgres gone a query
-  // fails within it (a 503, errors-middleware.ts) instead of hanging; the pools reconnect on the next query.
-  const connection = { options: `-c search_path=${options.databaseSchema}`, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 };
+  // The connect timeout bounds opening a connection, so with Postgres gone a query fails within it (a 503,
+  // errors-middleware.ts) instead of hanging, and the pools reconnect on the next query. It is set on the client,
+  // not the pool: pg-pool would also apply it to a query waiting for a busy pool, turning a burst of load into 503s.
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  class BoundedConnectClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super({ ...(typeof config === "string" ? { connectionString: config } : config), connectionTimeoutMillis: connectTimeoutMs });
+    }
+  }
+  const connection = { options: `-c search_path=${options.databaseSchema}`, Client: BoundedConnectClient };
   const raw = new pg.Pool({ connectionString: url, max: options.poolSize, ...connection });
   // An idle connection that drops (a Postgres restart) must not crash the process; the next query reconnects.
   raw.on("error", () => undefined);
