@@ -129,7 +129,7 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
   async function adminList(ctx: Context): Promise<void> {
     const [starts, counts, times] = await Promise.all([whale.store.allLive(), whale.store.countsByStatus(), whale.store.recentStartTimes(200)]);
     ok(ctx, {
-      engine: { driver: whale.engine.kind, unavailable: whale.health.unavailable },
+      engine: { driver: whale.engine.kind, unavailable: whale.health.unavailable, install_id: whale.installId() },
       queue_depth: counts.queued ?? 0,
       counts,
       start_times: summary(times),

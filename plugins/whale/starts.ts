@@ -133,6 +133,17 @@ export class StartStore {
   }
 
   /**
+   * This install's id: a UUID made by the first process of the first boot, the same for every process and restart
+   * afterwards. Kept in the database (not derived from config) so that two installs never share one, even with the
+   * same config, and a test schema is an install of its own. whale labels its containers with it (install.ts).
+   */
+  async installId(): Promise<string> {
+    await this.db.query(`INSERT INTO whale_secrets (name, value) VALUES ('install', $1) ON CONFLICT DO NOTHING`, [randomUUID()]);
+    const [row] = await this.db.query<{ value: string }>(`SELECT value FROM whale_secrets WHERE name = 'install'`);
+    return row!.value;
+  }
+
+  /**
    * Writes a start as `queued` after the checks of the issue, in one statement (`whale_claim_start`, migration 0003)
    * under a lock per account: no other live start of this challenge, under the account's limit, a free slot under
    * the cap, a free port. Throws StartRefused otherwise (nothing written). One round trip: a herd of starts spends

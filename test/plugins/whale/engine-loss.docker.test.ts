@@ -94,14 +94,15 @@ describe("whale: engine loss and recovery, the global cap, reconcile", function 
     const start = await startContainer(player, id);
     const ready = await settled(player, start.body.data.start_id);
     expect(ready.status, ready.error).to.equal("ready");
-    // Someone removes the container behind whale's back, and leaves a stray one with whale's labels.
+    // Someone removes the container behind whale's back, and leaves a stray one with whale's labels (this install's).
+    const install = (await t.admin.get("/api/v1/containers/admin")).body.data.engine.install_id as string;
     const docker = new Docker();
     const [own] = await containersInRange(PORTS);
     await docker.getContainer(own!.Id).remove({ force: true });
     const stray = await docker.createContainer({
       Image: FLAG_IMAGE,
       Env: ["FLAG=stray", `PORT=${PORTS[1]}`],
-      Labels: { "flaghost.whale.start": randomUUID(), "flaghost.whale.account": "user:999999", "flaghost.whale.challenge": "999999", "flaghost.whale.host-port": String(PORTS[1]) },
+      Labels: { "flaghost.whale.start": randomUUID(), "flaghost.whale.account": "user:999999", "flaghost.whale.challenge": "999999", "flaghost.whale.host-port": String(PORTS[1]), "flaghost.whale.install": install },
       HostConfig: { NetworkMode: "host" },
     });
     await stray.start();
