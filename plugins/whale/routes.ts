@@ -41,6 +41,8 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
     if (!player.admin) await assertEventRunning();
     const reason = whale.health.unavailable;
     if (reason) throw new HttpError(503, reason);
+    // core/ctf's own rule for opening a challenge: 404 unless visible, 403 while its prerequisites are unmet.
+    await game.assertChallengeOpen(player, body.challenge_id);
     const challenge = await challenges.get(body.challenge_id);
     if (!challenge || (challenge.state !== "visible" && !player.admin)) throw notFound("No such challenge");
     if (challenge.type !== "container") throw new HttpError(400, "Bad request", { challenge_id: ["is not a container challenge"] });
