@@ -47,7 +47,7 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
     if (!challenge || (challenge.state !== "visible" && !player.admin)) throw notFound("No such challenge");
     if (challenge.type !== "container") throw new HttpError(400, "Bad request", { challenge_id: ["is not a container challenge"] });
     const settings = containerSettings.parse(challenge.typeSettings);
-    let start: StartRecord;
+    let start: { id: string };
     try {
       start = await whale.store.claim(
         {
