@@ -1,13 +1,13 @@
 /**
  * Who may start a container of a challenge, on the real engine at DOCKER_HOST: the rule core/ctf applies when a
  * player opens the challenge (404 unless visible, 403 while its prerequisites are unmet), the same message, and
- * admins past it. Ports 33100-33149.
+ * admins past it. Ports 30600-30649.
  */
 import { expect } from "chai";
 import type { TestCtf } from "../../helpers/ctf.js";
 import { containerChallenge, containersInRange, removeContainersInRange, settled, startContainer, startWhale } from "./helpers.js";
 
-const PORTS: [number, number] = [33100, 33149];
+const PORTS: [number, number] = [30600, 30649];
 
 describe("whale: a start follows core/ctf's rule for opening a challenge (visibility, prerequisites)", function () {
   this.timeout(180_000);

@@ -3,7 +3,7 @@
  * are off-limits, so nothing connects to a bridge container. What is checked is what the docker driver asks of the
  * real engine for a bridge-mode start (recorded by a relay in front of the engine's socket, answered by the engine
  * itself): the container port exposed and published on the allocated host port, PORT = the container's own port, and
- * that the engine accepts it. Ports 33150-33159.
+ * that the engine accepts it. Ports 30650-30659.
  */
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
@@ -13,7 +13,7 @@ import { createEngineDriver, type EngineDriver } from "../../../plugins/whale/en
 import type { StartRecord } from "../../../plugins/whale/starts.js";
 import { EngineRelay, FLAG_IMAGE, removeContainersInRange } from "./helpers.js";
 
-const PORTS: [number, number] = [33150, 33159];
+const PORTS: [number, number] = [30650, 30659];
 
 /** The JSON bodies of the `POST /containers/create` requests in what a client sent (Content-Length or chunked). */
 function createBodies(sent: Buffer): Array<{ path: string; body: any }> {

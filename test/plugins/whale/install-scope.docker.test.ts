@@ -2,7 +2,7 @@
  * Two flaghost installs (two database schemas, two kernels) on one real engine: each labels its containers with its
  * own install id, and neither's reconcile, clean-up of older containers or stop touches the other's. Fresh schemas
  * number their users and challenges alike, so the two players are the same `user:N` of the same challenge id: the
- * case an unscoped listing by account and challenge got wrong. Ports 33000-33099.
+ * case an unscoped listing by account and challenge got wrong. Ports 30500-30599 (below the ephemeral range, 32768 and up, where an outgoing connection can hold a port).
  */
 import { expect } from "chai";
 import Docker from "dockerode";
@@ -11,8 +11,8 @@ import type { Client, TestCtf } from "../../helpers/ctf.js";
 import { eventually } from "../../helpers/kernel.js";
 import { containerChallenge, containersInRange, FLAG_IMAGE, readService, removeContainersInRange, settled, startContainer, startWhale } from "./helpers.js";
 
-const PORTS_A: [number, number] = [33000, 33049];
-const PORTS_B: [number, number] = [33050, 33099];
+const PORTS_A: [number, number] = [30500, 30549];
+const PORTS_B: [number, number] = [30550, 30599];
 const BOTH: [number, number] = [PORTS_A[0], PORTS_B[1]];
 const INSTALL = "flaghost.whale.install";
 
