@@ -43,6 +43,12 @@ export interface Credential {
 
 /** Credentials per lookup statement (a bound on one statement's parameter and answer). */
 const LOAD_BATCH_MAX = 500;
+/**
+ * Lookup statements in flight at once per process. Under a burst, lookups asked for meanwhile queue up and go out
+ * as one statement when one comes back, so the burst costs a handful of round trips (each is dear: a statement's
+ * write to the database costs more here than answering the request); alone, a lookup goes out on the next turn.
+ */
+const LOADS_IN_FLIGHT = 2;
 
 interface PendingLoad {
   resolve(rows: AccountRow[]): void;
@@ -159,14 +165,21 @@ export class PlayerAuth {
     return new Promise((resolve, reject) => {
       const waiting = this.pendingLoads[credential.kind];
       waiting.set(hash, [...(waiting.get(hash) ?? []), { resolve, reject }]);
-      if (this.loadsScheduled) return;
-      this.loadsScheduled = true;
-      setImmediate(() => this.sendLoads());
+      this.scheduleLoads();
     });
   }
 
   private pendingLoads = { token: new Map<string, PendingLoad[]>(), session: new Map<string, PendingLoad[]>() };
   private loadsScheduled = false;
+  /** Lookup statements in flight; while LOADS_IN_FLIGHT are, new lookups wait and go out together with the next. */
+  private loadsInFlight = 0;
+
+  private scheduleLoads(): void {
+    if (this.loadsScheduled || this.loadsInFlight >= LOADS_IN_FLIGHT) return;
+    if (this.pendingLoads.token.size === 0 && this.pendingLoads.session.size === 0) return;
+    this.loadsScheduled = true;
+    setImmediate(() => this.sendLoads());
+  }
 
   private sendLoads(): void {
     this.loadsScheduled = false;
@@ -177,7 +190,11 @@ export class PlayerAuth {
       const hashes = [...waiting.keys()];
       for (let i = 0; i < hashes.length; i += LOAD_BATCH_MAX) {
         const batch = hashes.slice(i, i + LOAD_BATCH_MAX);
-        this.loadMany(kind, batch).then(
+        this.loadsInFlight++;
+        this.loadMany(kind, batch).finally(() => {
+          this.loadsInFlight--;
+          this.scheduleLoads();
+        }).then(
           (rows) => {
             const byHash = new Map<string, AccountRow>();
             for (const { credential_hash, ...row } of rows) if (!byHash.has(credential_hash)) byHash.set(credential_hash, row);
