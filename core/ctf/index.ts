@@ -1,6 +1,7 @@
 import { coreServices, definePlugin, provide } from "../kernel/plugin-host/api.js";
 import { ctfRetentionJob } from "./accounts/retention.js";
 import { ctfConfig } from "./config.js";
+import { assertChallengeOpen } from "./game/challenge-access.js";
 import { dynamicType, standardType } from "./game/challenge-types.js";
 import { regexFlag, staticFlag } from "./game/flag-verifiers.js";
 import { ctfMigrations } from "./migrations.js";
@@ -75,6 +76,9 @@ export default definePlugin({
     const game: GameService = {
       settings: () => ctf.settings.get(),
       player: (ctx) => ctf.player(ctx),
+      assertChallengeOpen: async (player, challengeId) => {
+        await assertChallengeOpen(ctf, { player, admin: player.admin }, await ctf.challenges.get(challengeId), "No such challenge");
+      },
       addChallengeType: (type) => void ctf.challengeTypes.set(type.id, type),
       addFlagVerifier: (verifier) => void ctf.flagVerifiers.set(verifier.type, verifier),
       useStandings: (source) => {

@@ -83,6 +83,13 @@ export interface GameService {
   settings(): Promise<EventSettings>;
   /** The calling player, or null (anonymous, or the bootstrap admin token, which has no account). */
   player(ctx: Context): Promise<Player | null>;
+  /**
+   * The rule a player opening a challenge meets (`GET /api/v1/challenges/:id`, its hints), for a plugin acting on a
+   * challenge for a player (e.g. starting its container): throws 404 when it is unknown or not visible to a
+   * non-admin, 403 "You have not solved the prerequisites of this challenge" while its prerequisites are unmet.
+   * Admins pass. Answered from memory (the challenge cache and the solve index), so it costs no query.
+   */
+  assertChallengeOpen(player: Player, challengeId: number): Promise<void>;
   addChallengeType(type: ChallengeType): void;
   addFlagVerifier(verifier: FlagVerifier): void;
   /** Registers the standings core/ctf answers score and place from (one at a time); returns the unregister function. */

@@ -8,6 +8,8 @@ export const LABEL = {
   challenge: "flaghost.whale.challenge",
   start: "flaghost.whale.start",
   expires: "flaghost.whale.expires",
+  /** The install that started it (a stable id kept in its database): every listing is filtered by it (install.ts). */
+  install: "flaghost.whale.install",
 } as const;
 
 export const accountLabel = (start: Pick<StartRecord, "accountType" | "accountId">) => `${start.accountType}:${start.accountId}`;

@@ -11,7 +11,10 @@ import type { StartRecord, StartStore } from "./starts.js";
 export interface Whale {
   config: WhaleConfig;
   store: StartStore;
+  /** Scoped to this install (install.ts): labels what it starts, filters what it lists. */
   engine: EngineDriver;
+  /** This install's id (the `flaghost.whale.install` label); available from init on. */
+  installId(): string;
   health: EngineHealth;
   read: CtfReadService;
   events: PluginEvents;

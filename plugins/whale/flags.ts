@@ -38,7 +38,7 @@ export function flagOwner(secret: string, prefix: string, challengeId: number, p
 
 /**
  * The verifier of `whale_dynamic` flags: correct only for the submitter's own flag. Another account's valid flag
- * is incorrect and reported through `onReused` (whale emits `flag.reused`).
+ * is incorrect and reported through `onReused` (whale emits `flag.reused`), unless an admin submitted it.
  */
 export function dynamicFlagVerifier(secret: () => string, onReused: (event: FlagReused) => void): FlagVerifier {
   return {
@@ -49,6 +49,9 @@ export function dynamicFlagVerifier(secret: () => string, onReused: (event: Flag
       const owner = flagOwner(secret(), flag.content, challengeId, provided);
       if (!owner) return false;
       if (owner.accountType === player.accountType && owner.accountId === player.accountId) return true;
+      // Admins are not players (core/ctf skips their prerequisites and records nothing for a preview): an admin
+      // trying a player's flag checks it, and shares nothing.
+      if (player.admin) return false;
       onReused({
         challengeId,
         submitterAccountId: player.accountId,

@@ -6,6 +6,7 @@ import type { Whale } from "./context.js";
 import { createEngineDriver } from "./engine/index.js";
 import { EngineHealth } from "./engine-health.js";
 import { dynamicFlagVerifier } from "./flags.js";
+import { scopedToInstall } from "./install.js";
 import { reapExpired, reconcile, requeueUntaken } from "./jobs.js";
 import { whaleMetrics } from "./metrics.js";
 import { whaleMigrations } from "./migrations.js";
@@ -43,12 +44,20 @@ export default definePlugin({
 
   create({ game, read, pages, db, log, routes, auth, jobs, queues, events, metrics, coordination }, self) {
     const { config } = self;
-    const engine = createEngineDriver({ driver: config.driver, dockerHost: config.dockerHost });
     let secret: string | null = config.flagSecret ?? null;
+    let installId: string | null = null;
+    const readInstallId = () => {
+      if (installId === null) throw new Error("whale: the install id is read in init; no engine call may come before");
+      return installId;
+    };
+    // Everything whale does on the engine goes through the install's scope: its label on every container, its filter
+    // on every listing (reconcile, clean-up, stop), so another install's containers on a shared engine are left alone.
+    const engine = scopedToInstall(createEngineDriver({ driver: config.driver, dockerHost: config.dockerHost }), readInstallId);
     const whale: Whale = {
       config,
       store: new StartStore(db),
       engine,
+      installId: readInstallId,
       health: new EngineHealth(engine, self.health),
       read,
       events,
@@ -90,6 +99,7 @@ export default definePlugin({
       async init() {
         await whale.store.provision(config);
         secret ??= await whale.store.secret();
+        installId = await whale.store.installId();
         // Boot reconciliation of ports and containers, when the engine answers; a missing engine only degrades whale.
         if (await whale.health.check()) {
           const result = await reconcile(whale).catch((error: unknown) => {

@@ -93,7 +93,35 @@ export const whaleMigrations: Migration[] = [
       $fn$`),
   },
   {
-    id: "0004-start-message",
+    id: "0004-claim-batch",
+    // Many start requests in one round trip (a herd's requests waiting on one process): each runs
+    // whale_claim_start in a subtransaction of its own, so a refusal undoes only its claims and is answered beside
+    // the others' rows. In the order of the per-account lock keys, so two batches take their locks in the same order
+    // (no deadlock between them, even for two accounts whose keys collide). Answers one row per request: its start
+    // id, or the refusal's SQLSTATE and message.
+    up: sql(`CREATE FUNCTION whale_claim_starts(p_requests jsonb, p_per_account int, p_max_containers int, p_port_from int, p_port_to int)
+        RETURNS TABLE (n int, start_id uuid, error_code text, error_message text) LANGUAGE plpgsql AS $fn$
+      DECLARE
+        r record;
+      BEGIN
+        FOR r IN SELECT * FROM jsonb_to_recordset(p_requests) AS x(n int, id uuid, challenge_id int, account_type text, account_id int,
+            user_id int, max_attempts int, engine text, lifetime_s int, max_renewals int)
+          ORDER BY hashtext(x.account_type || ':' || x.account_id), x.account_type, x.account_id, x.n LOOP
+          n := r.n;
+          BEGIN
+            PERFORM whale_claim_start(r.id, r.challenge_id, r.account_type, r.account_id, r.user_id, r.max_attempts, r.engine,
+              r.lifetime_s, r.max_renewals, p_per_account, p_max_containers, p_port_from, p_port_to);
+            start_id := r.id; error_code := NULL; error_message := NULL;
+          EXCEPTION WHEN OTHERS THEN
+            start_id := NULL; error_code := SQLSTATE; error_message := SQLERRM;
+          END;
+          RETURN NEXT;
+        END LOOP;
+      END
+      $fn$`),
+  },
+  {
+    id: "0005-start-message",
     // The queue message whose worker took the start. A start may be queued again (Redis lost its message in a
     // restart): the first message to take it owns it, a duplicate finds it taken and leaves it alone.
     up: sql(`ALTER TABLE whale_starts ADD COLUMN message_id text`),

@@ -41,11 +41,13 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
     if (!player.admin) await assertEventRunning();
     const reason = whale.health.unavailable;
     if (reason) throw new HttpError(503, reason);
+    // core/ctf's own rule for opening a challenge: 404 unless visible, 403 while its prerequisites are unmet.
+    await game.assertChallengeOpen(player, body.challenge_id);
     const challenge = await challenges.get(body.challenge_id);
     if (!challenge || (challenge.state !== "visible" && !player.admin)) throw notFound("No such challenge");
     if (challenge.type !== "container") throw new HttpError(400, "Bad request", { challenge_id: ["is not a container challenge"] });
     const settings = containerSettings.parse(challenge.typeSettings);
-    let start: StartRecord;
+    let start: { id: string };
     try {
       start = await whale.store.claim(
         {
@@ -129,7 +131,7 @@ export function whaleRoutes(deps: { routes: PluginRoutes; auth: PluginAuth; game
   async function adminList(ctx: Context): Promise<void> {
     const [starts, counts, times] = await Promise.all([whale.store.allLive(), whale.store.countsByStatus(), whale.store.recentStartTimes(200)]);
     ok(ctx, {
-      engine: { driver: whale.engine.kind, unavailable: whale.health.unavailable },
+      engine: { driver: whale.engine.kind, unavailable: whale.health.unavailable, install_id: whale.installId() },
       queue_depth: counts.queued ?? 0,
       counts,
       start_times: summary(times),

@@ -133,36 +133,87 @@ export class StartStore {
   }
 
   /**
-   * Writes a start as `queued` after the checks of the issue, in one statement (`whale_claim_start`, migration 0003)
-   * under a lock per account: no other live start of this challenge, under the account's limit, a free slot under
-   * the cap, a free port. Throws StartRefused otherwise (nothing written). One round trip: a herd of starts spends
-   * its time in the database's work, not in waiting for connections held across a multi-statement transaction.
+   * This install's id: a UUID made by the first process of the first boot, the same for every process and restart
+   * afterwards. Kept in the database (not derived from config) so that two installs never share one, even with the
+   * same config, and a test schema is an install of its own. whale labels its containers with it (install.ts).
    */
-  async claim(request: StartRequest, limits: Limits): Promise<StartRecord> {
+  async installId(): Promise<string> {
+    await this.db.query(`INSERT INTO whale_secrets (name, value) VALUES ('install', $1) ON CONFLICT DO NOTHING`, [randomUUID()]);
+    const [row] = await this.db.query<{ value: string }>(`SELECT value FROM whale_secrets WHERE name = 'install'`);
+    return row!.value;
+  }
+
+  /**
+   * Writes a start as `queued` after the checks of the issue, under a lock per account (`whale_claim_start`,
+   * migration 0003): no other live start of this challenge, under the account's limit, a free slot under the cap, a
+   * free port. Throws StartRefused otherwise (nothing written). Requests waiting on this process at the same time go
+   * to the database together, one statement for up to CLAIM_BATCH_MAX of them (`whale_claim_starts`, migration 0004):
+   * a herd of starts costs a few round trips instead of one each, and each request still gets its own answer.
+   */
+  claim(request: StartRequest, limits: Limits): Promise<{ id: string }> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ request, limits, resolve, reject });
+      this.scheduleClaims();
+    });
+  }
+
+  private readonly waiting: PendingClaim[] = [];
+  private claimsInFlight = 0;
+  private claimsScheduled = false;
+
+  private scheduleClaims(): void {
+    if (this.claimsScheduled || this.claimsInFlight >= CLAIMS_IN_FLIGHT || this.waiting.length === 0) return;
+    this.claimsScheduled = true;
+    // One turn of the event loop: the requests whose bodies and callers were read in this turn join the batch.
+    setImmediate(() => {
+      this.claimsScheduled = false;
+      void this.sendClaims();
+      this.scheduleClaims();
+    });
+  }
+
+  private async sendClaims(): Promise<void> {
+    const head = this.waiting[0];
+    if (!head) return;
+    // The limits come from the config and are the same for every request; a batch never mixes two sets of them.
+    const sameLimits = (l: Limits) => l.maxContainers === head.limits.maxContainers && l.perAccountLimit === head.limits.perAccountLimit && l.portRange[0] === head.limits.portRange[0] && l.portRange[1] === head.limits.portRange[1];
+    const batch: PendingClaim[] = [];
+    for (let i = 0; i < this.waiting.length && batch.length < CLAIM_BATCH_MAX; ) {
+      if (sameLimits(this.waiting[i]!.limits)) batch.push(...this.waiting.splice(i, 1));
+      else i++;
+    }
+    this.claimsInFlight++;
     try {
-      const [row] = await this.db.query<Row>(
-        `SELECT ${COLUMNS} FROM whale_claim_start($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          randomUUID(),
-          request.challengeId,
-          request.accountType,
-          request.accountId,
-          request.userId,
-          request.maxAttempts,
-          request.engine,
-          request.lifetimeS,
-          request.maxRenewals,
-          limits.perAccountLimit,
-          limits.maxContainers,
-          ...limits.portRange,
-        ],
-        { name: "whale-claim-start" },
+      const requests = batch.map(({ request: r }, n) => ({
+        n,
+        id: randomUUID(),
+        challenge_id: r.challengeId,
+        account_type: r.accountType,
+        account_id: r.accountId,
+        user_id: r.userId,
+        max_attempts: r.maxAttempts,
+        engine: r.engine,
+        lifetime_s: r.lifetimeS,
+        max_renewals: r.maxRenewals,
+      }));
+      const rows = await this.db.query<{ n: number; start_id: string | null; error_code: string | null; error_message: string | null }>(
+        `SELECT n, start_id, error_code, error_message FROM whale_claim_starts($1::jsonb, $2, $3, $4, $5)`,
+        [JSON.stringify(requests), head.limits.perAccountLimit, head.limits.maxContainers, ...head.limits.portRange],
+        { name: "whale-claim-starts" },
       );
-      return record(row!);
+      const answered = new Set<number>();
+      for (const row of rows) {
+        const pending = batch[row.n]!;
+        answered.add(row.n);
+        if (row.start_id) pending.resolve({ id: row.start_id });
+        else pending.reject(refusalOf({ code: row.error_code ?? undefined, message: row.error_message ?? undefined }) ?? new Error(`whale_claim_start: ${row.error_message} (${row.error_code})`));
+      }
+      batch.forEach((pending, n) => answered.has(n) || pending.reject(new Error("whale_claim_starts answered no row for a request")));
     } catch (error) {
-      const refusal = refusalOf(error);
-      if (refusal) throw refusal;
-      throw error;
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      this.claimsInFlight--;
+      this.scheduleClaims();
     }
   }
 
@@ -300,6 +351,21 @@ export class StartStore {
     );
     return rows.map((r) => ({ queueWaitS: Number(r.wait), totalS: Number(r.total) }));
   }
+}
+
+/**
+ * Requests per claim statement: each is a subtransaction, and Postgres keeps 64 of them per transaction in shared
+ * memory; past that, every other session's snapshots get slower.
+ */
+const CLAIM_BATCH_MAX = 50;
+/** Claim statements in flight at once per process; requests arriving meanwhile wait for the next one and share it. */
+const CLAIMS_IN_FLIGHT = 2;
+
+interface PendingClaim {
+  request: StartRequest;
+  limits: Limits;
+  resolve(start: { id: string }): void;
+  reject(error: unknown): void;
 }
 
 /** The claim function's refusals by SQLSTATE; 23505 is the unique index (the last word on one live start per challenge). */

@@ -41,6 +41,20 @@ export interface Credential {
   secret: string;
 }
 
+/** Credentials per lookup statement (a bound on one statement's parameter and answer). */
+const LOAD_BATCH_MAX = 500;
+/**
+ * Lookup statements in flight at once per process. Under a burst, lookups asked for meanwhile queue up and go out
+ * as one statement when one comes back, so the burst costs a handful of round trips (each is dear: a statement's
+ * write to the database costs more here than answering the request); alone, a lookup goes out on the next turn.
+ */
+const LOADS_IN_FLIGHT = 2;
+
+interface PendingLoad {
+  resolve(rows: AccountRow[]): void;
+  reject(error: unknown): void;
+}
+
 interface CachedActor {
   row: AccountRow | null;
   at: number;
@@ -141,22 +155,76 @@ export class PlayerAuth {
     return playerIn((await this.settings.get()).mode, userId, name, admin, teamId);
   }
 
+  /**
+   * The account behind a credential as the database says now. Lookups asked for in the same turn of the event loop
+   * (a burst of requests from callers not cached yet: a class pressing Start at once) go out as one statement per
+   * kind, so a burst costs one round trip instead of one per caller; each caller still gets only its own row.
+   */
   private load(credential: Credential): Promise<AccountRow[]> {
-    if (credential.kind === "token") {
-      return this.db.query<AccountRow>(
-        `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, k.expires_at
+    const hash = sha256(credential.secret);
+    return new Promise((resolve, reject) => {
+      const waiting = this.pendingLoads[credential.kind];
+      waiting.set(hash, [...(waiting.get(hash) ?? []), { resolve, reject }]);
+      this.scheduleLoads();
+    });
+  }
+
+  private pendingLoads = { token: new Map<string, PendingLoad[]>(), session: new Map<string, PendingLoad[]>() };
+  private loadsScheduled = false;
+  /** Lookup statements in flight; while LOADS_IN_FLIGHT are, new lookups wait and go out together with the next. */
+  private loadsInFlight = 0;
+
+  private scheduleLoads(): void {
+    if (this.loadsScheduled || this.loadsInFlight >= LOADS_IN_FLIGHT) return;
+    if (this.pendingLoads.token.size === 0 && this.pendingLoads.session.size === 0) return;
+    this.loadsScheduled = true;
+    setImmediate(() => this.sendLoads());
+  }
+
+  private sendLoads(): void {
+    this.loadsScheduled = false;
+    for (const kind of ["token", "session"] as const) {
+      const waiting = this.pendingLoads[kind];
+      if (waiting.size === 0) continue;
+      this.pendingLoads[kind] = new Map();
+      const hashes = [...waiting.keys()];
+      for (let i = 0; i < hashes.length; i += LOAD_BATCH_MAX) {
+        const batch = hashes.slice(i, i + LOAD_BATCH_MAX);
+        this.loadsInFlight++;
+        this.loadMany(kind, batch).finally(() => {
+          this.loadsInFlight--;
+          this.scheduleLoads();
+        }).then(
+          (rows) => {
+            const byHash = new Map<string, AccountRow>();
+            for (const { credential_hash, ...row } of rows) if (!byHash.has(credential_hash)) byHash.set(credential_hash, row);
+            for (const hash of batch) {
+              const row = byHash.get(hash);
+              for (const pending of waiting.get(hash)!) pending.resolve(row ? [row] : []);
+            }
+          },
+          (error: unknown) => batch.forEach((hash) => waiting.get(hash)!.forEach((pending) => pending.reject(error))),
+        );
+      }
+    }
+  }
+
+  private loadMany(kind: Credential["kind"], hashes: string[]): Promise<Array<AccountRow & { credential_hash: string }>> {
+    if (kind === "token") {
+      return this.db.query(
+        `SELECT k.token_hash AS credential_hash, u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, k.expires_at
            FROM ctf_tokens k JOIN ctf_users u ON u.id = k.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
-          WHERE k.token_hash = $1 AND k.expires_at > now()`,
-        [sha256(credential.secret)],
-        { name: "ctf-token-caller" },
+          WHERE k.token_hash = ANY($1) AND k.expires_at > now()`,
+        [hashes],
+        { name: "ctf-token-callers" },
       );
     }
-    return this.db.query<AccountRow>(
-      `SELECT u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, s.csrf_token, s.expires_at
+    return this.db.query(
+      `SELECT s.id_hash AS credential_hash, u.id AS user_id, u.name, u.role, u.banned, u.team_id, t.banned AS team_banned, s.csrf_token, s.expires_at
          FROM ctf_sessions s JOIN ctf_users u ON u.id = s.user_id LEFT JOIN ctf_teams t ON t.id = u.team_id
-        WHERE s.id_hash = $1 AND s.expires_at > now()`,
-      [sha256(credential.secret)],
-      { name: "ctf-session-caller" },
+        WHERE s.id_hash = ANY($1) AND s.expires_at > now()`,
+      [hashes],
+      { name: "ctf-session-callers" },
     );
   }
 

@@ -6,45 +6,11 @@
 import { expect } from "chai";
 import Docker from "dockerode";
 import { randomUUID } from "node:crypto";
-import { createServer, connect, type Server, type Socket } from "node:net";
-import { rmSync } from "node:fs";
 import type { TestCtf } from "../../helpers/ctf.js";
 import { eventually } from "../../helpers/kernel.js";
-import { containerChallenge, containersInRange, FLAG_IMAGE, removeContainersInRange, settled, startContainer, startWhale } from "./helpers.js";
+import { containerChallenge, containersInRange, EngineRelay, FLAG_IMAGE, removeContainersInRange, settled, startContainer, startWhale } from "./helpers.js";
 
 const PORTS: [number, number] = [32200, 32399];
-const engineSocket = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
-
-/** A relay from a socket of ours to the engine's; `close` drops it and every connection through it. */
-class EngineRelay {
-  private server: Server | null = null;
-  private readonly open = new Set<Socket>();
-  constructor(readonly path: string) {}
-
-  async listen(): Promise<void> {
-    rmSync(this.path, { force: true });
-    const server = createServer((client) => {
-      const upstream = connect(engineSocket);
-      for (const s of [client, upstream]) {
-        this.open.add(s);
-        s.on("close", () => this.open.delete(s));
-        s.on("error", () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.path, resolve));
-    this.server = server;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    for (const s of this.open) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(this.path, { force: true });
-  }
-}
-
 const pluginStatus = async (t: TestCtf) => {
   const res = await t.admin.get("/api/v1/admin/plugins");
   return (res.body.data as Array<{ id: string; status: string; error: string | null }>).find((p) => p.id === "whale")!;
@@ -94,14 +60,15 @@ describe("whale: engine loss and recovery, the global cap, reconcile", function 
     const start = await startContainer(player, id);
     const ready = await settled(player, start.body.data.start_id);
     expect(ready.status, ready.error).to.equal("ready");
-    // Someone removes the container behind whale's back, and leaves a stray one with whale's labels.
+    // Someone removes the container behind whale's back, and leaves a stray one with whale's labels (this install's).
+    const install = (await t.admin.get("/api/v1/containers/admin")).body.data.engine.install_id as string;
     const docker = new Docker();
     const [own] = await containersInRange(PORTS);
     await docker.getContainer(own!.Id).remove({ force: true });
     const stray = await docker.createContainer({
       Image: FLAG_IMAGE,
       Env: ["FLAG=stray", `PORT=${PORTS[1]}`],
-      Labels: { "flaghost.whale.start": randomUUID(), "flaghost.whale.account": "user:999999", "flaghost.whale.challenge": "999999", "flaghost.whale.host-port": String(PORTS[1]) },
+      Labels: { "flaghost.whale.start": randomUUID(), "flaghost.whale.account": "user:999999", "flaghost.whale.challenge": "999999", "flaghost.whale.host-port": String(PORTS[1]), "flaghost.whale.install": install },
       HostConfig: { NetworkMode: "host" },
     });
     await stray.start();

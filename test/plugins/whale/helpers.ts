@@ -1,5 +1,6 @@
 import Docker from "dockerode";
-import { connect } from "node:net";
+import { rmSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { resolve } from "node:path";
 import { projectRoot } from "../../helpers/kernel.js";
 import { startCtf, type Client, type TestCtf } from "../../helpers/ctf.js";
@@ -72,4 +73,44 @@ export async function containersInRange(range: [number, number] = TEST_PORTS): P
 /** Removes every whale container in the range: each suite leaves nothing running. */
 export async function removeContainersInRange(range: [number, number] = TEST_PORTS): Promise<void> {
   for (const c of await containersInRange(range)) await engine().getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+}
+
+const engineSocket = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
+
+/**
+ * A byte-for-byte relay from a socket of ours to the real engine's: `close` drops it and every connection through it
+ * (the engine going away, for whoever uses the relay, without stopping the engine other suites share). `tap` sees
+ * each chunk a client sends to the engine (what a driver asks of it), unchanged.
+ */
+export class EngineRelay {
+  private server: Server | null = null;
+  private readonly open = new Set<Socket>();
+  constructor(
+    readonly path: string,
+    private readonly tap?: (chunk: Buffer) => void,
+  ) {}
+
+  async listen(): Promise<void> {
+    rmSync(this.path, { force: true });
+    const server = createServer((client) => {
+      const upstream = connect(engineSocket);
+      for (const s of [client, upstream]) {
+        this.open.add(s);
+        s.on("close", () => this.open.delete(s));
+        s.on("error", () => undefined);
+      }
+      if (this.tap) client.on("data", this.tap);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.path, resolve));
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const s of this.open) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(this.path, { force: true });
+  }
 }

@@ -82,6 +82,33 @@ describe("whale without an engine: challenges, flags, validation, degraded", fun
     }
   });
 
+  it("an admin trying another account's flag (preview or not) gets incorrect and emits no flag.reused; a player does", async () => {
+    const id = await containerChallenge(t);
+    const bob = await t.register();
+    const carol = await t.register();
+    const bobFlag = deriveFlag(TEST_SECRET, "flag", id, { accountType: "user", accountId: bob.user!.id });
+    const reused: any[] = [];
+    const off = t.kernel.events.on("test", "flag.reused", (payload) => void reused.push(payload));
+    try {
+      const preview = await t.admin.post("/api/v1/challenges/attempt?preview=1", { challenge_id: id, submission: bobFlag });
+      expect(preview.status).to.equal(200);
+      expect(preview.body.data.status).to.equal("incorrect");
+      const recorded = await t.admin.post("/api/v1/challenges/attempt", { challenge_id: id, submission: bobFlag });
+      expect(recorded.body.data.status).to.equal("incorrect");
+      // The admin's own flag is theirs: correct in a preview.
+      const adminFlag = deriveFlag(TEST_SECRET, "flag", id, { accountType: "user", accountId: t.admin.user!.id });
+      expect((await t.admin.post("/api/v1/challenges/attempt?preview=1", { challenge_id: id, submission: adminFlag })).body.data.status).to.equal("correct");
+      await t.kernel.events.drain();
+      expect(reused).to.deep.equal([]);
+      // The same flag from a player is sharing, reported once.
+      expect((await carol.post("/api/v1/challenges/attempt", { challenge_id: id, submission: bobFlag })).body.data.status).to.equal("incorrect");
+      await t.kernel.events.drain();
+      expect(reused.map((r) => [r.submitterAccountId, r.ownerAccountId])).to.deep.equal([[carol.user!.id, bob.user!.id]]);
+    } finally {
+      off();
+    }
+  });
+
   it("a static-mode challenge has no whale flag: only its ordinary flags count", async () => {
     const id = await containerChallenge(t, { flag_mode: "static" });
     await t.admin.post("/api/v1/flags", { challenge_id: id, type: "static", content: "flag{same_for_all}" });
