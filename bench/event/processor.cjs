@@ -12,6 +12,7 @@
  */
 "use strict";
 const http = require("node:http");
+const net = require("node:net");
 const fs = require("node:fs");
 
 const plan = JSON.parse(fs.readFileSync(process.env.EVENT_BENCH_PLAN, "utf8"));
@@ -72,7 +73,7 @@ function identify(context, events, next) {
   if (!player) return next(new Error("no player left to play"));
   const v = context.vars;
   v.player = player;
-  v.solved = {};
+  v.solved = Object.fromEntries((player.solved || []).map((id) => [id, true]));
   v.score = 0;
   v.unlocked = {};
   v.endAt = plan.endAt;
@@ -172,7 +173,8 @@ function guessing(context, next) {
 
 /** A player's pause: reading, thinking, trying something locally. */
 function think(context, events, next) {
-  setTimeout(next, random(rates.thinkMs[0], rates.thinkMs[1]));
+  // Not past the end: a player's last visit stops with the event.
+  setTimeout(next, Math.max(0, Math.min(random(rates.thinkMs[0], rates.thinkMs[1]), context.vars.endAt - Date.now())));
 }
 function shortThink(context, events, next) {
   setTimeout(next, random(500, 2500));
@@ -250,12 +252,32 @@ function polling(context, next) {
   return next(["queued", "starting", "initialized"].includes(v.containerStatus) && v.polls < rates.maxPolls);
 }
 
-/** Reads the flag the player's container serves (as a player would with nc or a browser). */
+/** The first line a TCP service says (the test image tells its flag to whoever connects, like a netcat challenge). */
+function firstLine(host, port, timeoutMs) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let text = "";
+    const socket = net.connect(port, host);
+    const done = (answer) => {
+      socket.destroy();
+      resolve({ ...answer, ms: Date.now() - started });
+    };
+    socket.setTimeout(timeoutMs, () => done({ status: 0, error: "ETIMEDOUT" }));
+    socket.on("data", (chunk) => {
+      text += chunk;
+      if (text.includes("\n")) done({ status: 200, body: text.split("\n")[0] });
+    });
+    socket.on("end", () => done(text ? { status: 200, body: text } : { status: 0, error: "EMPTY" }));
+    socket.on("error", (e) => done({ status: 0, error: e.code || e.message }));
+  });
+}
+
+/** Reads the flag from the player's container (as a player would with nc). */
 function readContainerFlag(context, events, next) {
   const v = context.vars;
   if (v.containerStatus !== "ready" || !v.connection) return next();
-  request("GET", `http://${v.connection.host}:${v.connection.port}/`, { timeoutMs: 5000 }).then((answer) => {
-    measure(events, "GET container flag", answer);
+  firstLine(v.connection.host, v.connection.port, 5000).then((answer) => {
+    measure(events, "TCP container flag", answer);
     if (answer.status === 200) v.boxFlag = answer.body.trim();
     next();
   }, next);
