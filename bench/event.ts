@@ -43,6 +43,7 @@ const { values: args } = parseArgs({
     faults: { type: "boolean", default: false },
     "stream-share": { type: "string", default: "0.25" },
     port: { type: "string", default: "8400" },
+    "private-services": { type: "boolean", default: false },
   },
 });
 const PLAYERS = Number(args.players);
@@ -50,6 +51,8 @@ const MINUTES = Number(args.minutes);
 const STREAM_SHARE = Number(args["stream-share"]);
 const PORT = Number(args.port);
 const FAULTS = args.faults;
+/** A Postgres and Redis of the bench's own: always with --faults (they are restarted), on request otherwise. */
+const PRIVATE_SERVICES = FAULTS || args["private-services"];
 for (const [name, value, ok] of [
   ["--players", PLAYERS, Number.isInteger(PLAYERS) && PLAYERS >= 10 && PLAYERS <= 20_000],
   ["--minutes", MINUTES, MINUTES > 0 && MINUTES <= 180],
@@ -61,7 +64,7 @@ for (const [name, value, ok] of [
     process.exit(2);
   }
 }
-if (!process.env.DOCKER_HOST || (!FAULTS && (!process.env.DATABASE_URL || !process.env.REDIS_URL))) {
+if (!process.env.DOCKER_HOST || (!PRIVATE_SERVICES && (!process.env.DATABASE_URL || !process.env.REDIS_URL))) {
   console.error("bench event needs DOCKER_HOST (a Docker engine with flaghost/flag-server:test) and, without --faults, DATABASE_URL and REDIS_URL");
   process.exit(1);
 }
@@ -73,7 +76,16 @@ const CONTAINER_CHALLENGES = 3;
 const IMAGE = "flaghost/flag-server:test";
 /** Host ports of the bench's containers (host network): apart from the tests' and the whale bench's ranges. */
 const PORTS: [number, number] = [34000, 34199];
+/**
+ * The launcher's nginx has one worker with 4,096 connections; a proxied request or stream holds two (client and
+ * upstream). Each player keeps one keep-alive connection; each stream holds two; a few hundred upstream requests are
+ * in flight at most.
+ */
+const NGINX_CONNECTIONS = 4096;
 const MAX_CONTAINERS = 100;
+/** How long the restarted services stay down: long enough to see how requests fare meanwhile. */
+const REDIS_DOWN_MS = 5_000;
+const POSTGRES_DOWN_MS = 10_000;
 /** Of the players without a seeded token: who logs in with a password, who registers on the spot. */
 const LOGIN_SHARE = 0.03;
 const REGISTER_SHARE = 0.03;
@@ -97,6 +109,8 @@ const adminToken = `bench-event-admin-${randomBytes(16).toString("hex")}`;
 const work = mkdtempSync(join(tmpdir(), "flaghost-event-"));
 const serverLog: string[] = [];
 const errorLines: Record<string, number> = {};
+/** The first error lines of each process (shortened), to say what the errors were. */
+const errorSamples: string[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 1) => +n.toFixed(digits);
@@ -168,21 +182,31 @@ async function api(url: string, init: RequestInit & { token?: string } = {}): Pr
 interface Services {
   databaseUrl: string;
   redisUrl: string;
-  restartPostgres?: () => Promise<void>;
-  restartRedis?: () => Promise<void>;
+  /** Stops Postgres, waits `downMs`, starts it again (same data). */
+  restartPostgres?: (downMs: number) => Promise<void>;
+  /** Kills Redis, waits `downMs`, starts an empty one on the same port (it runs without persistence). */
+  restartRedis?: (downMs: number) => Promise<void>;
   stop(): Promise<void>;
 }
 
 async function services(): Promise<Services> {
-  if (!FAULTS) return { databaseUrl: process.env.DATABASE_URL!, redisUrl: process.env.REDIS_URL!, stop: async () => {} };
-  log("starting a private Postgres and Redis (the faults restart them)…");
+  if (!PRIVATE_SERVICES) return { databaseUrl: process.env.DATABASE_URL!, redisUrl: process.env.REDIS_URL!, stop: async () => {} };
+  log(`starting a private Postgres and Redis${FAULTS ? " (the faults restart them)" : ""}…`);
   const postgres = await startPrivatePostgres();
   const redis = await startPrivateRedis();
   return {
     databaseUrl: postgres.url,
     redisUrl: redis.url,
-    restartPostgres: () => postgres.restart(),
-    restartRedis: () => redis.restart(),
+    restartPostgres: async (downMs) => {
+      await postgres.down();
+      await sleep(downMs);
+      await postgres.up();
+    },
+    restartRedis: async (downMs) => {
+      await redis.down();
+      await sleep(downMs);
+      await redis.up();
+    },
     stop: async () => {
       await Promise.allSettled([postgres.stop(), redis.stop()]);
     },
@@ -384,16 +408,16 @@ async function runFaults(cluster: RunningCluster, svc: Services, cpu: CpuLedger,
 
   await waitUntil(at(0.6));
   if (!over && svc.restartRedis) {
-    const r = record("restart Redis", "Redis stopped and started again (same port and data)");
-    await svc.restartRedis();
+    const r = record("restart Redis", `Redis killed, down for ${REDIS_DOWN_MS / 1000} s, started again empty on the same port (no persistence)`);
+    await svc.restartRedis(REDIS_DOWN_MS);
     r.recoveredAtMs = Date.now();
     log(`Redis is back after ${round((r.recoveredAtMs - r.atMs) / 1000)} s`);
   }
 
   await waitUntil(at(0.75));
   if (!over && svc.restartPostgres) {
-    const r = record("restart Postgres", "Postgres stopped (fast: sessions cut) and started again");
-    await svc.restartPostgres();
+    const r = record("restart Postgres", `Postgres stopped (fast: sessions cut), down for ${POSTGRES_DOWN_MS / 1000} s, started again on the same data`);
+    await svc.restartPostgres(POSTGRES_DOWN_MS);
     r.recoveredAtMs = Date.now();
     log(`Postgres is back after ${round((r.recoveredAtMs - r.atMs) / 1000)} s`);
   }
@@ -565,6 +589,10 @@ async function consistency(cluster: RunningCluster, databaseUrl: string, acks: M
 // ---- main ----
 
 async function main(): Promise<void> {
+  const nginxNeeds = PLAYERS + 2 * Math.round(PLAYERS * STREAM_SHARE) + 300;
+  if (nginxNeeds > NGINX_CONNECTIONS) {
+    console.warn(`warning: about ${nginxNeeds} connections through nginx, above its ${NGINX_CONNECTIONS} worker_connections (deploy/nginx, core/cluster/launcher.ts): expect refused connections`);
+  }
   await ensureArtillery();
   const docker = new Docker();
   await removeBenchContainers(docker);
@@ -608,7 +636,10 @@ async function main(): Promise<void> {
         serverLog.push(`${name} ${line}`);
         if (serverLog.length > 5000) serverLog.splice(0, 1000);
         const level = /"level":(\d+)/.exec(line)?.[1];
-        if ((level && Number(level) >= 50) || (name === "nginx" && /\[(error|crit|alert|emerg)\]/.test(line))) errorLines[name] = (errorLines[name] ?? 0) + 1;
+        if ((level && Number(level) >= 50) || (name === "nginx" && /\[(error|crit|alert|emerg)\]/.test(line))) {
+          errorLines[name] = (errorLines[name] ?? 0) + 1;
+          if (errorLines[name]! <= 5) errorSamples.push(`${new Date().toISOString().slice(11, 19)} ${name}: ${line.slice(0, 400)}`);
+        }
       },
     });
     const url = cluster.url;
@@ -693,7 +724,11 @@ async function main(): Promise<void> {
     const seconds = (report.aggregate.lastMetricAt - report.aggregate.firstMetricAt) / 1000 || wallSeconds;
     const perEndpoint = endpoints(report.aggregate, seconds);
     const checks = await consistency(cluster, svc.databaseUrl, acks, docker);
-    for (const f of faultRecords) f.window = windowFigures(report.intermediate, f.atMs - 10_000, (f.recoveredAtMs ?? f.atMs) + 60_000);
+    // Each fault's window: from 10 s before it to a minute after its recovery, or to the next fault.
+    faultRecords.forEach((f, i) => {
+      const next = faultRecords[i + 1]?.atMs ?? Infinity;
+      f.window = windowFigures(report.intermediate, f.atMs - 10_000, Math.min((f.recoveredAtMs ?? f.atMs) + 60_000, next - 1));
+    });
 
     // Targets: player reads are the GETs to flaghost, attempts the attempt POST.
     const reads = Object.entries(perEndpoint).filter(([name]) => name.startsWith("GET /api/"));
@@ -738,6 +773,7 @@ async function main(): Promise<void> {
       },
       cpu: cpuFigures,
       serverErrorLines: errorLines,
+      serverErrorSamples: errorSamples,
       faults: faultRecords,
       outsideFaultWindows: FAULTS ? outsideWindows(report.intermediate, faultRecords) : undefined,
       consistency: checks,
@@ -754,7 +790,7 @@ async function main(): Promise<void> {
     await streams?.close();
     await cluster?.stop().catch((e) => log(`cluster stop: ${(e as Error).message}`));
     await removeBenchContainers(docker).catch(() => undefined);
-    if (!FAULTS) {
+    if (!PRIVATE_SERVICES) {
       const { dropSchema } = await import("../test/helpers/kernel.js");
       await dropSchema(schema).catch(() => undefined);
       await dropRedisKeys(process.env.REDIS_URL!, `${schema}:`).catch(() => undefined);
@@ -793,7 +829,10 @@ function print(r: any): void {
   console.log(`containers: ${c.accepted} accepted, ${c.reachedReady} reached ready, ${c.failed} failed, ${c.neither} neither (${r.targets.everyStartEnds.verdict}); 202 → ready p50 ${c.requestToReadyMs.p50} ms, p99 ${c.requestToReadyMs.p99} ms; players' counters ${JSON.stringify(c.playerCounters)}`);
   console.log(`\nCPU over the run (seconds, cores):`);
   for (const [name, v] of Object.entries(r.cpu) as Array<[string, any]>) console.log(`  ${name.padEnd(24)} ${String(v.cpuSeconds).padStart(8)} s  ${v.cores}`);
-  if (Object.keys(r.serverErrorLines).length) console.log(`error lines in server output: ${JSON.stringify(r.serverErrorLines)}`);
+  if (Object.keys(r.serverErrorLines).length) {
+    console.log(`error lines in server output: ${JSON.stringify(r.serverErrorLines)}; the first ones:`);
+    for (const line of r.serverErrorSamples) console.log(`  ${line.slice(0, 240)}`);
+  }
   if (r.faults.length) {
     console.log(`\nfaults:`);
     for (const f of r.faults) {
