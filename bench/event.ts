@@ -129,6 +129,13 @@ function cpuSeconds(pid: number): number | null {
   }
 }
 
+/** The whole machine's CPU time so far (all cores, seconds) and its idle part, from /proc/stat. */
+function machineCpu(): { total: number; idle: number } {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0) / 100;
+  return { total, idle: (fields[3]! + fields[4]!) / 100 };
+}
+
 /** Children of a process (nginx's workers), from /proc. */
 function childrenOf(pid: number): number[] {
   try {
@@ -670,6 +677,8 @@ async function main(): Promise<void> {
     cpu.watch("nginx (master)", cluster.nginxPid);
     for (const [i, pid] of childrenOf(cluster.nginxPid).entries()) cpu.watch(`nginx (worker ${i + 1})`, pid);
     cpu.watch("bench driver (streams)", process.pid);
+    const machineBefore = machineCpu();
+    const loadBefore = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 
     await sleep(Math.max(0, startMs - Date.now()));
     log(`${PLAYERS} players for ${MINUTES} min (arriving over ${RAMP_SECONDS} s), ${Math.round(PLAYERS * STREAM_SHARE)} of them holding the score stream…`);
@@ -693,6 +702,19 @@ async function main(): Promise<void> {
     await sleep(3000); // the last deltas
     await streams.close();
     const cpuFigures = cpu.report();
+    // The machine is shared: how busy it was in all, and how much of that was not this benchmark.
+    const machineAfter = machineCpu();
+    const busy = machineAfter.total - machineBefore.total - (machineAfter.idle - machineBefore.idle);
+    const ours = Object.values(cpuFigures).reduce((a, c) => a + c.cpuSeconds, 0);
+    const machine = {
+      cores: (await import("node:os")).cpus().length,
+      busyShare: round(busy / (machineAfter.total - machineBefore.total), 2),
+      busyCpuSeconds: round(busy),
+      thisBenchCpuSeconds: round(ours),
+      othersCpuSeconds: round(busy - ours),
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number),
+    };
     if (exit !== 0) log(`artillery exited with ${exit}`);
     const report = JSON.parse(readFileSync(reportFile, "utf8")) as ArtilleryReport;
     const instancesAfter = (await api(`${url}/api/v1/admin/instances`, { token: adminToken })).data as unknown[];
@@ -747,7 +769,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       options: { players: PLAYERS, minutes: MINUTES, faults: FAULTS, streamShare: STREAM_SHARE, rampSeconds: RAMP_SECONDS, rates: RATES, loginShare: LOGIN_SHARE, registerShare: REGISTER_SHARE },
       cluster: { web: 3, workers: 2, schedulers: 1, balancer: "nginx", instancesBefore: instancesBefore.length, instancesAfter: instancesAfter.length },
-      machine: { cores: (await import("node:os")).cpus().length, node: process.version },
+      machine: { ...machine, node: process.version },
       artilleryExit: exit,
       seconds: round(seconds),
       vusers: {
@@ -829,6 +851,8 @@ function print(r: any): void {
   console.log(`containers: ${c.accepted} accepted, ${c.reachedReady} reached ready, ${c.failed} failed, ${c.neither} neither (${r.targets.everyStartEnds.verdict}); 202 → ready p50 ${c.requestToReadyMs.p50} ms, p99 ${c.requestToReadyMs.p99} ms; players' counters ${JSON.stringify(c.playerCounters)}`);
   console.log(`\nCPU over the run (seconds, cores):`);
   for (const [name, v] of Object.entries(r.cpu) as Array<[string, any]>) console.log(`  ${name.padEnd(24)} ${String(v.cpuSeconds).padStart(8)} s  ${v.cores}`);
+  const m = r.machine;
+  console.log(`machine: ${m.cores} cores ${Math.round(m.busyShare * 100)} % busy (${m.busyCpuSeconds} CPU s: ${m.thisBenchCpuSeconds} this benchmark's processes above, ${m.othersCpuSeconds} everything else: Postgres, Redis, Docker, other users); load average ${m.loadAverageBefore.join(" ")} before, ${m.loadAverageAfter.join(" ")} after`);
   if (Object.keys(r.serverErrorLines).length) {
     console.log(`error lines in server output: ${JSON.stringify(r.serverErrorLines)}; the first ones:`);
     for (const line of r.serverErrorSamples) console.log(`  ${line.slice(0, 240)}`);
