@@ -353,6 +353,9 @@ interface FaultRecord {
 interface WindowFigures {
   from: string;
   to: string;
+  /** Delivery delay p99 of the correct answers acknowledged in the window (null without any). */
+  streamP99Ms?: number | null;
+  streamDeliveries?: number;
   requests: number;
   fiveHundreds: number;
   errors: number;
@@ -731,8 +734,8 @@ async function main(): Promise<void> {
     // Container starts, from the database (202 → ready as the server recorded it) and as players saw them.
     const db = new pg.Client({ connectionString: svc.databaseUrl, options: `-c search_path="${schema}"` });
     await db.connect();
-    const starts = await db.query<{ ready_ms: number | null; status: string; ready_at: Date | null }>(
-      `SELECT extract(epoch FROM ready_at - created_at) * 1000 AS ready_ms, status, ready_at FROM whale_starts`,
+    const starts = await db.query<{ ready_ms: number | null; status: string; ready_at: Date | null; created_at: Date; error: string | null }>(
+      `SELECT extract(epoch FROM ready_at - created_at) * 1000 AS ready_ms, status, ready_at, created_at, error FROM whale_starts ORDER BY created_at`,
     );
     await db.end();
     const readyMs = starts.rows.filter((r) => r.ready_ms !== null).map((r) => Number(r.ready_ms)).sort((a, b) => a - b);
@@ -741,16 +744,28 @@ async function main(): Promise<void> {
       reachedReady: starts.rows.filter((r) => r.ready_at !== null).length,
       failed: starts.rows.filter((r) => r.status === "failed").length,
       neither: starts.rows.filter((r) => r.ready_at === null && r.status !== "failed").length,
+      /** When the starts that ended neither ready nor failed were asked for, and how they ended (to place them among the faults). */
+      neitherStarts: starts.rows
+        .filter((r) => r.ready_at === null && r.status !== "failed")
+        .slice(0, 50)
+        .map((r) => ({ createdAt: new Date(r.created_at).toISOString(), status: r.status, error: r.error })),
     };
 
     const seconds = (report.aggregate.lastMetricAt - report.aggregate.firstMetricAt) / 1000 || wallSeconds;
     const perEndpoint = endpoints(report.aggregate, seconds);
     const checks = await consistency(cluster, svc.databaseUrl, acks, docker);
     // Each fault's window: from 10 s before it to a minute after its recovery, or to the next fault.
+    const withStream = (w: WindowFigures, inside: (ackedAt: number) => boolean): WindowFigures => {
+      const picked = new Map([...acks].filter(([, at]) => inside(at)));
+      const d = deliveryDelays(picked, streams!.arrivals).delays.sort((a, b) => a - b);
+      return { ...w, streamP99Ms: percentile(d, 99), streamDeliveries: d.length };
+    };
+    const spans = faultRecords.map((f, i) => [f.atMs - 10_000, Math.min((f.recoveredAtMs ?? f.atMs) + 60_000, (faultRecords[i + 1]?.atMs ?? Infinity) - 1)] as const);
     faultRecords.forEach((f, i) => {
-      const next = faultRecords[i + 1]?.atMs ?? Infinity;
-      f.window = windowFigures(report.intermediate, f.atMs - 10_000, Math.min((f.recoveredAtMs ?? f.atMs) + 60_000, next - 1));
+      const [from, to] = spans[i]!;
+      f.window = withStream(windowFigures(report.intermediate, from, to), (at) => at >= from && at <= to);
     });
+    const outside = FAULTS ? withStream(outsideWindows(report.intermediate, faultRecords), (at) => !spans.some(([from, to]) => at >= from && at <= to)) : undefined;
 
     // Targets: player reads are the GETs to flaghost, attempts the attempt POST.
     const reads = Object.entries(perEndpoint).filter(([name]) => name.startsWith("GET /api/"));
@@ -797,7 +812,7 @@ async function main(): Promise<void> {
       serverErrorLines: errorLines,
       serverErrorSamples: errorSamples,
       faults: faultRecords,
-      outsideFaultWindows: FAULTS ? outsideWindows(report.intermediate, faultRecords) : undefined,
+      outsideFaultWindows: outside,
       consistency: checks,
       targets,
     };
@@ -848,6 +863,7 @@ function print(r: any): void {
   console.log(`\nstream: ${s.holders} holders, ${s.connects} connects, ${s.reconnects} reconnects, ${s.gaps} gaps, ${s.renewals} renewals; ${s.deliveries} deliveries of ${s.acknowledgedCorrect} acknowledged solves (${s.acksWithoutDelta} seen on no stream)`);
   console.log(`stream delivery delay: p50 ${s.delayMs.p50} ms, p95 ${s.delayMs.p95} ms, p99 ${s.delayMs.p99} ms (< ${TARGETS.streamP99Ms}: ${r.targets.streamP99Ms.verdict}), max ${s.delayMs.max} ms`);
   const c = r.containers;
+  if (c.neither) console.log(`starts neither ready nor failed, asked at: ${c.neitherStarts.map((n: any) => `${n.createdAt.slice(11, 19)} (${n.status})`).join(", ")}`);
   console.log(`containers: ${c.accepted} accepted, ${c.reachedReady} reached ready, ${c.failed} failed, ${c.neither} neither (${r.targets.everyStartEnds.verdict}); 202 → ready p50 ${c.requestToReadyMs.p50} ms, p99 ${c.requestToReadyMs.p99} ms; players' counters ${JSON.stringify(c.playerCounters)}`);
   console.log(`\nCPU over the run (seconds, cores):`);
   for (const [name, v] of Object.entries(r.cpu) as Array<[string, any]>) console.log(`  ${name.padEnd(24)} ${String(v.cpuSeconds).padStart(8)} s  ${v.cores}`);
@@ -861,10 +877,12 @@ function print(r: any): void {
     console.log(`\nfaults:`);
     for (const f of r.faults) {
       const w = f.window;
-      console.log(`  ${f.at.slice(11, 19)} ${f.fault}: back after ${f.recoveredAtMs ? round((f.recoveredAtMs - f.atMs) / 1000) + " s" : "-"}; window ${w.from.slice(11, 19)}–${w.to.slice(11, 19)}: ${w.requests} requests, 5xx ${w.fiveHundreds}, errors ${w.errors}, worst 10-s p99 ${w.worstP99Ms} ms, codes ${JSON.stringify(w.codes)}`);
+      console.log(
+        `  ${f.at.slice(11, 19)} ${f.fault}: back after ${f.recoveredAtMs ? round((f.recoveredAtMs - f.atMs) / 1000) + " s" : "-"}; window ${w.from.slice(11, 19)}–${w.to.slice(11, 19)}: ${w.requests} requests, 5xx ${w.fiveHundreds}, errors ${w.errors}, worst 10-s p99 ${w.worstP99Ms} ms, stream p99 ${w.streamP99Ms} ms (${w.streamDeliveries} deliveries), codes ${JSON.stringify(w.codes)}`,
+      );
     }
     const o = r.outsideFaultWindows;
-    console.log(`  outside the fault windows: ${o.requests} requests, 5xx ${o.fiveHundreds}, errors ${o.errors}, worst 10-s p99 ${o.worstP99Ms} ms`);
+    console.log(`  outside the fault windows: ${o.requests} requests, 5xx ${o.fiveHundreds}, errors ${o.errors}, worst 10-s p99 ${o.worstP99Ms} ms, stream p99 ${o.streamP99Ms} ms (${o.streamDeliveries} deliveries)`);
   }
   console.log(`\nconsistency:`);
   for (const ch of r.consistency) console.log(`  ${ch.ok ? "PASS" : "MISS"} ${ch.check}: ${ch.detail}`);
