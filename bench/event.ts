@@ -434,9 +434,12 @@ async function runFaults(cluster: RunningCluster, svc: Services, cpu: CpuLedger,
   return records;
 }
 
-/** Errors and latency in Artillery's 10-second periods overlapping [fromMs, toMs]. */
+/** A 10-second period's middle: each period counts in the one window that holds its middle, never in two. */
+const middle = (p: ArtilleryPeriod) => (p.firstMetricAt + p.lastMetricAt) / 2;
+
+/** Errors and latency in Artillery's 10-second periods whose middle is in [fromMs, toMs]. */
 function windowFigures(periods: ArtilleryPeriod[], fromMs: number, toMs: number): WindowFigures {
-  const inside = periods.filter((p) => p.lastMetricAt >= fromMs && p.firstMetricAt <= toMs);
+  const inside = periods.filter((p) => middle(p) >= fromMs && middle(p) <= toMs);
   const codes: Record<string, number> = {};
   let requests = 0;
   let errors = 0;
@@ -839,10 +842,10 @@ async function main(): Promise<void> {
 
 /** Requests and 5xx outside every fault's window: what the faults must not have touched. */
 function outsideWindows(periods: ArtilleryPeriod[], faults: FaultRecord[]): WindowFigures {
-  const touched = (p: ArtilleryPeriod) => faults.some((f) => p.lastMetricAt >= f.atMs - 10_000 && p.firstMetricAt <= (f.recoveredAtMs ?? f.atMs) + 60_000);
+  const touched = (p: ArtilleryPeriod) => faults.some((f) => middle(p) >= f.atMs - 10_000 && middle(p) <= (f.recoveredAtMs ?? f.atMs) + 60_000);
   const rest = periods.filter((p) => !touched(p));
-  const from = rest.length ? Math.min(...rest.map((p) => p.firstMetricAt)) : 0;
-  const to = rest.length ? Math.max(...rest.map((p) => p.lastMetricAt)) : 0;
+  const from = rest.length ? Math.min(...rest.map(middle)) : 0;
+  const to = rest.length ? Math.max(...rest.map(middle)) : 0;
   return windowFigures(rest, from, to);
 }
 
