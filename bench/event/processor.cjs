@@ -243,6 +243,7 @@ function onPoll(requestParams, response, context, events, next) {
     events.emit("counter", `event.container.${v.containerStatus}`, 1);
   } else if (v.polls >= rates.maxPolls) {
     events.emit("counter", "event.container.neither", 1);
+    events.emit("counter", `event.container.gave_up_while_${v.containerStatus}`, 1);
   }
   next();
 }
