@@ -10,6 +10,9 @@ const USAGE = `flaghost ${KERNEL_VERSION}: a capture-the-flag platform
 Usage: flaghost <command>
 
   start                 run the platform (HTTP, WebSocket, scheduler) on the configured backends
+  cluster [--web N] [--workers N] [--schedulers N]
+                        run N web (3), worker (2) and scheduler (1) processes on DATABASE_URL and REDIS_URL behind
+                        nginx on PORT (8000), until Ctrl-C; see docs/deploy.md
   migrate               apply the kernel's and every enabled plugin's migrations, then exit
   plugins               check every plugin manifest and show the load order, without starting anything
   jobs [--url URL]      list the jobs of a running instance (needs FLAGHOST_ADMIN_TOKEN)
@@ -28,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return start();
     case "migrate":
       return migrate();
+    case "cluster":
+      return cluster(args);
     case "plugins":
       return plugins();
     case "jobs":
@@ -77,6 +82,70 @@ async function start(): Promise<number> {
       .join("\n"),
   );
   return -1; // keep running
+}
+
+/** `flaghost cluster`: the whole cluster on this machine (core/cluster/launcher.ts), stopped by Ctrl-C. */
+async function cluster(args: string[]): Promise<number> {
+  const counts = { web: 3, workers: 2, schedulers: 1 };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    const name = flag.replace(/^--/, "");
+    if (!flag.startsWith("--") || !(name in counts)) return fail(`flaghost cluster: unknown argument "${flag}" (use --web N, --workers N, --schedulers N)`);
+    const value = args[++i];
+    if (value === undefined || !/^\d{1,2}$/.test(value)) return fail(`flaghost cluster: ${flag} needs a whole number from 0 to 99, not ${value === undefined ? "nothing" : `"${value}"`}`);
+    counts[name as keyof typeof counts] = Number(value);
+  }
+  const databaseUrl = process.env.DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL;
+  const missing = [!databaseUrl && "DATABASE_URL (postgres://...)", !redisUrl && "REDIS_URL (redis://...)"].filter(Boolean);
+  // Without them every process would run on its own embedded database and in-process coordination: no cluster.
+  if (missing.length > 0) return fail(`flaghost cluster: set ${missing.join(" and ")}; the processes share one Postgres and one Redis`);
+  const portText = process.env.PORT ?? "8000";
+  if (!/^\d{1,5}$/.test(portText)) return fail(`flaghost cluster: PORT must be a port number, not "${portText}"`);
+
+  const { startCluster } = await import("./cluster/launcher.js");
+  console.log(`flaghost cluster: starting ${counts.web} web, ${counts.workers} worker and ${counts.schedulers} scheduler processes, then nginx on port ${portText}`);
+  let started: Awaited<ReturnType<typeof startCluster>> | null = null;
+  let stopping = false;
+  const stopAll = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`flaghost cluster: ${signal}, stopping every process and nginx`);
+    await started?.stop();
+    console.log("flaghost cluster: stopped");
+    process.exit(0);
+  };
+  // A Ctrl-C while processes still boot is honoured once start-up gives up (startCluster stops what it started).
+  process.on("SIGINT", () => void (started ? stopAll("SIGINT") : (stopping = true)));
+  process.on("SIGTERM", () => void (started ? stopAll("SIGTERM") : (stopping = true)));
+  try {
+    started = await startCluster({
+      port: Number(portText),
+      ...counts,
+      databaseUrl: databaseUrl!,
+      redisUrl: redisUrl!,
+      // Each process prints its own start-up lines; warnings and errors (JSON logs) are shown with its name.
+      onLine: (name, line) => console.log(`[${name}] ${line}`),
+    });
+  } catch (error) {
+    return fail(`flaghost ${(error as Error).message}`);
+  }
+  if (stopping) {
+    await stopAll("interrupted during start-up");
+    return 0;
+  }
+  const running = started;
+  for (const p of running.processes()) {
+    console.log(`  ${p.name.padEnd(12)} ${p.role.padEnd(9)} pid ${String(p.pid).padEnd(7)} http://127.0.0.1:${p.port}`);
+    // A process that dies is reported; it is not restarted (a supervisor's job: see docs/deploy.md).
+    p.child.once("exit", (code, signal) => {
+      if (!stopping) console.error(`flaghost cluster: ${p.name} (pid ${p.pid}) exited (${code ?? signal})`);
+    });
+  }
+  console.log(`  ${"nginx".padEnd(12)} ${"balancer".padEnd(9)} pid ${String(running.nginxPid).padEnd(7)} ${running.url}`);
+  // Its own pid too: `kill -INT` on it stops the cluster as Ctrl-C does (npm and sh in between do not pass signals on).
+  console.log(`flaghost cluster ready on ${running.url} (Ctrl-C or kill -INT ${process.pid} stops everything)`);
+  return -1; // keep running until a signal
 }
 
 async function migrate(): Promise<number> {

@@ -175,11 +175,12 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   for (const port of [options.port, ...plan.map((p) => p.port)]) if (await portTaken(port)) taken.push(port);
   if (taken.length > 0) throw new Error(`cluster: port${taken.length > 1 ? "s" : ""} ${taken.join(", ")} already in use (pick another PORT)`);
 
+  // Defaults first: a host's own FLAGHOST__database__poolSize (in the environment or options.env) wins.
   const baseEnv = (role: Role | "migrate"): NodeJS.ProcessEnv => ({
-    ...process.env,
     FLAGHOST__database__poolSize: String(role === "migrate" ? MIGRATE_POOL_SIZE : POOL_SIZE_BY_ROLE[role]),
     // Web processes sit behind nginx, which sets X-Forwarded-For to the client's address.
     ...(role === "web" ? { FLAGHOST__http__trustProxy: "true" } : {}),
+    ...process.env,
     ...options.env,
     DATABASE_URL: options.databaseUrl,
     REDIS_URL: options.redisUrl,
@@ -194,7 +195,6 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   if (migrationCode !== 0) throw new Error(`cluster: migrate exited with ${migrationCode}:\n${migrationTail()}`);
 
   const running = new Map<string, ClusterProcess>();
-  const tails = new Map<string, () => string>();
   let nginx: ChildProcess | null = null;
   let nginxDir: string | null = null;
   let stopping: Promise<void> | null = null;
@@ -206,7 +206,6 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       if (line.includes("listening on")) listening = true;
       options.onLine?.(name, line);
     });
-    tails.set(spec.name, tail);
     const entry: ClusterProcess = { ...spec, pid: child.pid!, child };
     running.set(spec.name, entry);
     const deadline = Date.now() + timeoutMs;
@@ -227,12 +226,22 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     clearTimeout(timer);
   };
 
+  // A host process that exits without stop() (a test run ending, an uncaught error) must not leave six
+  // processes and nginx behind on the machine. Only a SIGKILL of the host escapes this.
+  const killLeftovers = () => {
+    for (const child of [nginx, ...[...running.values()].map((p) => p.child)]) {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  };
+  process.once("exit", killLeftovers);
+
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       // nginx first, so no new request reaches a process that is going away.
       if (nginx) await stopChild(nginx, "SIGTERM");
       await Promise.all([...running.values()].map((p) => stopChild(p.child)));
       if (nginxDir) await rm(nginxDir, { recursive: true, force: true });
+      process.removeListener("exit", killLeftovers);
     })());
 
   try {

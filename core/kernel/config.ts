@@ -137,6 +137,9 @@ const ENV_KEYS: Array<[name: string, path: string[], parse: (v: string) => unkno
   ["FLAGHOST_PLUGIN_PATHS", ["pluginPaths"], (v) => v.split(",").map((s) => s.trim()).filter(Boolean)],
 ];
 
+/** The names of those variables (deploy/ files are checked against them: a misspelt name would be ignored). */
+export const KERNEL_ENV_NAMES: readonly string[] = ENV_KEYS.map(([name]) => name);
+
 /**
  * Loads the configuration. `FLAGHOST__a__b` variables (config-env.ts) may name a plugin id with `_` for `-`;
  * the ids are those of the plugins found in `pluginPaths`, so discovery runs first when such a variable is set.
