@@ -27,6 +27,11 @@ export const kernelConfigSchema = z.object({
        * raw one behind Database.query), so it opens up to twice this many.
        */
       poolSize: z.number().int().min(1).max(100).default(10),
+      /**
+       * How long a query waits for a connection (a new one to open, or a busy pool's to free up) before it fails.
+       * Bounded so that with Postgres down or unreachable a request answers 503 at once instead of hanging.
+       */
+      connectTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
     })
     .prefault({}),
   /** Redis URL; unset means in-process coordination (one instance only). */

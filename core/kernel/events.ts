@@ -10,8 +10,13 @@ import type { HandlerFailureObserver } from "./metrics/observers.js";
  *
  * Names not declared still work, with an `unknown` payload.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface EventMap {}
+export interface EventMap {
+  /**
+   * Local to each process (never broadcast): its Redis connection came back after `downMs` without it. Broadcasts
+   * sent meanwhile never arrived, and a restarted Redis lost its keys and streams: resync from the database.
+   */
+  "kernel.coordination.restored": { downMs: number };
+}
 
 export type EventName = keyof EventMap | (string & {});
 export type EventPayload<K> = K extends keyof EventMap ? EventMap[K] : unknown;

@@ -69,6 +69,11 @@ export class InstanceRegistry {
     return instances.sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /** Writes the heartbeat now (a restarted Redis lost it), rather than at the next interval. */
+  async refresh(): Promise<void> {
+    if (this.timer) await this.beat();
+  }
+
   private beat(): Promise<void> {
     const info: InstanceInfo = { ...this.self, lastSeen: new Date().toISOString() };
     return this.deps.coordination.cacheSet(KEY_PREFIX + info.id, JSON.stringify(info), this.deps.heartbeatMs * BEATS_TO_LIVE);

@@ -15,6 +15,7 @@ import type { Coordination } from "./coordination/types.js";
 import { openDatabase, type Database, type KernelDatabase } from "./db/data-source.js";
 import { notFound } from "./errors.js";
 import { EventBus } from "./events.js";
+import { portOf } from "./unavailable.js";
 import { bodyParser } from "./http/body.js";
 import { requestContext } from "./http/errors-middleware.js";
 import { KERNEL_PATHS, kernelRoutes, type Readiness } from "./http/kernel-routes.js";
@@ -182,6 +183,13 @@ export class Kernel {
         this.signer = new TokenSigner(config.secret ?? (await loadOrCreateSecret(db)));
       },
     });
+    // Redis came back (restarted, or the network healed): heartbeats are written again at once, and whoever keeps
+    // state fed by broadcasts or Redis streams hears of it (the scoreboard resyncs, whale re-queues starts).
+    this.coordination.onReconnect((downMs) => {
+      this.log.warn({ downMs }, "Redis connection restored; resyncing what it may have lost");
+      this.instances.refresh().catch((error) => this.log.warn({ err: error }, "could not write the instance heartbeat; will retry"));
+      this.events.emit("kernel.coordination.restored", { downMs });
+    });
     this.registerKernelServices();
     this.app = this.createApp();
   }
@@ -335,6 +343,7 @@ export class Kernel {
       databaseSchema: this.config.databaseSchema,
       dataDir: this.config.dataDir,
       poolSize: this.config.database.poolSize,
+      connectTimeoutMs: this.config.database.connectTimeoutMs,
       entities,
     });
     return this.database;
@@ -345,7 +354,8 @@ export class Kernel {
     app.proxy = this.config.http.trustProxy;
     app.silent = true; // errors are rendered and logged by requestContext
     app.use(observeRequests(this.metrics)); // outermost: sees the final status of every request
-    app.use(requestContext({ container: this.container, log: this.log, development: this.config.env === "development" }));
+    const endpoints = { databasePort: portOf(this.config.databaseUrl, 5432), redisPort: portOf(this.config.redisUrl, 6379) };
+    app.use(requestContext({ container: this.container, log: this.log, development: this.config.env === "development", endpoints }));
     app.use(securityHeaders);
     app.use((_ctx, next) => this.events.answerAfterLocalReads(next)); // read-your-writes on this instance
     if (!servesPlayers(this.config.role)) {

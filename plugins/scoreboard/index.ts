@@ -68,6 +68,9 @@ export default definePlugin({
     // Sent by another instance (this one already did the work before broadcasting).
     events.on("scoreboard.rebuild", (_p, meta) => (meta.local ? undefined : quietly(board.rebuild())));
     events.on("scoreboard.check", (_p, meta) => (meta.local ? undefined : quietly(board.check())));
+    // Broadcasts sent while this instance's Redis connection was away never arrive: compare with the database now
+    // (and repair) rather than at the next consistency run. A check that finds nothing changes nothing.
+    events.on("kernel.coordination.restored", () => quietly(board.check()));
 
     scoreboardRoutes({ routes, auth, tokens, host }, board, () => events.emit("scoreboard.rebuild", {}, { broadcast: true }));
     scoreboardPage(routes, pages);

@@ -6,7 +6,7 @@ import type { Whale } from "./context.js";
 import { createEngineDriver } from "./engine/index.js";
 import { EngineHealth } from "./engine-health.js";
 import { dynamicFlagVerifier } from "./flags.js";
-import { reapExpired, reconcile } from "./jobs.js";
+import { reapExpired, reconcile, requeueUntaken } from "./jobs.js";
 import { whaleMetrics } from "./metrics.js";
 import { whaleMigrations } from "./migrations.js";
 import { whalePages } from "./pages.js";
@@ -14,6 +14,9 @@ import { START_QUEUE, whaleRoutes } from "./routes.js";
 import "./service.js";
 import { startWorker } from "./start-worker.js";
 import { StartStore } from "./starts.js";
+
+/** Held (not released) so that processes reconnecting a moment later do not queue the same starts again. */
+const REQUEUE_LOCK_MS = 10_000;
 
 /**
  * whale: container challenges. A start request is checked and written as `queued` by the web request, which answers
@@ -35,9 +38,10 @@ export default definePlugin({
     queues: coreServices.queues,
     events: coreServices.events,
     metrics: coreServices.metrics,
+    coordination: coreServices.coordination,
   },
 
-  create({ game, read, pages, db, log, routes, auth, jobs, queues, events, metrics }, self) {
+  create({ game, read, pages, db, log, routes, auth, jobs, queues, events, metrics, coordination }, self) {
     const { config } = self;
     const engine = createEngineDriver({ driver: config.driver, dockerHost: config.dockerHost });
     let secret: string | null = config.flagSecret ?? null;
@@ -63,7 +67,17 @@ export default definePlugin({
     whalePages({ routes, auth, pages });
 
     jobs.add({ id: "reap", cron: "*/30 * * * * *", scope: "cluster", run: (run) => reapExpired(whale, run) });
-    jobs.add({ id: "reconcile", cron: "*/5 * * * *", scope: "cluster", run: () => reconcile(whale) });
+    const enqueue = (startId: string) => queues.add(START_QUEUE, { startId });
+    jobs.add({ id: "reconcile", cron: "*/5 * * * *", scope: "cluster", run: () => reconcile(whale, enqueue) });
+
+    // Redis is back: a restart took the start queue with it, and every start answered 202 must still happen. One
+    // process re-queues (the lock; a few duplicates would be harmless anyway, see StartStore.take).
+    events.on("kernel.coordination.restored", async () => {
+      const lock = await coordination.acquireLock("whale.requeue", REQUEUE_LOCK_MS);
+      if (!lock) return;
+      const requeued = await requeueUntaken(whale, enqueue, 0);
+      if (requeued > 0) log.warn({ requeued }, "Redis reconnected: queued starts no worker had taken are queued again");
+    });
 
     async function refreshGauges(): Promise<void> {
       const counts = await whale.store.countsByStatus();

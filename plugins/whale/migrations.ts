@@ -92,4 +92,10 @@ export const whaleMigrations: Migration[] = [
       END
       $fn$`),
   },
+  {
+    id: "0004-start-message",
+    // The queue message whose worker took the start. A start may be queued again (Redis lost its message in a
+    // restart): the first message to take it owns it, a duplicate finds it taken and leaves it alone.
+    up: sql(`ALTER TABLE whale_starts ADD COLUMN message_id text`),
+  },
 ];

@@ -22,17 +22,16 @@ class StartCancelled extends Error {}
 /**
  * The consumer of `whale.start`: takes a queued start to `ready` (or `failed`). Idempotent: a message delivered
  * again (its first worker died) removes whatever the earlier delivery left and starts over; a start that ended
- * meanwhile is acknowledged untouched.
+ * meanwhile, or one another message took (a start queued twice), is acknowledged untouched.
  */
 export function startWorker(whale: Whale) {
   return async function handleStart(payload: Record<string, unknown>, message: QueueMessageContext): Promise<void> {
     const handlingSince = Date.now();
     const { startId } = startMessage.parse(payload);
-    const start = await whale.store.get(startId);
-    if (!start || start.status === "ready" || start.status === "failed" || start.status === "stopped") return;
-    await whale.store.picked(startId, message.instance);
-    const picked = (await whale.store.get(startId))!;
-    if (picked.pickedAt) whale.metrics.queueWaitSeconds.observe((picked.pickedAt.getTime() - picked.createdAt.getTime()) / 1000);
+    // Null: ended already, or taken by another message (this one is a duplicate queued after Redis lost the first).
+    const start = await whale.store.take(startId, message.instance, message.id);
+    if (!start) return;
+    if (start.pickedAt) whale.metrics.queueWaitSeconds.observe((start.pickedAt.getTime() - start.createdAt.getTime()) / 1000);
 
     const settings = await settingsFor(whale, start);
     if (typeof settings === "string") return fail(whale, start, settings);

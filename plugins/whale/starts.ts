@@ -195,9 +195,31 @@ export class StartStore {
     return rows.map(record);
   }
 
-  /** A worker took the start: the end of its queue wait (the first time), and who has it now. */
-  async picked(id: string, worker: string): Promise<void> {
-    await this.db.query(`UPDATE whale_starts SET picked_at = coalesce(picked_at, now()), worker = $2 WHERE id = $1`, [id, worker]);
+  /**
+   * A worker takes the start for a queue message: the end of its queue wait (the first time), and who has it now.
+   * Only the message that took it first may take it again (a redelivery after its worker died); a duplicate
+   * message (the start queued again after Redis lost the first) gets null, as does a start that ended.
+   */
+  async take(id: string, worker: string, messageId: string): Promise<StartRecord | null> {
+    const [row] = await this.db.query<Row>(
+      `UPDATE whale_starts SET picked_at = coalesce(picked_at, now()), worker = $2, message_id = $3
+       WHERE id = $1 AND status IN ('queued', 'starting', 'initialized') AND (message_id IS NULL OR message_id = $3) RETURNING ${COLUMNS}`,
+      [id, worker, messageId],
+    );
+    return row ? record(row) : null;
+  }
+
+  /**
+   * Queued starts no message has taken yet, queued at least `olderThanMs` ago, oldest first: those whose message
+   * may be gone (a Redis restart keeps no stream). Queuing them again is safe: see take().
+   */
+  async untaken(olderThanMs: number, limit = 1000): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT id FROM whale_starts WHERE status = 'queued' AND message_id IS NULL AND created_at <= now() - make_interval(secs => $1::float8 / 1000)
+       ORDER BY created_at LIMIT $2`,
+      [olderThanMs, limit],
+    );
+    return rows.map((r) => r.id);
   }
 
   /**

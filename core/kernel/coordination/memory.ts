@@ -253,6 +253,9 @@ export function createMemoryCoordination(): Coordination {
       return result;
     },
 
+    // Nothing to lose: the backend is this process.
+    onReconnect: () => async () => {},
+
     async ping() {
       return !closed;
     },

@@ -118,9 +118,45 @@ export function createRedisCoordination(url: string, keyPrefix: string): Coordin
       subscriber.on("message", (channel: string, message: string) => {
         for (const handler of [...(channels.get(channel)?.handlers ?? [])]) deliver(channel.slice(keyPrefix.length), handler, message);
       });
+      watchConnection(subscriber);
     }
     return subscriber;
   };
+
+  // Reconnection: ioredis reconnects each connection by itself and re-subscribes the subscriber's channels.
+  // What it cannot give back is what happened meanwhile (messages published, keys and streams of a restarted
+  // server), so onReconnect's handlers are told once the shared connection and the subscriber are both back.
+  const reconnectHandlers = new Set<(downMs: number) => void>();
+  let lostAt: number | null = null;
+  const restored = async () => {
+    if (closed || lostAt === null || client.status !== "ready") return;
+    const current = subscriber;
+    if (current && current.status !== "ready") return; // its own "ready" comes later and calls this again
+    const downMs = Date.now() - lostAt;
+    lostAt = null;
+    try {
+      // ioredis re-sent SUBSCRIBE before "ready"; asking again (idempotent) and awaiting the reply makes sure the
+      // channels are live before handlers resync: a message published after that is delivered, one before is in the database.
+      if (current && channels.size > 0) await current.subscribe(...channels.keys());
+    } catch {
+      lostAt ??= Date.now() - downMs; // lost again at once: the next "ready" tries again
+      return;
+    }
+    for (const handler of [...reconnectHandlers]) {
+      try {
+        handler(downMs);
+      } catch (error) {
+        process.emitWarning(`a reconnect handler threw: ${error instanceof Error ? error.message : String(error)}`, "CoordinationWarning");
+      }
+    }
+  };
+  function watchConnection(connection: Redis): void {
+    connection.on("close", () => {
+      if (!closed) lostAt ??= Date.now();
+    });
+    connection.on("ready", () => void restored());
+  }
+  watchConnection(client);
 
   /** XREADGROUP ">" (new entries only), so every returned entry is on its first delivery. */
   const readNew = async (connection: Redis, stream: string, group: string, consumer: string, count: number, blockMs?: number) => {
@@ -263,6 +299,14 @@ export function createRedisCoordination(url: string, keyPrefix: string): Coordin
       return { allowed: allowed === 1, remaining, retryAfterMs };
     },
 
+    onReconnect(handler) {
+      const own = (downMs: number) => handler(downMs);
+      reconnectHandlers.add(own);
+      return async () => {
+        reconnectHandlers.delete(own);
+      };
+    },
+
     async ping() {
       if (closed) return false;
       // During an outage a command waits for reconnect attempts; a health probe must answer promptly instead.
@@ -289,6 +333,7 @@ export function createRedisCoordination(url: string, keyPrefix: string): Coordin
       for (const connection of busyBlocking) connection.disconnect();
       busyBlocking.clear();
       channels.clear();
+      reconnectHandlers.clear();
       const others = [...idleBlocking.splice(0), ...(subscriber ? [subscriber] : [])];
       subscriber = null;
       await Promise.all([...others, client].map(quit));

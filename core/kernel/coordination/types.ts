@@ -79,6 +79,14 @@ export interface Coordination {
   /** Token bucket: takes `cost` tokens (default 1) from the bucket `key` if available. */
   rateLimit(key: string, rule: RateLimitRule, cost?: number): Promise<RateLimitResult>;
 
+  /**
+   * Calls `handler` each time the connection to the shared backend comes back after it was lost, once this
+   * process's subscriptions are active again, with how long it was away. Whatever was published meanwhile did
+   * not arrive, and a Redis restarted without persistence lost every key, stream and group: a handler resyncs
+   * what it keeps from the database. The in-process adapter never loses its backend and never calls it.
+   */
+  onReconnect(handler: (downMs: number) => void): Unsubscribe;
+
   /** Health probe for /readyz. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -16,6 +16,8 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Connections per Postgres pool; a process opens up to two pools (TypeORM's and the raw one). */
   poolSize: number;
+  /** How long a query waits for a connection before failing (Postgres only); see `database.connectTimeoutMs`. */
+  connectTimeoutMs?: number;
   entities: EntityList;
 }
 
@@ -142,8 +144,10 @@ interface Backend {
  * schema on the search_path so raw SQL (migrations, the scheduler's claims) lands where the entities live.
  */
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Backend> {
-  const searchPath = { options: `-c search_path=${options.databaseSchema}` };
-  const raw = new pg.Pool({ connectionString: url, max: options.poolSize, ...searchPath });
+  // The connect timeout bounds both a new connection and the wait for a busy pool's: with Postgres gone a query
+  // fails within it (a 503, errors-middleware.ts) instead of hanging; the pools reconnect on the next query.
+  const connection = { options: `-c search_path=${options.databaseSchema}`, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 };
+  const raw = new pg.Pool({ connectionString: url, max: options.poolSize, ...connection });
   // An idle connection that drops (a Postgres restart) must not crash the process; the next query reconnects.
   raw.on("error", () => undefined);
   try {
@@ -153,7 +157,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Back
     throw error;
   }
   return {
-    dataSourceOptions: { type: "postgres", url, schema: options.databaseSchema, poolSize: options.poolSize, extra: searchPath },
+    dataSourceOptions: { type: "postgres", url, schema: options.databaseSchema, poolSize: options.poolSize, extra: connection },
     query: async (sql, params, name) => (await raw.query({ text: sql, values: params, name })).rows,
     connections: () => countsOf(raw),
     close: () => raw.end(),

@@ -3,6 +3,7 @@ import { asValue } from "awilix";
 import type { Context, Next } from "koa";
 import { isHttpError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { UNAVAILABLE_MESSAGES, unavailableBackend, type BackendEndpoints, type UnavailableBackend } from "../unavailable.js";
 import { requestIdOf } from "./request-id.js";
 
 declare module "koa" {
@@ -15,10 +16,13 @@ declare module "koa" {
 
 /**
  * Gives each request an id (echoed as X-Request-Id) and an awilix scope, and turns every error into a
- * CTFd-style body: HttpError keeps its status and field errors; anything else is a 500 that names the request
- * id, with the stack in the log (and in the body only in development).
+ * CTFd-style body: HttpError keeps its status and field errors; a backing service gone away (Postgres or Redis
+ * down, restarting, not reachable in time) is a 503 with Retry-After; anything else is a 500 that names the
+ * request id, with the stack in the log (and in the body only in development).
  */
-export function requestContext(options: { container: AwilixContainer; log: Logger; development: boolean }) {
+export function requestContext(options: { container: AwilixContainer; log: Logger; development: boolean; endpoints?: BackendEndpoints }) {
+  // An outage fails every request: one warning per backend per interval says so without flooding the log.
+  const lastWarned = new Map<UnavailableBackend, number>();
   return async (ctx: Context, next: Next) => {
     const requestId = requestIdOf(ctx.headers["x-request-id"]);
     ctx.state.requestId = requestId;
@@ -48,6 +52,15 @@ export function requestContext(options: { container: AwilixContainer; log: Logge
         // koa/http-errors thrown by middleware we did not write (e.g. a malformed URI).
         const status = (error as { status: number }).status;
         renderError(ctx, status, { success: false, errors: { message: [(error as Error).message] } });
+      } else if (unavailableBackend(error, options.endpoints)) {
+        const backend = unavailableBackend(error, options.endpoints)!;
+        const now = Date.now();
+        if (now - (lastWarned.get(backend) ?? 0) >= UNAVAILABLE_WARN_EVERY_MS) {
+          lastWarned.set(backend, now);
+          options.log.warn({ err: error, requestId, method: ctx.method, path: ctx.path, backend }, `${backend} unavailable: answering 503`);
+        }
+        ctx.set("Retry-After", String(UNAVAILABLE_RETRY_AFTER_S));
+        renderError(ctx, 503, { success: false, errors: { [backend]: [UNAVAILABLE_MESSAGES[backend]] }, requestId });
       } else {
         options.log.error({ err: error, requestId, method: ctx.method, path: ctx.path }, "unexpected error");
         const body: Record<string, unknown> = {
@@ -63,6 +76,10 @@ export function requestContext(options: { container: AwilixContainer; log: Logge
     }
   };
 }
+
+/** What a 503 for a backend outage tells clients to wait; a restart of Postgres or Redis takes seconds. */
+const UNAVAILABLE_RETRY_AFTER_S = 5;
+const UNAVAILABLE_WARN_EVERY_MS = 5_000;
 
 function renderError(ctx: Context, status: number, body: Record<string, unknown>): void {
   ctx.status = status;

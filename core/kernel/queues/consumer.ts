@@ -84,6 +84,9 @@ export class QueueConsumer {
         for (const entry of entries) this.dispatch(entry);
       } catch (error) {
         if (this.stopped) break;
+        // A Redis restarted without persistence comes back without the stream and its group (NOGROUP): make the
+        // group again before the next read. Cheap when it exists (BUSYGROUP is ignored).
+        groupReady = false;
         this.log.warn({ err: error }, "reading the queue failed; retrying");
         await sleepUnlessAborted(RETRY_AFTER_ERROR_MS, this.controller.signal);
       }

@@ -331,9 +331,30 @@ export class Scheduler {
     }
     if (outcome === "timeout") log.warn(`job ${job.id} timed out`);
     this.deps.observer?.jobRunFinished(job.id, outcome, performance.now() - startedAt);
-    return (await this.deps.store.finish(run.id, outcome, error, recorded)) ?? run;
+    return (await this.recordFinish(run, outcome, error, recorded, log)) ?? run;
+  }
+
+  /**
+   * Records how a run ended, retrying while the database is away (a restart takes seconds): a run left `running`
+   * blocks its job's next slots until its lease runs out. Gives up once the lease is over: by then the run counts
+   * as abandoned and the next claim records it so.
+   */
+  private async recordFinish(run: JobRun, outcome: "succeeded" | "failed" | "timeout", error: string | null, result: string | null, log: Logger): Promise<JobRun | null> {
+    const giveUpAt = Date.now() + this.deps.leaseMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.store.finish(run.id, outcome, error, result);
+      } catch (caught) {
+        if (Date.now() + FINISH_RETRY_MS >= giveUpAt || this.stopping) throw caught;
+        if (attempt === 1) log.warn({ err: caught }, "could not record the end of the run; retrying until its lease is over");
+        await new Promise((resolve) => setTimeout(resolve, FINISH_RETRY_MS));
+      }
+    }
   }
 }
+
+/** Pause between tries to record a run's end while the database is away. */
+const FINISH_RETRY_MS = 500;
 
 /** The largest run() result kept with a run: counts and short summaries, not data. */
 const MAX_RESULT_CHARS = 16 * 1024;
