@@ -19,6 +19,7 @@ if (process.argv[2] === "metactf") await import("./metactf.js");
 if (process.argv[2] === "whale") await import("./whale.js");
 if (process.argv[2] === "whale-engine") await import("./whale-engine.js"); // the engine's own start times: whale's floor
 if (process.argv[2] === "phase2") await import("./phase2.js");
+if (process.argv[2] === "event") await import("./event.js"); // issue 16: a compressed event on a cluster (--faults: with faults)
 
 const root = resolve(import.meta.dirname, "..");
 const plugins = [resolve(root, "docs/examples/countdown"), resolve(root, "test/fixtures/plugins/alpha"), resolve(root, "test/fixtures/plugins/beta")];
