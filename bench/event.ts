@@ -606,8 +606,12 @@ async function main(): Promise<void> {
   if (nginxNeeds > NGINX_CONNECTIONS) {
     console.warn(`warning: about ${nginxNeeds} connections through nginx, above its ${NGINX_CONNECTIONS} worker_connections (deploy/nginx, core/cluster/launcher.ts): expect refused connections`);
   }
-  await ensureArtillery();
   const docker = new Docker();
+  // Containers are half of the event: without an engine the run would only fail later, less clearly.
+  await docker.ping().catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`no Docker engine answers at ${process.env.DOCKER_HOST ?? "the default socket"} (${error.code ?? error.message}): start one with .ci/docker-engine start and export the DOCKER_HOST it prints`);
+  });
+  await ensureArtillery();
   await removeBenchContainers(docker);
   const svc = await services();
   let cluster: RunningCluster | null = null;
