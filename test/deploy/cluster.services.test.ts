@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { connect } from "node:net";
+import { accepts } from "../helpers/tcp.js";
 import { expect } from "chai";
 import { Redis } from "ioredis";
 import { backends, uniqueName } from "../helpers/backends.js";
@@ -160,7 +160,7 @@ describe("npm run cluster: six processes behind nginx", function () {
     expect(await exited).to.deep.equal([0, null]);
     expect(output).to.include("stopped");
     for (const [name, pid] of [...pids, ["cli", cliPid] as const]) expect(alive(pid), `${name} (pid ${pid}) should be gone`).to.equal(false);
-    expect(await connects(port)).to.equal(false);
+    expect(await accepts(port)).to.equal(false);
   });
 
   /** A live-view stream token for the bootstrap admin, and a socket opened through nginx with it. */
@@ -180,13 +180,3 @@ function alive(pid: number): boolean {
   }
 }
 
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}

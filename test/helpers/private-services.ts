@@ -5,7 +5,8 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, existsSync, rmSync } from "node:fs";
 import { readlink } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
+import { accepts } from "./tcp.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -161,14 +162,3 @@ async function postgresIds(): Promise<[number, number]> {
   return [Number(uid), Number(gid)];
 }
 
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}

@@ -29,3 +29,15 @@ export async function firstLine(port: number, timeoutMs = 30_000): Promise<strin
   const line = await eventually(() => firstLineOnce(port), timeoutMs, 100);
   return line!;
 }
+
+/** Whether something accepts TCP connections on 127.0.0.1:port now. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
