@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
 import type { AccountUpdated, AwardCreated, AwardDeleted, ChallengeUpdated, CtfReadService, EventSettingsUpdated, ScoringAward, ScoringFacts, ScoringSettings, ScoringSolve, SolveCreated } from "../../core/ctf/service.js";
-import type { PreparedResponse } from "../../core/kernel/http/prepared.js";
+import { strongEtag, type PreparedResponse } from "../../core/kernel/http/prepared.js";
 import type { Logger } from "../../core/kernel/log.js";
 import { boardBody, zulu } from "./engine/rows.js";
 import { StandingsState, VIEWS, type Standing, type View, type ViewChanges } from "./engine/state.js";
@@ -33,8 +32,6 @@ export interface CheckResult {
 
 /** Settings changes that move no score: no rebuild needed. */
 const HARMLESS_SETTINGS = new Set(["name", "startsAt", "endsAt", "paused", "registrationOpen", "challengeVisibility", "incorrectSubmissionsPerMinute", "teamSize", "scoreVisibility", "accountVisibility"]);
-
-const etagOf = (body: Buffer) => `"${createHash("sha1").update(body).digest("base64url")}"`;
 
 /**
  * The scoreboard of this instance: the engine's state, fed by core/ctf's events, and the response bytes cached
@@ -299,7 +296,7 @@ export class Scoreboard {
   }
 
   private remember(key: string, view: View, body: Buffer): CachedBody {
-    const cached = { body, etag: etagOf(body), headers: HEADERS[view] };
+    const cached = { body, etag: strongEtag(body), headers: HEADERS[view] };
     this.cache.set(key, cached);
     return cached;
   }

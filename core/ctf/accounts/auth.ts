@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Context, Next } from "koa";
 import type { Actor } from "../../kernel/auth.js";
@@ -20,7 +20,7 @@ const ACTOR_CACHE_MS = 300_000;
 const ACTOR_CACHE_MAX = 50_000;
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-export const sha256 = (value: string) => createHash("sha256").update(value).digest("hex");
+export const sha256 = (value: string) => hash("sha256", value, "hex");
 export const newSecret = (bytes = 32) => randomBytes(bytes).toString("hex");
 
 interface AccountRow {

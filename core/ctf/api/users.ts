@@ -14,7 +14,7 @@ import { assertBracket, pathId, profileText, profileWebsite, rowId, updateRow, u
 import { standingFrom, standingOf, type ScoringAccount, type Standing } from "../accounts/standings.js";
 import { userView, type UserRow } from "../accounts/views.js";
 import type { AccountUpdated } from "../events.js";
-import { PRIVATE_JSON, privateJsonAnswer, sendWithEtag } from "../game/board-answers.js";
+import { AnswerMemo, privateJsonAnswer, sendWithEtag } from "../game/board-answers.js";
 import { dynamicChallengesSolvedBy } from "../game/dynamic-value.js";
 import { hashPassword, verifyPassword } from "../passwords.js";
 import type { Ctf } from "../runtime.js";
@@ -132,6 +132,9 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
 
   // --- the caller's own account (registered before /users/:id) ---
 
+  /** Profiles as the prepared routes below send them, kept while the row and the standing are the same. */
+  const answers = new AnswerMemo();
+
   routes.get("/api/v1/users/me", ctf.requirePlayer, async (ctx) => {
     const user = await ctf.accountRows.user(playerOf(await readerOf(ctx, ctf)).userId);
     if (!user) throw notFound();
@@ -154,8 +157,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     if (!user) return null;
     const accountId = settings.mode === "users" ? user.id : user.team_id;
     const standing = accountId === null ? { score: 0, place: null } : standingFrom(source, accountId, "self");
-    const answer = privateJsonAnswer(ownProfile(user, standing));
-    return { body: answer.body(), etag: answer.etag, headers: PRIVATE_JSON };
+    return answers.answer(`me:${user.id}`, [user, standing.score, standing.place], () => ownProfile(user, standing));
   });
 
   routes.patch("/api/v1/users/me", { body: profilePatch }, ctf.requirePlayer, async (ctx) => {
@@ -233,8 +235,7 @@ export function usersRoutes(routes: PluginRoutes, ctf: Ctf): void {
     if (!user || user.hidden || user.banned || accountsRefusal(settings, reader)) return null;
     const accountId = settings.mode === "users" ? user.id : user.team_id;
     const standing = !scoresVisibleIn(settings, reader) ? { score: null, place: null } : accountId === null ? { score: 0, place: null } : standingFrom(source, accountId, "public");
-    const answer = privateJsonAnswer(profileFor(user, "public", standing));
-    return { body: answer.body(), etag: answer.etag, headers: PRIVATE_JSON };
+    return answers.answer(`public:${user.id}`, [user, standing.score, standing.place], () => profileFor(user, "public", standing));
   });
 
   const publicList = (kind: "solves" | "fails" | "awards") =>

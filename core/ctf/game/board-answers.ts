@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
 import type { Context } from "koa";
-import { etagMatches } from "../../kernel/http/prepared.js";
+import { etagMatches, strongEtag, type PreparedResponse } from "../../kernel/http/prepared.js";
 import type { CachedChallenge } from "./challenge-cache.js";
 import { prerequisitesMet } from "./challenge-access.js";
 import type { CountView, SolveIndex } from "./solve-index.js";
@@ -71,7 +70,7 @@ export class BoardAnswers {
   answer(challenges: Map<number, CachedChallenge>, view: BoardView, filters: { key: string; keep(c: CachedChallenge): boolean }, solved: ReadonlySet<number>, admin: boolean): PreparedAnswer {
     const rows = this.rows(challenges, view);
     const key = `${this.generation}|${view}|${admin}|${filters.key}|${[...solved].sort((a, b) => a - b).join(",")}`;
-    const etag = `"${createHash("sha1").update(key).digest("base64url")}"`;
+    const etag = strongEtag(key);
     return {
       etag,
       body: () => {
@@ -146,9 +145,34 @@ export interface PreparedAnswer {
 /** A `{ success: true, data[, meta] }` answer serialized once, with its ETag (for sendWithEtag or a prepared route). */
 export function privateJsonAnswer(data: unknown, meta?: unknown): PreparedAnswer {
   const body = Buffer.from(JSON.stringify(meta === undefined ? { success: true, data } : { success: true, data, meta }));
-  const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
+  const etag = strongEtag(body);
   return { etag, body: () => body };
 }
+
+/**
+ * Per-player answers kept while what they are made of stays the same: a player polling their own profile gets the
+ * same bytes, ETag and response object each time, without serializing or hashing anything. `inputs` are compared
+ * with === (rows from a cache are replaced, never changed in place; scores and places are primitives). Bounded: past
+ * `max` keys the oldest goes.
+ */
+export class AnswerMemo {
+  private readonly answers = new Map<string, { inputs: readonly unknown[]; response: PreparedResponse }>();
+
+  constructor(private readonly max = 50_000) {}
+
+  answer(key: string, inputs: readonly unknown[], data: () => unknown): PreparedResponse {
+    const hit = this.answers.get(key);
+    if (hit && hit.inputs.length === inputs.length && hit.inputs.every((input, i) => input === inputs[i])) return hit.response;
+    const made = privateJsonAnswer(data());
+    const response = { body: made.body(), etag: made.etag, headers: PRIVATE_JSON };
+    if (!hit && this.answers.size >= this.max) this.answers.delete(this.answers.keys().next().value!);
+    this.answers.set(key, { inputs, response });
+    return response;
+  }
+}
+
+/** A kept answer as the ordinary (Koa) route sends it: sendWithEtag. */
+export const asPreparedAnswer = (response: PreparedResponse): PreparedAnswer => ({ etag: response.etag, body: () => response.body });
 
 /** Headers of an answer that depends on who asks: JSON, private, revalidated every time. */
 export const PRIVATE_JSON: Readonly<Record<string, string>> = {

@@ -1,3 +1,4 @@
+import { hash } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../log.js";
 import type { RequestObserver } from "../metrics/observers.js";
@@ -6,7 +7,8 @@ import { SECURITY_HEADERS } from "./security-headers.js";
 
 /**
  * Bytes a hot read is answered with, made once per change of what they show (a scoreboard, say), not once
- * per request. Treat one as immutable: the kernel caches the header lines it writes for it.
+ * per request. Treat one as immutable; share one `headers` object between answers (the kernel caches the header
+ * lines it writes per headers object).
  */
 export interface PreparedResponse {
   readonly body: Buffer;
@@ -48,10 +50,19 @@ interface CompiledRoute extends PreparedRoute {
 /** Headers about the body, left out of a 304. */
 const ENTITY_HEADERS = new Set(["content-type", "content-length", "content-encoding"]);
 
-/** Header lines for one prepared response, made on its first request (a 304 sends no Content-Type or Length). */
+/**
+ * The header lines every response with the same `headers` object shares (the security headers and its own), made
+ * once per such object: answers built per request (a player's own profile) usually share a constant like
+ * PRIVATE_JSON. A 304 leaves out the entity headers.
+ */
 interface HeaderLines {
   ok: string[];
   notModified: string[];
+}
+
+/** A strong ETag (quoted) for bytes or a key that stands for them: one way to make one for every prepared answer. */
+export function strongEtag(data: string | Buffer): string {
+  return `"${hash("sha1", data, "base64url")}"`;
 }
 
 /**
@@ -64,7 +75,7 @@ export class PreparedRoutes {
   private readonly byOwner = new Map<string, CompiledRoute[]>();
   private exact = new Map<string, CompiledRoute>();
   private patterns: CompiledRoute[] = [];
-  private readonly headerLines = new WeakMap<PreparedResponse, HeaderLines>();
+  private readonly headerLines = new WeakMap<PreparedResponse["headers"], HeaderLines>();
 
   constructor(private readonly log: Logger) {}
 
@@ -128,28 +139,27 @@ export class PreparedRoutes {
 
   /** Writes the answer; returns its status. */
   private send(req: IncomingMessage, res: ServerResponse, prepared: PreparedResponse, requestId: string): number {
-    const lines = this.linesOf(prepared);
+    const lines = this.linesOf(prepared.headers);
     if (etagMatches(req.headers["if-none-match"], prepared.etag)) {
-      res.writeHead(304, [...lines.notModified, "X-Request-Id", requestId]);
+      res.writeHead(304, [...lines.notModified, "ETag", prepared.etag, "X-Request-Id", requestId]);
       res.end();
       return 304;
     }
-    res.writeHead(200, [...lines.ok, "X-Request-Id", requestId]);
+    res.writeHead(200, [...lines.ok, "ETag", prepared.etag, "Content-Length", String(prepared.body.length), "X-Request-Id", requestId]);
     if (req.method === "HEAD") res.end();
     else res.end(prepared.body);
     return 200;
   }
 
-  private linesOf(prepared: PreparedResponse): HeaderLines {
-    let lines = this.headerLines.get(prepared);
+  private linesOf(headers: PreparedResponse["headers"]): HeaderLines {
+    let lines = this.headerLines.get(headers);
     if (!lines) {
-      const common = [...SECURITY_HEADERS.flat(), "ETag", prepared.etag];
-      const own = Object.entries(prepared.headers);
+      const own = Object.entries(headers);
       lines = {
-        ok: [...common, ...own.flat(), "Content-Length", String(prepared.body.length)],
-        notModified: [...common, ...own.filter(([name]) => !ENTITY_HEADERS.has(name.toLowerCase())).flat()],
+        ok: [...SECURITY_HEADERS.flat(), ...own.flat()],
+        notModified: [...SECURITY_HEADERS.flat(), ...own.filter(([name]) => !ENTITY_HEADERS.has(name.toLowerCase())).flat()],
       };
-      this.headerLines.set(prepared, lines);
+      this.headerLines.set(headers, lines);
     }
     return lines;
   }
