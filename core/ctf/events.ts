@@ -80,6 +80,11 @@ export interface ChallengeUpdated {
   state: "visible" | "hidden" | "locked";
   deleted: boolean;
   created: boolean;
+  /**
+   * Only `value` moved (a dynamic challenge re-scored by its solve count): every other field is as it was, so a
+   * cache may patch the value instead of loading every challenge again. Absent means anything may have changed.
+   */
+  valueOnly?: boolean;
 }
 
 /** An admin announcement, as `GET /api/v1/notifications` shows it; `user_id`/`team_id` address one account. */

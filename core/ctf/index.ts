@@ -58,7 +58,8 @@ export default definePlugin({
       },
       servesReads,
     );
-    deps.events.on("challenge.updated", () => ctf.challenges.invalidate(), servesReads);
+    deps.events.on("challenge.updated", (update) => ctf.challenges.changed(update), servesReads);
+    ctf.onStop(() => ctf.challenges.close());
     // Broadcasts were missed: an instance died between a commit and its broadcast (a ban, a hidden challenge), or
     // this instance's Redis connection was away. Nothing cached here may outlive a change this instance never heard of.
     const forgetCaches = () => {

@@ -26,6 +26,7 @@ export async function recomputeChallenges(tx: EntityManager, ctf: Ctf, challenge
       state: change.state,
       deleted: false,
       created: false,
+      valueOnly: true,
     });
   }
 }

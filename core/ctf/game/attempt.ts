@@ -140,7 +140,7 @@ export class AttemptPipeline {
       if (tx && challenge.type === "dynamic") {
         for (const change of await recomputeDynamicValues(tx, [challenge.id])) {
           value = change.value;
-          this.ctf.emit("challenge.updated", { ...change, valueChanged: true, deleted: false, created: false });
+          this.ctf.emit("challenge.updated", { ...change, valueChanged: true, deleted: false, created: false, valueOnly: true });
         }
       }
       this.ctf.emit("solve.created", {

@@ -43,13 +43,57 @@ export class ChallengeCache {
   private loaded: { at: number; byId: Map<number, CachedChallenge> } | null = null;
   private loading: { generation: number; promise: Promise<Map<number, CachedChallenge>> } | null = null;
   private generation = 0;
+  /** Moves with every value patched in: a background refresh that began before one must not overwrite it. */
+  private patches = 0;
+  private refreshTimer: NodeJS.Timeout | null = null;
   private static readonly MAX_AGE_MS = 30_000;
+  /** How soon after a patched value the whole map is read again (see valueChanged). */
+  private static readonly REFRESH_AFTER_MS = 1_000;
 
   constructor(private readonly db: Database) {}
 
   invalidate(): void {
     this.generation++;
     this.loaded = null;
+  }
+
+  /**
+   * A challenge changed (the `challenge.updated` event). A dynamic challenge's value moves with every solve of it:
+   * dropping the whole cache each time made every attempt and every board read of a busy event wait for a reload.
+   * A value-only change is patched into the loaded map instead, and the map is read again in the background a
+   * second later: value changes broadcast by two instances may arrive out of order. Anything else drops the cache.
+   */
+  changed(update: { id: number; value: number; valueOnly?: boolean }): void {
+    if (update.valueOnly && this.patchValue(update.id, update.value)) return;
+    this.invalidate();
+  }
+
+  private patchValue(id: number, value: number): boolean {
+    const current = this.loaded?.byId.get(id);
+    // A load in flight may have read the row before this change.
+    if (!this.loaded || !current || this.loading) return false;
+    const byId = new Map(this.loaded.byId);
+    byId.set(id, { ...current, value });
+    this.loaded = { at: this.loaded.at, byId };
+    this.patches++;
+    this.refreshSoon();
+    return true;
+  }
+
+  private refreshSoon(): void {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      // Errors are left to the next request's load (the patched map stays meanwhile).
+      this.load(this.generation).catch(() => undefined);
+    }, ChallengeCache.REFRESH_AFTER_MS);
+    this.refreshTimer.unref();
+  }
+
+  /** Stops the background refresh (the plugin is stopping). */
+  close(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
   }
 
   /** Every challenge if loaded and fresh, without waiting (the prepared fast paths); null otherwise. */
@@ -75,6 +119,7 @@ export class ChallengeCache {
   }
 
   private async load(generation: number): Promise<Map<number, CachedChallenge>> {
+    const patches = this.patches;
     const rows = await this.db.query<Record<string, any>>(
       `SELECT c.*, coalesce(json_agg(json_build_object('id', f.id, 'type', f.type, 'content', f.content, 'data', f.data) ORDER BY f.id)
                 FILTER (WHERE f.id IS NOT NULL), '[]') AS flags
@@ -106,7 +151,8 @@ export class ChallengeCache {
       });
     }
     // Only keep it if nothing changed while loading; otherwise the next caller loads again.
-    if (generation === this.generation) this.loaded = { at: Date.now(), byId };
+    if (generation === this.generation && patches === this.patches) this.loaded = { at: Date.now(), byId };
+    else if (generation === this.generation && this.loaded) this.refreshSoon(); // a value was patched meanwhile: read again later
     return byId;
   }
 }

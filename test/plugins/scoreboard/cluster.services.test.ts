@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { CTF_PLUGIN, type TestCtf } from "../../helpers/ctf.js";
+import { Client, CTF_PLUGIN, type TestCtf } from "../../helpers/ctf.js";
 import { eventually, startTestKernel, type TestKernel } from "../../helpers/kernel.js";
 import { boardOf, SCOREBOARD_PLUGIN, solve, startScoreboard, StreamClient, streamToken } from "./helpers.js";
 
@@ -52,5 +52,23 @@ describe("scoreboard across instances (Postgres + Redis)", function () {
     const snapshot = await client.next((m) => m.type === "snapshot");
     expect(snapshot.seq).to.be.greaterThan(first.seq);
     expect(snapshot.standings.map((r: any) => [r.name, r.score])).to.deep.include(["cluster_silent", 777]);
+  });
+
+  it("a dynamic challenge solved on both instances shows the database's value on both, and scores it for every solver", async () => {
+    const challengeId = await a.challenge({ type: "dynamic", initial: 500, minimum: 100, decay: 10, function: "linear" });
+    const players = await Promise.all(Array.from({ length: 6 }, (_, i) => a.register(`dyn_${i}`)));
+    // Every other player plays through instance b with the same session (sessions live in the database).
+    const throughB = (player: Client) => Object.assign(new Client(b.url), { cookie: player.cookie, csrfToken: player.csrfToken, user: player.user });
+    await Promise.all(players.map((player, i) => solve(i % 2 === 0 ? player : throughB(player), challengeId)));
+    const [{ value }] = (await a.kernel.db.query(`SELECT value FROM ctf_challenges WHERE id = $1`, [challengeId])) as [{ value: number }];
+    expect(value).to.be.lessThan(500);
+    for (const client of [players[0]!, throughB(players[1]!)]) {
+      // Patched from the broadcast values, then read again in the background: the last word is the database's.
+      await eventually(async () => {
+        const row = (await client.get("/api/v1/challenges")).body.data.find((c: { id: number }) => c.id === challengeId);
+        const score = (await client.get("/api/v1/users/me")).body.data.score;
+        return row?.value === value && score === value;
+      }, 15_000);
+    }
   });
 });
