@@ -76,29 +76,51 @@ const PATCH_KEYS: Record<keyof EventSettingsPatch, keyof EventSettings> = {
 
 /**
  * The event's settings (one row). Read on every attempt, so kept in memory: invalidated by `event.updated`
- * (broadcast to every instance) and, as a safety net, re-read at most every few seconds.
+ * (broadcast to every instance) and, as a safety net, re-read every few seconds. That re-read happens in the
+ * background while the cached value keeps serving: when every reader waited for it, each instance stalled its
+ * requests every few seconds (the slowest hundredth of every read, under load).
  */
 export class SettingsStore {
   private cached: { value: EventSettings; at: number } | null = null;
+  /** Moves with every invalidation: a read that began before one is not kept. */
+  private generation = 0;
+  private reading: { generation: number; promise: Promise<EventSettings> } | null = null;
   private static readonly MAX_AGE_MS = 5_000;
 
   constructor(private readonly db: Database) {}
 
   async get(): Promise<EventSettings> {
-    if (this.cached && Date.now() - this.cached.at < SettingsStore.MAX_AGE_MS) return this.cached.value;
-    const [row] = await this.db.query<Record<string, unknown>>(`SELECT * FROM ctf_event WHERE id = 1`);
-    const value = Object.fromEntries(Object.entries(COLUMNS).map(([key, column]) => [key, row![column]])) as unknown as EventSettings;
-    this.cached = { value, at: Date.now() };
-    return value;
+    return this.peek() ?? this.load();
   }
 
-  /** The settings if they are cached and fresh, without waiting (the prepared fast paths); null otherwise. */
+  /** The settings if they are cached (an old copy starts a re-read), without waiting; null after an invalidation. */
   peek(): EventSettings | null {
-    return this.cached && Date.now() - this.cached.at < SettingsStore.MAX_AGE_MS ? this.cached.value : null;
+    if (!this.cached) return null;
+    if (Date.now() - this.cached.at >= SettingsStore.MAX_AGE_MS) void this.load().catch(() => undefined); // errors reach the next get
+    return this.cached.value;
   }
 
   invalidate(): void {
+    this.generation++;
     this.cached = null;
+  }
+
+  /** One read at a time per generation; concurrent callers share it (never one that began before an invalidation). */
+  private load(): Promise<EventSettings> {
+    if (this.reading?.generation === this.generation) return this.reading.promise;
+    const generation = this.generation;
+    const promise = this.db.query<Record<string, unknown>>(`SELECT * FROM ctf_event WHERE id = 1`).then(([row]) => {
+      const value = Object.fromEntries(Object.entries(COLUMNS).map(([key, column]) => [key, row![column]])) as unknown as EventSettings;
+      if (generation === this.generation) this.cached = { value, at: Date.now() };
+      return value;
+    });
+    const reading = { generation, promise };
+    this.reading = reading;
+    const done = () => {
+      if (this.reading === reading) this.reading = null;
+    };
+    promise.then(done, done);
+    return promise;
   }
 
   /** Applies a validated patch inside the caller's transaction; returns the names of the settings that changed. */

@@ -41,7 +41,8 @@ export class AccountRowCache {
   /** The user's row if cached and fresh, without waiting (the prepared fast paths); undefined otherwise. */
   peekUser(id: number): UserRow | null | undefined {
     const hit = this.users.get(id);
-    return hit && Date.now() - hit.at < MAX_AGE_MS ? hit.value : undefined;
+    if (hit && Date.now() - hit.at >= MAX_AGE_MS) void this.user(id).catch(() => undefined); // re-read in the background
+    return hit?.value;
   }
 
   team(id: number): Promise<TeamRow | null> {
@@ -79,15 +80,25 @@ export class AccountRowCache {
     this.members.clear();
   }
 
+  /**
+   * An entry older than MAX_AGE_MS keeps serving while one re-read of it runs in the background (the age only bounds
+   * what a lost broadcast could leave stale; waiting for it stalled the requests that found it old).
+   */
   private async cached<K, T>(map: Map<K, Entry<T>>, key: K, load: () => Promise<T>): Promise<T> {
     const hit = map.get(key);
     if (hit && Date.now() - hit.at < MAX_AGE_MS) return hit.value;
     const generation = this.generation;
-    const value = await load();
-    if (generation === this.generation) {
-      if (map.size >= MAX_ENTRIES) map.clear();
-      map.set(key, { value, at: Date.now() });
-    }
-    return value;
+    const reading = (async () => {
+      const value = await load();
+      if (generation === this.generation) {
+        if (map.size >= MAX_ENTRIES) map.clear();
+        map.set(key, { value, at: Date.now() });
+      }
+      return value;
+    })();
+    if (!hit) return reading;
+    hit.at = Date.now(); // one background re-read per entry, not one per request until it lands
+    reading.catch(() => map.delete(key)); // a failed re-read: the next caller waits for its own
+    return hit.value;
   }
 }

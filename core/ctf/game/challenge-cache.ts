@@ -96,9 +96,15 @@ export class ChallengeCache {
     this.refreshTimer = null;
   }
 
-  /** Every challenge if loaded and fresh, without waiting (the prepared fast paths); null otherwise. */
+  /**
+   * Every challenge if loaded, without waiting (the prepared fast paths); null after an invalidation. A map older
+   * than MAX_AGE_MS keeps serving while it is read again in the background: the age only bounds what a lost
+   * broadcast could leave stale, and waiting for the re-read stalled every request of the instance each time.
+   */
   peek(): Map<number, CachedChallenge> | null {
-    return this.loaded && Date.now() - this.loaded.at < ChallengeCache.MAX_AGE_MS ? this.loaded.byId : null;
+    if (!this.loaded) return null;
+    if (Date.now() - this.loaded.at >= ChallengeCache.MAX_AGE_MS) this.all().catch(() => undefined); // errors reach the next caller that waits
+    return this.loaded.byId;
   }
 
   async get(id: number): Promise<CachedChallenge | undefined> {
@@ -106,7 +112,8 @@ export class ChallengeCache {
   }
 
   all(): Promise<Map<number, CachedChallenge>> {
-    if (this.loaded && Date.now() - this.loaded.at < ChallengeCache.MAX_AGE_MS) return Promise.resolve(this.loaded.byId);
+    const stale = this.loaded;
+    if (stale && Date.now() - stale.at < ChallengeCache.MAX_AGE_MS) return Promise.resolve(stale.byId);
     if (this.loading?.generation !== this.generation) {
       const loading = { generation: this.generation, promise: this.load(this.generation) };
       this.loading = loading;
@@ -115,7 +122,8 @@ export class ChallengeCache {
       };
       loading.promise.then(done, done);
     }
-    return this.loading!.promise;
+    // Old but not invalidated: serve it while the re-read runs.
+    return stale ? Promise.resolve(stale.byId) : this.loading!.promise;
   }
 
   private async load(generation: number): Promise<Map<number, CachedChallenge>> {
