@@ -1,5 +1,9 @@
 import { expect } from "chai";
 import fc from "fast-check";
+import { ChallengeDetails, detailData, type DetailReader } from "../../core/ctf/game/challenge-details.js";
+import type { CachedChallenge } from "../../core/ctf/game/challenge-cache.js";
+import { dynamicType, standardType } from "../../core/ctf/game/challenge-types.js";
+import type { ChallengeType } from "../../core/ctf/service.js";
 import { startCtf, type Client, type TestCtf } from "../helpers/ctf.js";
 
 /**
@@ -44,6 +48,51 @@ async function detail(client: Client, challengeId: number, koa: { count: number 
   expect(ordinary.etag).to.equal(first.etag).and.to.match(/^"[\w-]+"$/);
   return JSON.parse(first.text).data as { attempts: number; solved_by_me: boolean; solves: number; hints: Array<{ id: number; cost: number; title: string; content?: string }> };
 }
+
+describe("challenge detail answers: joined strings equal the JSON of the whole object", () => {
+  const types = new Map<string, ChallengeType>([standardType, dynamicType].map((t) => [t.id, t]));
+  const challenge = (fields: Partial<CachedChallenge> = {}): CachedChallenge => ({
+    id: 7, name: 'a "name" \u2028 with \\ odd </script> bytes', category: "web", description: "line\nnext \u00e9 \ud83d\ude00", connectionInfo: null, attribution: "by <b>", nextId: null,
+    state: "visible", maxAttempts: 3, position: 2, type: "standard", value: 100, initial: null, minimum: null, decay: null, decayFunction: null,
+    prerequisites: [], anonymize: false, typeSettings: {}, flags: [], ...fields,
+  });
+  const hints = [{ id: 1, cost: 0, title: "t\"1", content: "c\u0001" }, { id: 5, cost: 30, title: "", content: "" }, { id: 9, cost: 1, title: "\u00fc", content: "x" }];
+  const readers: DetailReader[] = [
+    { solved: false, attempts: 0, unlocked: new Set(), ended: false },
+    { solved: true, attempts: 12, unlocked: new Set([5, 42]), ended: false },
+    { solved: false, attempts: 1, unlocked: new Set([1, 9]), ended: false },
+    { solved: false, attempts: 1, unlocked: new Set(), ended: true },
+  ];
+
+  it("for plain, dynamic, prerequisite and unknown-type challenges, with and without hints, and across changes", () => {
+    const details = new ChallengeDetails(types);
+    const cases = [
+      challenge(),
+      challenge({ type: "dynamic", initial: 500, minimum: 100, decay: 10, decayFunction: "linear", prerequisites: [1, 2], anonymize: true }),
+      challenge({ type: "gone-plugin-type" }),
+      challenge({ name: "renamed" }),
+    ];
+    for (const c of cases) {
+      for (const h of [hints, []]) {
+        for (const reader of readers) {
+          const answer = details.answer(c, 42, h, reader);
+          expect(answer.body.toString()).to.equal(JSON.stringify({ success: true, data: detailData(c, types, 42, h, reader) }));
+          expect(details.answer(c, 42, h, reader)).to.equal(answer); // the same object for the same inputs
+        }
+      }
+    }
+  });
+
+  it("keeps answers (and ETags) when the challenge cache reloads equal content, and moves them when a solve changes the count", () => {
+    const details = new ChallengeDetails(types);
+    const reader = readers[1]!;
+    const first = details.answer(challenge(), 3, hints, reader);
+    expect(details.answer(challenge(), 3, [...hints], reader)).to.equal(first);
+    const solved = details.answer(challenge(), 4, hints, reader);
+    expect(solved.etag).to.not.equal(first.etag);
+    expect(JSON.parse(solved.body.toString()).data.solves).to.equal(4);
+  });
+});
 
 type Step = { kind: "wrong" | "right"; seat: number; challenge: number } | { kind: "unlock"; seat: number; hint: number };
 

@@ -8,7 +8,7 @@ import { AttemptPipeline } from "../game/attempt.js";
 import { boardAccess as checkBoardAccess, boardRefusal, prerequisitesMet } from "../game/challenge-access.js";
 import { BoardAnswers, PRIVATE_JSON, privateJsonAnswer, sendWithEtag } from "../game/board-answers.js";
 import type { CachedChallenge } from "../game/challenge-cache.js";
-import { ChallengeDetails, challengeView, detailData, type DetailReader } from "../game/challenge-details.js";
+import { ChallengeDetails, challengeView, detailData, detailReader } from "../game/challenge-details.js";
 import { SolverLists } from "../game/solver-lists.js";
 import { typeData } from "../game/challenge-types.js";
 import { dynamicValue, recomputeDynamicValues } from "../game/dynamic-value.js";
@@ -164,7 +164,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
       ctf.hints.of(challenge.id),
       view?.({ id: challenge.id, typeSettings: challenge.typeSettings }, player, { admin }) ?? {},
     ]);
-    const reader: DetailReader = { solved: solved.has(challenge.id), attempts: progress.attempts.get(challenge.id) ?? 0, unlocked: progress.unlocked, ended: eventPhase(settings) === "ended" };
+    const reader = detailReader(challenge.id, solved, progress, eventPhase(settings) === "ended");
     if (admin || view) {
       sendWithEtag(ctx, privateJsonAnswer({ ...detailData(challenge, ctf.challengeTypes, ctf.solves.solveCount(challenge.id, admin ? "admin" : "public"), hints, reader), ...extra }));
       return;
@@ -198,8 +198,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
       if (!progress) ctf.progress.of(player).catch(() => undefined);
       return null;
     }
-    const reader: DetailReader = { solved: solved.has(challenge.id), attempts: progress.attempts.get(challenge.id) ?? 0, unlocked: progress.unlocked, ended: eventPhase(settings) === "ended" };
-    return details.answer(challenge, ctf.solves.solveCount(challenge.id, "public"), hints, reader);
+    return details.answer(challenge, ctf.solves.solveCount(challenge.id, "public"), hints, detailReader(challenge.id, solved, progress, eventPhase(settings) === "ended"));
   });
 
   routes.get("/api/v1/challenges/:id/solves", { params: idParams, query: previewQuery }, async (ctx) => {

@@ -5,6 +5,7 @@ import { PRIVATE_JSON } from "./board-answers.js";
 import type { CachedChallenge } from "./challenge-cache.js";
 import { typeData } from "./challenge-types.js";
 import type { CachedHint } from "./hint-cache.js";
+import type { Progress } from "./player-progress.js";
 
 /** The challenge as CTFd's admin and detail views show it (without the player fields). */
 export function challengeView(c: CachedChallenge, types: ReadonlyMap<string, ChallengeType>) {
@@ -41,6 +42,14 @@ export interface DetailReader {
   /** After the event every hint shows its content. */
   ended: boolean;
 }
+
+/** The reader's fields of one challenge, from their solved set and progress. */
+export const detailReader = (challengeId: number, solved: ReadonlySet<number>, progress: Progress, ended: boolean): DetailReader => ({
+  solved: solved.has(challengeId),
+  attempts: progress.attempts.get(challengeId) ?? 0,
+  unlocked: progress.unlocked,
+  ended,
+});
 
 const shownHint = (h: CachedHint, reader: DetailReader) => reader.ended || reader.unlocked.has(h.id);
 const lockedHint = (h: CachedHint) => ({ id: h.id, cost: h.cost, title: h.title });
