@@ -65,7 +65,8 @@ export function readModelCheckJob(ctf: Ctf, events: PluginEvents): JobDefinition
     run: async () => {
       const [solves] = await Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]);
       events.emit("ctf.read-models.check", {}, { broadcast: true });
-      return { solveIndex: solves };
+      // Recorded with the run: what the detail view's per-account model holds on this instance (accounts, ~bytes).
+      return { solveIndex: solves, playerProgress: ctf.progress.size() };
     },
   };
 }
