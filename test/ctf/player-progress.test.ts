@@ -75,7 +75,7 @@ describe("player progress: events against loads", () => {
   });
 
   it("forgets accounts on changes, everything on clear, and the oldest past its bound", async () => {
-    const progress = new PlayerProgress(db, 2);
+    const progress = new PlayerProgress(db, { accounts: 2, ageMs: 600_000 });
     for (const id of [1, 2, 3]) {
       const load = progress.of(player(id));
       await flush();
@@ -93,6 +93,19 @@ describe("player progress: events against loads", () => {
     await load;
     progress.clear();
     expect(progress.size().accounts).to.equal(0);
+  });
+
+  it("loads an account again once it is older than the maximum age (an event lost without a sign heals)", async () => {
+    const progress = new PlayerProgress(db, { accounts: 10, ageMs: 20 });
+    const load = progress.of(player(1));
+    pending.shift()!(loaded(1000));
+    await load;
+    expect(progress.peek(player(1))).to.not.equal(undefined);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(progress.peek(player(1))).to.equal(undefined);
+    void progress.of(player(1));
+    expect(loads).to.equal(2);
+    pending.shift()!(loaded(2000));
   });
 
   it("shows nothing, without a query, for anonymous readers and players without an account", async () => {

@@ -15,6 +15,8 @@ interface Entry {
   unlocked: Set<number>;
   /** The database's clock while the load ran (precise ms): writes begun after it were not in the load. */
   loadedAt: number;
+  /** This process's clock when it was kept (for the maximum age). */
+  keptAt: number;
 }
 
 /** Anonymous readers and players without an account (team mode, no team yet) have nothing to show. */
@@ -22,6 +24,11 @@ const NOTHING: Progress = { attempts: new Map(), unlocked: new Set() };
 
 /** Past this many accounts the oldest loaded is forgotten: it loads again on its next read. */
 const MAX_ACCOUNTS = 20_000;
+/**
+ * An account loaded longer ago than this loads again: bounds the damage of an event lost on the way without a sign
+ * (missed broadcasts otherwise clear everything). At 10,000 active players, about 17 loads a second.
+ */
+const MAX_AGE_MS = 600_000;
 
 /** Rows of one account, the user (with no team row) in user mode or the team in team mode, on alias `x`. */
 const ofAccount = { user: `x.user_id = $1 AND x.team_id IS NULL`, team: `x.team_id = $1` };
@@ -45,7 +52,8 @@ const keyOf = (type: AccountType, id: number) => `${type}:${id}`;
 /**
  * The per-account read model behind `GET /api/v1/challenges/:id`: loaded lazily the first time an account is read,
  * kept current by events (attempt.counted, award.created of a hint), forgotten when something else changed it (an
- * award deleted, an account changed, an import, broadcasts missed), so its next read loads it again.
+ * award deleted, an account changed, an import, broadcasts missed) or after a maximum age, so its next read loads it
+ * again. Bounded: past MAX_ACCOUNTS the oldest loaded account goes.
  *
  * An event must be neither lost nor counted twice against a load: a load that ran after the write committed already
  * counts it. So an event meeting a load in flight cancels that load's keeping (the next read loads again), and an
@@ -58,20 +66,20 @@ export class PlayerProgress {
 
   constructor(
     private readonly db: Database,
-    private readonly maxAccounts = MAX_ACCOUNTS,
+    private readonly limits = { accounts: MAX_ACCOUNTS, ageMs: MAX_AGE_MS },
   ) {}
 
   /** The player's progress if loaded, without waiting (the prepared fast path); undefined when it must be loaded. */
   peek(player: Player | null): Progress | undefined {
     if (!player || player.accountId === null) return NOTHING;
-    return this.loaded.get(keyOf(player.accountType, player.accountId));
+    return this.fresh(keyOf(player.accountType, player.accountId));
   }
 
   /** The player's progress, loading the account with one query the first time it is read. */
   of(player: Player | null): Promise<Progress> {
     if (!player || player.accountId === null) return Promise.resolve(NOTHING);
     const key = keyOf(player.accountType, player.accountId);
-    const hit = this.loaded.get(key);
+    const hit = this.fresh(key);
     if (hit) return Promise.resolve(hit);
     return this.loading.get(key) ?? this.load(key, player.accountType, player.accountId);
   }
@@ -112,6 +120,16 @@ export class PlayerProgress {
     return { accounts: this.loaded.size, bytes };
   }
 
+  /** The account's entry unless past its maximum age (then it is dropped, to load again). */
+  private fresh(key: string): Entry | undefined {
+    const entry = this.loaded.get(key);
+    if (entry && Date.now() - entry.keptAt > this.limits.ageMs) {
+      this.loaded.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
   private forget(key: string): void {
     this.loaded.delete(key);
     this.loading.delete(key);
@@ -129,7 +147,7 @@ export class PlayerProgress {
   private load(key: string, type: AccountType, id: number): Promise<Progress> {
     const promise: Promise<Progress> = this.db.query<{ kind: string; id: number; n: number }>(LOAD[type], [id], { name: `ctf-player-progress-${type}` }).then(
       (rows) => {
-        const entry: Entry = { attempts: new Map(), unlocked: new Set(), loadedAt: 0 };
+        const entry: Entry = { attempts: new Map(), unlocked: new Set(), loadedAt: 0, keptAt: Date.now() };
         for (const row of rows) {
           if (row.kind === "attempts") entry.attempts.set(row.id, Number(row.n));
           else if (row.kind === "unlock") entry.unlocked.add(row.id);
@@ -137,7 +155,7 @@ export class PlayerProgress {
         }
         if (this.loading.get(key) === promise) {
           this.loading.delete(key);
-          if (this.loaded.size >= this.maxAccounts) this.loaded.delete(this.loaded.keys().next().value!);
+          if (this.loaded.size >= this.limits.accounts) this.loaded.delete(this.loaded.keys().next().value!);
           this.loaded.set(key, entry);
         }
         return entry;
