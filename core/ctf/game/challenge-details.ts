@@ -91,8 +91,12 @@ interface SharedPart {
   version: number;
 }
 
-/** Whole answers kept: readers with the same inputs share one (and the kernel its header lines); bounded memory. */
+/**
+ * Whole answers kept: readers with the same inputs share one (and the kernel its header lines). Bounded in number and
+ * in bytes (a description may be 64 KB); the oldest go first.
+ */
 const MAX_ANSWERS = 4096;
+const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
 /**
  * `GET /api/v1/challenges/:id` answers for players, built from memory: the shared part of a challenge serialized once
@@ -103,6 +107,7 @@ const MAX_ANSWERS = 4096;
 export class ChallengeDetails {
   private readonly shared = new Map<number, SharedPart>();
   private readonly answers = new Map<string, PreparedResponse>();
+  private answerBytes = 0;
   private versions = 0;
 
   constructor(private readonly types: ReadonlyMap<string, ChallengeType>) {}
@@ -116,10 +121,20 @@ export class ChallengeDetails {
       const hintsJson = hints.map((h, i) => (shownHint(h, reader) ? part.open[i] : part.locked[i])).join(",");
       const body = Buffer.from(`${part.head}${reader.solved},"attempts":${reader.attempts},"files":[],"tags":[],"hints":[${hintsJson}]${TAIL}`);
       answer = { body, etag: `"${createHash("sha1").update(body).digest("base64url")}"`, headers: PRIVATE_JSON };
-      if (this.answers.size >= MAX_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
-      this.answers.set(key, answer);
+      this.keep(key, answer);
     }
     return answer;
+  }
+
+  private keep(key: string, answer: PreparedResponse): void {
+    this.answers.set(key, answer);
+    this.answerBytes += answer.body.length;
+    for (const [oldKey, old] of this.answers) {
+      if (this.answers.size <= MAX_ANSWERS && this.answerBytes <= MAX_ANSWER_BYTES) break;
+      if (oldKey === key) break; // the one just made stays, however large
+      this.answers.delete(oldKey);
+      this.answerBytes -= old.body.length;
+    }
   }
 
   /** The challenge's shared JSON, rebuilt when an input changed; its version moves only if the bytes did. */
