@@ -69,6 +69,24 @@ export interface AccountUpdated {
 }
 
 /**
+ * A submission that counts as an attempt (correct or incorrect) was recorded. Broadcast, unlike `submission.created`
+ * (which stays local for the attempt path's own consumers), so every instance's count of the account's attempts moves.
+ */
+export interface AttemptCounted {
+  accountType: AccountType;
+  accountId: number;
+  challengeId: number;
+  /** The submission's created_at as precise ms (see preciseMs): orders it against a load of the account's attempts. */
+  at: number;
+}
+
+/** A challenge's hints were created, edited or deleted (`challengeIds`: before and after a move to another challenge). */
+export interface HintUpdated {
+  hintId: number;
+  challengeIds: number[];
+}
+
+/**
  * A challenge changed. `valueChanged` means every solver's score moved (dynamic decay, an admin edit).
  * `deleted` means its solves are gone too.
  */
@@ -102,6 +120,8 @@ declare module "../kernel/events.js" {
     "submission.created": SubmissionCreated;
     "submission.failed": SubmissionCreated;
     "solve.created": SolveCreated;
+    "attempt.counted": AttemptCounted;
+    "hint.updated": HintUpdated;
     "award.created": AwardCreated;
     "award.deleted": AwardDeleted;
     "account.updated": AccountUpdated;

@@ -10,7 +10,8 @@ declare module "../kernel/events.js" {
 }
 
 /**
- * Keeps core/ctf's in-memory read models (the solve index, the listed account totals, the profile rows) current. The handlers serve reads: a write's answer waits
+ * Keeps core/ctf's in-memory read models (the solve index, the listed account totals, the profile rows, the detail
+ * view's hints and player progress) current. The handlers serve reads: a write's answer waits
  * until its change is applied here (read-your-writes on the writing instance). A failed apply is logged and repaired
  * by the index itself (it rebuilds), so the handlers swallow it.
  */
@@ -28,12 +29,25 @@ export function readModelHandlers(ctf: Ctf, events: PluginEvents): void {
   events.on("account.updated", (p) => ctf.accountRows.accountUpdated(p), servesReads);
   events.on("event.updated", () => ctf.accountRows.clear(), servesReads);
   events.on("event.updated", () => quietly(ctf.listedAccounts.refresh()), servesReads); // an import replaces every account
+  // The challenge detail view's hints and per-account progress (attempts, unlocks).
+  events.on("attempt.counted", (p) => ctf.progress.attemptCounted(p), servesReads);
+  events.on("award.created", (p) => ctf.progress.awardCreated(p), servesReads);
+  events.on("award.deleted", (p) => ctf.progress.awardDeleted(p), servesReads);
+  events.on("account.updated", (p) => ctf.progress.accountUpdated(p), servesReads);
+  events.on("hint.updated", () => ctf.hints.invalidate(), servesReads);
+  const forgetDetails = () => {
+    ctf.progress.clear();
+    ctf.hints.invalidate();
+  };
+  events.on("event.updated", forgetDetails, servesReads); // an import replaces every submission and hint
+  events.on("challenge.updated", (p) => (p.deleted ? forgetDetails() : undefined), servesReads); // its submissions and hints went with it
   // Sent by the instance that ran the job (it already checked itself).
   events.on("ctf.read-models.check", (_p, meta) => (meta.local ? undefined : quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]))));
   // Broadcasts were missed (an instance died between a commit and its broadcast, or this instance's Redis connection
   // was away): check now rather than at the next job run.
   const recheck = () => {
     ctf.accountRows.clear();
+    forgetDetails();
     return quietly(Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]));
   };
   events.on("kernel.instances.lost", recheck);
@@ -51,7 +65,8 @@ export function readModelCheckJob(ctf: Ctf, events: PluginEvents): JobDefinition
     run: async () => {
       const [solves] = await Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]);
       events.emit("ctf.read-models.check", {}, { broadcast: true });
-      return { solveIndex: solves };
+      // Recorded with the run: what the detail view's per-account model holds on this instance (accounts, ~bytes).
+      return { solveIndex: solves, playerProgress: ctf.progress.size() };
     },
   };
 }

@@ -11,6 +11,8 @@ import { AccountRowCache } from "./accounts/row-cache.js";
 import "./events.js";
 import type { CtfConfig } from "./config.js";
 import { ChallengeCache } from "./game/challenge-cache.js";
+import { HintCache } from "./game/hint-cache.js";
+import { PlayerProgress } from "./game/player-progress.js";
 import type { PreparedAnswer } from "./game/board-answers.js";
 import { SolveIndex } from "./game/solve-index.js";
 import type { ChallengeType, FlagVerifier, Player, StandingsSource } from "./service.js";
@@ -38,6 +40,10 @@ export class Ctf {
   readonly challenges: ChallengeCache;
   /** Solve counts and solved sets in memory (the board's read model). */
   readonly solves: SolveIndex;
+  /** Every challenge's hints (the detail view). */
+  readonly hints: HintCache;
+  /** Each account's attempts per challenge and unlocked hints (the detail view's read model). */
+  readonly progress: PlayerProgress;
   /** Totals of the public account lists in memory. */
   readonly listedAccounts: ListedAccountCounts;
   /** Account rows for profile views (not for writes). */
@@ -71,6 +77,8 @@ export class Ctf {
     this.challenges = new ChallengeCache(deps.db);
     this.settings = new SettingsStore(deps.db);
     this.solves = new SolveIndex(deps.db, () => this.settings.get(), deps.log);
+    this.hints = new HintCache(deps.db);
+    this.progress = new PlayerProgress(deps.db);
     this.listedAccounts = new ListedAccountCounts(deps.db);
     this.accountRows = new AccountRowCache(deps.db);
     this.auth = new PlayerAuth(deps.db, this.settings);

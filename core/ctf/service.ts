@@ -125,7 +125,19 @@ export interface PageShell {
 
 export type { DecaySettings };
 // Re-exported so a plugin needs only this module; it also brings events.ts's EventMap augmentation along.
-export type { AccountType, AccountUpdated, AwardCreated, AwardDeleted, ChallengeUpdated, EventSettingsUpdated, NotificationCreated, SolveCreated, SubmissionCreated } from "./events.js";
+export type {
+  AccountType,
+  AccountUpdated,
+  AttemptCounted,
+  AwardCreated,
+  AwardDeleted,
+  ChallengeUpdated,
+  EventSettingsUpdated,
+  HintUpdated,
+  NotificationCreated,
+  SolveCreated,
+  SubmissionCreated,
+} from "./events.js";
 
 /** The event settings that decide scores and who may see them. */
 export interface ScoringSettings {

@@ -6,15 +6,15 @@ import type { PluginRoutes } from "../../kernel/http/route-table.js";
 import { assertAccountsVisible, assertScoresVisible } from "../accounts/access.js";
 import { AttemptPipeline } from "../game/attempt.js";
 import { boardAccess as checkBoardAccess, boardRefusal, prerequisitesMet } from "../game/challenge-access.js";
-import { BoardAnswers, PRIVATE_JSON, sendWithEtag } from "../game/board-answers.js";
+import { BoardAnswers, PRIVATE_JSON, privateJsonAnswer, sendWithEtag } from "../game/board-answers.js";
 import type { CachedChallenge } from "../game/challenge-cache.js";
+import { ChallengeDetails, challengeView, detailData, detailReader } from "../game/challenge-details.js";
 import { SolverLists } from "../game/solver-lists.js";
 import { typeData } from "../game/challenge-types.js";
 import { dynamicValue, recomputeDynamicValues } from "../game/dynamic-value.js";
 import type { Ctf } from "../runtime.js";
 import { eventPhase } from "../settings.js";
 import { txQuery } from "../sql.js";
-import { playerViewOfChallenge } from "./hints.js";
 
 const id = z.coerce.number().int().positive().max(2 ** 31 - 1);
 const idParams = z.object({ id });
@@ -52,6 +52,9 @@ const createBody = z
   .strict();
 const updateBody = z.object(challengeFields).partial().strict();
 
+/** A path id written plainly (`42`), or null for anything else: the prepared route declines, the schema decides. */
+const plainId = (raw: string | undefined) => (raw !== undefined && /^[1-9][0-9]{0,9}$/.test(raw) && Number(raw) <= 2 ** 31 - 1 ? Number(raw) : null);
+
 /** The filters key of a list without a query (JSON of the parsed empty query). */
 const NO_FILTERS = "{}";
 
@@ -78,6 +81,7 @@ const listQuery = z
 export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
   const pipeline = new AttemptPipeline(ctf);
   const board = new BoardAnswers(ctf.solves);
+  const details = new ChallengeDetails(ctf.challengeTypes);
   const solverLists = new SolverLists(ctf.db, () => `${ctf.solves.version}|${ctf.accountRows.version}`);
 
   const boardAccess = (ctx: Context) => checkBoardAccess(ctf, ctx);
@@ -135,6 +139,12 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     if (result.httpStatus === 429) ctx.set("Retry-After", String(ctf.config.wrongAnswerWindowSeconds));
   });
 
+  /**
+   * One challenge as its dialog shows it. The reader's attempts and unlocked hints come from the player progress read
+   * model (one query the first time an account is read, none after); everything else from memory. Players get the
+   * bytes the prepared route below sends; admins (every challenge, admin solve counts) and challenge types with a view
+   * hook (fields of their own) get the same data with theirs merged in.
+   */
   routes.get("/api/v1/challenges/:id", { params: idParams }, async (ctx) => {
     const { id: challengeId } = parseInput(idParams, ctx.params);
     const { player, admin } = await boardAccess(ctx);
@@ -148,26 +158,47 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
       }
       throw forbidden("You have not solved the prerequisites of this challenge");
     }
-    const [mine, extra] = await Promise.all([
-      playerViewOfChallenge(ctf, challenge.id, player, eventPhase(settings) === "ended"),
-      ctf.challengeTypes.get(challenge.type)?.view?.({ id: challenge.id, typeSettings: challenge.typeSettings }, player, { admin }) ?? {},
+    const view = ctf.challengeTypes.get(challenge.type)?.view;
+    const [progress, hints, extra] = await Promise.all([
+      ctf.progress.of(player),
+      ctf.hints.of(challenge.id),
+      view?.({ id: challenge.id, typeSettings: challenge.typeSettings }, player, { admin }) ?? {},
     ]);
-    ok(ctx, {
-      ...challengeView(challenge, ctf),
-      solves: ctf.solves.solveCount(challenge.id, admin ? "admin" : "public"),
-      solved_by_me: solved.has(challenge.id),
-      attempts: mine.attempts,
-      files: [],
-      tags: [],
-      hints: mine.hints,
-      module_id: null,
-      rating: null,
-      ratings: null,
-      solution_id: null,
-      solution_state: "hidden",
-      view: "",
-      ...extra,
-    });
+    const reader = detailReader(challenge.id, solved, progress, eventPhase(settings) === "ended");
+    if (admin || view) {
+      sendWithEtag(ctx, privateJsonAnswer({ ...detailData(challenge, ctf.challengeTypes, ctf.solves.solveCount(challenge.id, admin ? "admin" : "public"), hints, reader), ...extra }));
+      return;
+    }
+    const answer = details.answer(challenge, ctf.solves.solveCount(challenge.id, "public"), hints, reader);
+    sendWithEtag(ctx, { etag: answer.etag, body: () => answer.body });
+  });
+
+  /**
+   * A challenge as players poll it, answered ahead of Koa from memory with the same bytes and ETag as the route above
+   * when everything is already at hand: a cached credential, the challenges, its hints, the reader's progress. Anything
+   * unusual (a query, an admin, a refusal, unmet prerequisites, a type with a view hook, something not loaded yet, which
+   * it starts loading for the next request) takes that route.
+   */
+  routes.prepared("/api/v1/challenges/:id", (request) => {
+    const settings = ctf.settings.peek();
+    const challenges = ctf.challenges.peek();
+    const challengeId = plainId(request.params.id);
+    if (request.querystring !== "" || !settings || !challenges || challengeId === null) return null;
+    const player = ctf.auth.cachedPlayer(request.headers, settings.mode);
+    if (player === undefined || player?.admin || boardRefusal(settings, player, false)) return null;
+    const challenge = challenges.get(challengeId);
+    if (!challenge || challenge.state !== "visible" || ctf.challengeTypes.get(challenge.type)?.view) return null;
+    const solved = ctf.solves.solvedBy(player);
+    if (!prerequisitesMet(challenge, solved)) return null;
+    const hints = ctf.hints.peek(challenge.id);
+    const progress = ctf.progress.peek(player);
+    if (!hints || !progress) {
+      // Loaded for the next request; a failure shows on the ordinary route, which loads again.
+      if (!hints) ctf.hints.all().catch(() => undefined);
+      if (!progress) ctf.progress.of(player).catch(() => undefined);
+      return null;
+    }
+    return details.answer(challenge, ctf.solves.solveCount(challenge.id, "public"), hints, detailReader(challenge.id, solved, progress, eventPhase(settings) === "ended"));
   });
 
   routes.get("/api/v1/challenges/:id/solves", { params: idParams, query: previewQuery }, async (ctx) => {
@@ -221,7 +252,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
       return created!;
     });
     ctf.challenges.invalidate();
-    ok(ctx, challengeView((await ctf.challenges.get(row.id))!, ctf));
+    ok(ctx, challengeView((await ctf.challenges.get(row.id))!, ctf.challengeTypes));
   });
 
   routes.patch("/api/v1/challenges/:id", { params: idParams, body: updateBody }, ctf.requireAdmin, async (ctx) => {
@@ -265,7 +296,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
       ctf.emit("challenge.updated", { id: challengeId, value, previousValue: before.value, valueChanged: value !== before.value, state: after!.state, deleted: false, created: false });
     });
     ctf.challenges.invalidate();
-    ok(ctx, challengeView((await ctf.challenges.get(challengeId))!, ctf));
+    ok(ctx, challengeView((await ctf.challenges.get(challengeId))!, ctf.challengeTypes));
   });
 
   routes.delete("/api/v1/challenges/:id", { params: idParams }, ctf.requireAdmin, async (ctx) => {
@@ -297,33 +328,6 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     if (!challenge) throw notFound("No such challenge");
     ok(ctx, { prerequisites: challenge.prerequisites, anonymize: challenge.anonymize });
   });
-}
-
-/** The challenge as CTFd's admin and detail views show it (without the player fields). */
-function challengeView(c: CachedChallenge, ctf: Ctf) {
-  const type = ctf.challengeTypes.get(c.type);
-  return {
-    id: c.id,
-    name: c.name,
-    value: c.value,
-    description: c.description,
-    attribution: c.attribution,
-    connection_info: c.connectionInfo,
-    next_id: c.nextId,
-    category: c.category,
-    state: c.state,
-    max_attempts: c.maxAttempts,
-    position: c.position,
-    logic: "any",
-    initial: c.initial,
-    decay: c.decay,
-    minimum: c.minimum,
-    function: c.type === "dynamic" ? c.decayFunction : "static",
-    scheduled_at: null,
-    type: c.type,
-    type_data: type ? typeData(type) : { id: c.type, name: c.type, templates: {}, scripts: {} },
-    requirements: c.prerequisites.length > 0 || c.anonymize ? { prerequisites: c.prerequisites, anonymize: c.anonymize } : null,
-  };
 }
 
 type ChallengeInput = Partial<z.infer<typeof updateBody>>;

@@ -40,28 +40,6 @@ async function unlockedBy(ctf: Ctf, player: Player | null): Promise<Set<number>>
   return new Set(rows.map((r) => r.hint_id));
 }
 
-/**
- * What a challenge's detail view shows of one player, in one indexed statement: the player's attempts on it, and its
- * hints with their content only once the account unlocked them (or after the event ended).
- */
-export async function playerViewOfChallenge(ctf: Ctf, challengeId: number, player: Player | null, ended: boolean) {
-  const account = player?.accountId ?? null;
-  const accountType = player?.accountType ?? "user";
-  const mine = (alias: string) => (accountType === "team" ? `${alias}.team_id = $2` : `${alias}.user_id = $2 AND ${alias}.team_id IS NULL`);
-  const [row] = await ctf.db.query<{ attempts: number; hints: unknown }>(
-    `SELECT (SELECT count(*)::int FROM ctf_submissions s WHERE s.challenge_id = $1 AND ${mine("s")} AND s.type IN ('correct', 'incorrect')) AS attempts,
-            (SELECT coalesce(json_agg(json_build_object('id', h.id, 'cost', h.cost, 'title', h.title, 'content', h.content,
-                      'unlocked', EXISTS (SELECT 1 FROM ctf_unlocks u WHERE u.hint_id = h.id AND ${mine("u")})) ORDER BY h.id), '[]'::json)
-               FROM ctf_hints h WHERE h.challenge_id = $1) AS hints`,
-    [challengeId, account],
-  );
-  const hints = (typeof row!.hints === "string" ? JSON.parse(row!.hints) : row!.hints) as Array<{ id: number; cost: number; title: string; content: string; unlocked: boolean }>;
-  return {
-    attempts: row!.attempts,
-    hints: hints.map((h) => (h.unlocked || ended ? { id: h.id, cost: h.cost, title: h.title, content: h.content } : { id: h.id, cost: h.cost, title: h.title })),
-  };
-}
-
 const hintView = (h: HintRow, withContent: boolean) => ({
   id: h.id,
   type: "standard",
@@ -74,6 +52,12 @@ const hintView = (h: HintRow, withContent: boolean) => ({
 
 /** Hints (view, admin CRUD) and unlocks, which pay for a hint with a negative award. */
 export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
+  /** Every instance's hint cache (the detail view) reloads; this one before the admin's answer. */
+  const hintsChanged = (hintId: number, challengeIds: number[]) => {
+    ctf.hints.invalidate();
+    ctf.emit("hint.updated", { hintId, challengeIds });
+  };
+
   routes.get("/api/v1/hints/:id", { params: idParams }, async (ctx) => {
     const { id: hintId } = parseInput(idParams, ctx.params);
     const [player, admin] = await Promise.all([ctf.player(ctx), ctf.isAdmin(ctx)]);
@@ -151,6 +135,7 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
       `INSERT INTO ctf_hints (challenge_id, title, content, cost, prerequisites) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
       [body.challenge_id, body.title ?? "", body.content, body.cost ?? 0, body.prerequisites ?? []],
     );
+    hintsChanged(hint!.id, [hint!.challenge_id]);
     ok(ctx, { ...hintView(hint!, true), prerequisites: hint!.prerequisites });
   });
 
@@ -164,19 +149,23 @@ export function hintsRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const body = parseInput(updateBody, ctx.request.body ?? {});
     if (body.challenge_id !== undefined && !(await ctf.challenges.get(body.challenge_id))) throw badRequest({ challenge_id: ["no such challenge"] });
     const entries = Object.entries(body);
+    // The challenge it leaves, should it move (both detail views change).
+    const [before] = body.challenge_id === undefined ? [] : await ctf.db.query<{ challenge_id: number }>(`SELECT challenge_id FROM ctf_hints WHERE id = $1`, [hintId]);
     const sets = entries.map(([k], i) => `${k} = $${i + 2}`).join(", ");
     const [hint] = await ctf.db.query<HintRow>(
       entries.length ? `UPDATE ctf_hints SET ${sets} WHERE id = $1 RETURNING *` : `SELECT * FROM ctf_hints WHERE id = $1`,
       [hintId, ...entries.map(([, v]) => v)],
     );
     if (!hint) throw notFound("No such hint");
+    if (entries.length) hintsChanged(hint.id, [...new Set([before?.challenge_id ?? hint.challenge_id, hint.challenge_id])]);
     ok(ctx, { ...hintView(hint, true), prerequisites: hint.prerequisites });
   });
 
   routes.delete("/api/v1/hints/:id", { params: idParams }, ctf.requireAdmin, async (ctx) => {
     const { id: hintId } = parseInput(idParams, ctx.params);
-    const gone = await ctf.db.query(`DELETE FROM ctf_hints WHERE id = $1 RETURNING id`, [hintId]);
+    const gone = await ctf.db.query<{ challenge_id: number }>(`DELETE FROM ctf_hints WHERE id = $1 RETURNING challenge_id`, [hintId]);
     if (gone.length === 0) throw notFound("No such hint");
+    hintsChanged(hintId, [gone[0]!.challenge_id]);
     ctx.body = { success: true };
   });
 }

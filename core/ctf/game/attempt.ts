@@ -135,6 +135,10 @@ export class AttemptPipeline {
     const submission = { submissionId, challengeId: challenge.id, userId: player.userId, teamId: player.teamId, type, date };
     this.ctf.emit("submission.created", submission);
     if (type === "incorrect") this.ctf.emit("submission.failed", submission);
+    // Attempts shown on the challenge's detail view (player-progress.ts), on every instance.
+    if (type !== "ratelimited") {
+      this.ctf.emit("attempt.counted", { accountType: player.accountType, accountId: player.accountId!, challengeId: challenge.id, at: Number(row.at_ms) });
+    }
     if (row.solve_id !== null) {
       let value = challenge.value;
       if (tx && challenge.type === "dynamic") {
