@@ -17,9 +17,3 @@ export function accountCache(read: CtfReadService): (id: number) => Promise<Acco
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Lets the event loop serve requests. On the embedded database (PGlite, in this process) a chain of awaited
- * queries resolves in microtasks and would starve HTTP for a whole run; long loops call this between steps.
- */
-export const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));

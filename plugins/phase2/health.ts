@@ -1,7 +1,8 @@
 import type { CtfReadService, SubmissionFact } from "../../core/ctf/service.js";
 import type { Database } from "../../core/kernel/db/data-source.js";
 import type { Logger } from "../../core/kernel/log.js";
-import { accountOf, yieldToRequests } from "./accounts.js";
+import { accountOf } from "./accounts.js";
+import { yieldToRequests } from "../../core/kernel/turns.js";
 import type { Phase2Config } from "./config.js";
 import { readWindow } from "./window.js";
 

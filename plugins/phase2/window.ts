@@ -1,5 +1,5 @@
 import type { CtfReadService, SubmissionFact } from "../../core/ctf/service.js";
-import { yieldToRequests } from "./accounts.js";
+import { yieldToRequests } from "../../core/kernel/turns.js";
 
 /** core/ctf answers at most this many rows per read. */
 const PAGE = 1000;

@@ -1,5 +1,6 @@
 import type { AccountUpdated, AwardCreated, AwardDeleted, ChallengeUpdated, CtfReadService, EventSettingsUpdated, ScoringAward, ScoringFacts, ScoringSettings, ScoringSolve, SolveCreated } from "../../core/ctf/service.js";
 import { strongEtag, type PreparedResponse } from "../../core/kernel/http/prepared.js";
+import { ITEMS_PER_TURN, runInTurns } from "../../core/kernel/turns.js";
 import type { Logger } from "../../core/kernel/log.js";
 import { boardBody, zulu } from "./engine/rows.js";
 import { StandingsState, VIEWS, type Standing, type View, type ViewChanges } from "./engine/state.js";
@@ -96,7 +97,7 @@ export class Scoreboard {
   rebuild(): Promise<{ accounts: number; solves: number; awards: number; durationMs: number }> {
     return this.enqueue("rebuild", async () => {
       const started = performance.now();
-      const fresh = this.build(await this.ctf.scoringFacts());
+      const fresh = await this.build(await this.ctf.scoringFacts());
       this.swap(fresh);
       const counts = fresh.counts;
       return { accounts: fresh.mode === "teams" ? counts.teams : counts.users, solves: counts.solves, awards: counts.awards, durationMs: Math.round(performance.now() - started) };
@@ -129,20 +130,23 @@ export class Scoreboard {
   private async look(repair: boolean): Promise<CheckResult> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const mark = this.applied;
-      const fresh = this.build(await this.ctf.scoringFacts());
+      const fresh = await this.build(await this.ctf.scoringFacts());
       const result = await this.enqueue("check", async () => (this.applied === mark ? this.settle(fresh, repair) : null));
       if (result) return result;
     }
-    return this.enqueue("check", async () => this.settle(this.build(await this.ctf.scoringFacts()), repair));
+    return this.enqueue("check", async () => this.settle(await this.build(await this.ctf.scoringFacts()), repair));
   }
 
-  /** A state built from core/ctf's facts, valuing dynamic challenges with core/ctf's decay formula. */
-  private build(facts: ScoringFacts): StandingsState {
-    return StandingsState.build(facts, this.ctf.challengeValue);
+  /**
+   * A state built from core/ctf's facts, valuing dynamic challenges with core/ctf's decay formula; in turns of the
+   * event loop, so a rebuild or a consistency check does not stall the instance's requests.
+   */
+  private build(facts: ScoringFacts): Promise<StandingsState> {
+    return runInTurns(StandingsState.building(facts, this.ctf.challengeValue));
   }
 
-  private settle(fresh: StandingsState, repair: boolean): CheckResult {
-    const result = this.compare(fresh);
+  private async settle(fresh: StandingsState, repair: boolean): Promise<CheckResult> {
+    const result = await runInTurns(this.comparing(fresh));
     if (repair && result.drift) this.swap(fresh);
     return result;
   }
@@ -234,7 +238,7 @@ export class Scoreboard {
       if (harmless) {
         this.current.setVisibility(settings);
       } else {
-        this.swap(this.build(await this.ctf.scoringFacts()));
+        this.swap(await this.build(await this.ctf.scoringFacts()));
       }
       for (const listener of this.settingsListeners) listener(this.current.settings);
     });
@@ -391,12 +395,14 @@ export class Scoreboard {
   }
 
   /** Differences between the engine's standings and a fresh state's, per view (first 20). */
-  private compare(fresh: StandingsState): CheckResult {
+  /** The differences between this engine and a fresh state (steps pause every ITEMS_PER_TURN rows). */
+  private *comparing(fresh: StandingsState): Generator<void, CheckResult> {
     const differences: CheckResult["differences"] = [];
     for (const view of VIEWS) {
       const mine = this.current.standings(view);
       const theirs = fresh.standings(view);
       for (let i = 0; i < Math.max(mine.length, theirs.length) && differences.length < 20; i++) {
+        if (i % ITEMS_PER_TURN === ITEMS_PER_TURN - 1) yield;
         const a = mine[i];
         const b = theirs[i];
         const describe = (s: Standing | undefined) => (s ? `${i + 1}:${s.at}:${s.lastId}:${s.tail}` : null);

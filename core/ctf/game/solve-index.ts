@@ -1,3 +1,4 @@
+import { ITEMS_PER_TURN, runInTurns } from "../../kernel/turns.js";
 import type { Database } from "../../kernel/db/data-source.js";
 import type { AccountUpdated, EventSettingsUpdated } from "../events.js";
 import type { Player } from "../service.js";
@@ -56,9 +57,14 @@ class SolveState {
     this.unlistedTeams = new Set(unlistedTeams);
   }
 
-  static from(snapshot: Snapshot): SolveState {
+  /** The steps of building a state from a snapshot, pausing every ITEMS_PER_TURN solves (run with runInTurns). */
+  static *building(snapshot: Snapshot): Generator<void, SolveState> {
     const state = new SolveState(snapshot.mode, snapshot.freezeAt, snapshot.unlistedUsers, snapshot.unlistedTeams);
-    for (const solve of snapshot.solves) state.add(solve);
+    let solves = 0;
+    for (const solve of snapshot.solves) {
+      state.add(solve);
+      if (++solves % ITEMS_PER_TURN === 0) yield;
+    }
     return state;
   }
 
@@ -117,12 +123,32 @@ class SolveState {
     for (const solve of fresh.solves) this.add(solve);
   }
 
-  /** A comparable digest: counts per view and solved sets, sorted. */
-  describe(): string {
-    const sorted = (m: Map<number, number>) => [...m].filter(([, n]) => n !== 0).sort((a, b) => a[0] - b[0]);
-    const solved = [...this.solvedBy].filter(([, s]) => s.size > 0).map(([id, s]) => [id, [...s].sort((a, b) => a - b)] as const).sort((a, b) => a[0] - b[0]);
-    return JSON.stringify({ mode: this.mode, freezeAt: this.freezeAt, admin: sorted(this.counts.admin), public: sorted(this.counts.public), solved });
+  /**
+   * Whether another state has the same counts per view and the same solved sets (the steps pause every
+   * ITEMS_PER_TURN accounts: run with runInTurns).
+   */
+  *sameAs(other: SolveState): Generator<void, boolean> {
+    if (this.mode !== other.mode || this.freezeAt !== other.freezeAt) return false;
+    if (!sameCounts(this.counts.public, other.counts.public) || !sameCounts(this.counts.admin, other.counts.admin)) return false;
+    let accounts = 0;
+    for (const [account, solved] of this.solvedBy) {
+      if (solved.size === 0) continue;
+      const theirs = other.solvedBy.get(account);
+      if (theirs?.size !== solved.size) return false;
+      for (const id of solved) if (!theirs.has(id)) return false;
+      if (++accounts % ITEMS_PER_TURN === 0) yield;
+    }
+    let theirAccounts = 0;
+    for (const solved of other.solvedBy.values()) if (solved.size > 0) theirAccounts++;
+    return theirAccounts === accounts;
   }
+}
+
+/** Two count maps agree, a missing entry counting as zero. */
+function sameCounts(a: Map<number, number>, b: Map<number, number>): boolean {
+  for (const [id, n] of a) if ((b.get(id) ?? 0) !== n) return false;
+  for (const [id, n] of b) if ((a.get(id) ?? 0) !== n) return false;
+  return true;
 }
 
 function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
@@ -177,7 +203,7 @@ export class SolveIndex {
   rebuild(): Promise<{ solves: number; durationMs: number }> {
     return this.enqueue("rebuild", async () => {
       const started = performance.now();
-      this.swap(SolveState.from(await this.load()));
+      this.swap(await runInTurns(SolveState.building(await this.load())));
       return { solves: this.state.solves.size, durationMs: Math.round(performance.now() - started) };
     });
   }
@@ -188,10 +214,10 @@ export class SolveIndex {
    */
   async check(): Promise<SolveIndexCheck> {
     const mark = this.applied;
-    const fresh = SolveState.from(await this.load());
+    const fresh = await runInTurns(SolveState.building(await this.load()));
     return this.enqueue("check", async () => {
-      const reference = this.applied === mark ? fresh : SolveState.from(await this.load());
-      const drift = reference.describe() !== this.state.describe();
+      const reference = this.applied === mark ? fresh : await runInTurns(SolveState.building(await this.load()));
+      const drift = !(await runInTurns(reference.sameAs(this.state)));
       if (drift) {
         this.log.warn({ solves: reference.solves.size }, "solve index drift: it differed from the database; repaired from a fresh load");
         this.swap(reference);
@@ -238,7 +264,7 @@ export class SolveIndex {
   /** A mode or freeze change (or an import) reloads everything. */
   eventUpdated(p: EventSettingsUpdated): Promise<void> {
     if (p.changes.every((c) => HARMLESS_SETTINGS.has(c))) return Promise.resolve();
-    return this.enqueue("event.updated", async () => this.swap(SolveState.from(await this.load())));
+    return this.enqueue("event.updated", async () => this.swap(await runInTurns(SolveState.building(await this.load()))));
   }
 
   // ---- internals ----

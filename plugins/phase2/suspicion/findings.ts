@@ -1,5 +1,5 @@
 import type { Database } from "../../../core/kernel/db/data-source.js";
-import { yieldToRequests } from "../accounts.js";
+import { yieldToRequests } from "../../../core/kernel/turns.js";
 import { riskOf, type FindingDraft, type Risk } from "./detectors.js";
 
 /** Findings written per statement. */

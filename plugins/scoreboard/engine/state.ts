@@ -1,3 +1,4 @@
+import { ITEMS_PER_TURN, runNow } from "../../../core/kernel/turns.js";
 import type { ChallengeValue, ScoringAward, ScoringBracket, ScoringChallenge, ScoringFacts, ScoringSettings, ScoringSolve, ScoringTeam, ScoringUser } from "../../../core/ctf/service.js";
 import { teamTail, userTail, type MemberFields } from "./rows.js";
 
@@ -97,6 +98,9 @@ export interface ViewChanges {
  * once it has any solve or award. In team mode members are the team's visible, non-banned users, each with
  * their own points (solves and awards by user_id).
  */
+/** Accounts recomputed per turn of the event loop in a flush (each sums its solves and awards in two views). */
+const ACCOUNTS_PER_TURN = 500;
+
 export class StandingsState {
   settings: ScoringSettings;
   readonly users = new Map<number, ScoringUser>();
@@ -126,15 +130,26 @@ export class StandingsState {
     this.settings = settings;
   }
 
+  /** A state built from the facts in one go (tests and small events; the board builds in turns). */
   static build(data: ScoringFacts, challengeValue: ChallengeValue): StandingsState {
+    return runNow(StandingsState.building(data, challengeValue));
+  }
+
+  /**
+   * The steps of a build, pausing every ITEMS_PER_TURN items: run with runInTurns, a state of 200,000 solves is
+   * built without holding the event loop (it took seconds of one turn, every consistency check).
+   */
+  static *building(data: ScoringFacts, challengeValue: ChallengeValue): Generator<void, StandingsState> {
     const state = new StandingsState(data.settings, challengeValue);
     state.setBrackets(data.brackets);
-    for (const user of data.users) state.putUser(user);
-    for (const team of data.teams) state.putTeam(team);
-    for (const challenge of data.challenges) state.putChallenge(challenge);
-    for (const solve of data.solves) state.addSolve(solve);
-    for (const award of data.awards) state.addAward(award);
-    state.flush();
+    let items = 0;
+    const pause = () => ++items % ITEMS_PER_TURN === 0;
+    for (const user of data.users) if ((state.putUser(user), pause())) yield;
+    for (const team of data.teams) if ((state.putTeam(team), pause())) yield;
+    for (const challenge of data.challenges) if ((state.putChallenge(challenge), pause())) yield;
+    for (const solve of data.solves) if ((state.addSolve(solve), pause())) yield;
+    for (const award of data.awards) if ((state.addAward(award), pause())) yield;
+    yield* state.flushing();
     return state;
   }
 
@@ -328,6 +343,11 @@ export class StandingsState {
    * scores), then every touched account.
    */
   flush(): ViewChanges {
+    return runNow(this.flushing());
+  }
+
+  /** flush's steps, pausing every ACCOUNTS_PER_TURN accounts: a fresh build recomputes every account at once. */
+  *flushing(): Generator<void, ViewChanges> {
     for (const id of this.dirtyChallenges) {
       const challenge = this.challenges.get(id);
       if (!challenge) continue;
@@ -340,8 +360,10 @@ export class StandingsState {
     const changes: ViewChanges = { ...this.timelinesMoved };
     this.timelinesMoved.live = this.timelinesMoved.public = false;
     const bulk = this.dirtyAccounts.size > BULK_THRESHOLD;
+    let accounts = 0;
     for (const id of this.dirtyAccounts) {
       for (const view of VIEWS) if (this.recompute(id, view, bulk)) changes[view] = true;
+      if (++accounts % ACCOUNTS_PER_TURN === 0) yield;
     }
     this.dirtyAccounts.clear();
     if (bulk) for (const view of VIEWS) if (changes[view]) this.rankings[view].resort();
