@@ -14,7 +14,7 @@ const NO_HINTS: readonly CachedHint[] = [];
  * Every challenge's hints in memory, ordered by id (the detail view lists them). `hint.updated` (broadcast by the admin
  * routes) and imports drop it; a reload is one query, shared by concurrent callers. Generation-stamped like the
  * challenge cache: a load begun before an invalidation is neither kept nor handed to later callers. A maximum age
- * bounds staleness should an event ever be missed.
+ * bounds staleness should an event ever be missed (an old copy serves while it is read again).
  */
 export class HintCache {
   private loaded: { at: number; byChallenge: Map<number, readonly CachedHint[]> } | null = null;
@@ -29,9 +29,13 @@ export class HintCache {
     this.loaded = null;
   }
 
-  /** A challenge's hints if loaded and fresh, without waiting (the prepared fast path); null otherwise. */
+  /**
+   * A challenge's hints if loaded, without waiting (the prepared fast path); null after an invalidation. An old copy
+   * keeps serving while it is read again in the background, as the challenge cache does.
+   */
   peek(challengeId: number): readonly CachedHint[] | null {
-    if (!this.loaded || Date.now() - this.loaded.at >= HintCache.MAX_AGE_MS) return null;
+    if (!this.loaded) return null;
+    if (Date.now() - this.loaded.at >= HintCache.MAX_AGE_MS) this.all().catch(() => undefined); // errors reach the next caller that waits
     return this.loaded.byChallenge.get(challengeId) ?? NO_HINTS;
   }
 
@@ -40,7 +44,8 @@ export class HintCache {
   }
 
   all(): Promise<Map<number, readonly CachedHint[]>> {
-    if (this.loaded && Date.now() - this.loaded.at < HintCache.MAX_AGE_MS) return Promise.resolve(this.loaded.byChallenge);
+    const stale = this.loaded;
+    if (stale && Date.now() - stale.at < HintCache.MAX_AGE_MS) return Promise.resolve(stale.byChallenge);
     if (this.loading?.generation !== this.generation) {
       const loading = { generation: this.generation, promise: this.load(this.generation) };
       this.loading = loading;
@@ -49,7 +54,8 @@ export class HintCache {
       };
       loading.promise.then(done, done);
     }
-    return this.loading!.promise;
+    // Old but not invalidated: serve it while the re-read runs.
+    return stale ? Promise.resolve(stale.byChallenge) : this.loading!.promise;
   }
 
   private async load(generation: number): Promise<Map<number, readonly CachedHint[]>> {
