@@ -1,3 +1,4 @@
+import { LoadedCache } from "./loaded-cache.js";
 import { z } from "zod";
 import type { Database } from "../kernel/db/data-source.js";
 
@@ -81,46 +82,29 @@ const PATCH_KEYS: Record<keyof EventSettingsPatch, keyof EventSettings> = {
  * requests every few seconds (the slowest hundredth of every read, under load).
  */
 export class SettingsStore {
-  private cached: { value: EventSettings; at: number } | null = null;
-  /** Moves with every invalidation: a read that began before one is not kept. */
-  private generation = 0;
-  private reading: { generation: number; promise: Promise<EventSettings> } | null = null;
+  private readonly cache: LoadedCache<EventSettings>;
   private static readonly MAX_AGE_MS = 5_000;
 
-  constructor(private readonly db: Database) {}
-
-  async get(): Promise<EventSettings> {
-    return this.peek() ?? this.load();
+  constructor(private readonly db: Database) {
+    this.cache = new LoadedCache(() => this.read(), SettingsStore.MAX_AGE_MS);
   }
 
-  /** The settings if they are cached (an old copy starts a re-read), without waiting; null after an invalidation. */
+  get(): Promise<EventSettings> {
+    return this.cache.get();
+  }
+
+  /** The settings if they are cached, without waiting; null after an invalidation. */
   peek(): EventSettings | null {
-    if (!this.cached) return null;
-    if (Date.now() - this.cached.at >= SettingsStore.MAX_AGE_MS) void this.load().catch(() => undefined); // errors reach the next get
-    return this.cached.value;
+    return this.cache.peek();
   }
 
   invalidate(): void {
-    this.generation++;
-    this.cached = null;
+    this.cache.invalidate();
   }
 
-  /** One read at a time per generation; concurrent callers share it (never one that began before an invalidation). */
-  private load(): Promise<EventSettings> {
-    if (this.reading?.generation === this.generation) return this.reading.promise;
-    const generation = this.generation;
-    const promise = this.db.query<Record<string, unknown>>(`SELECT * FROM ctf_event WHERE id = 1`).then(([row]) => {
-      const value = Object.fromEntries(Object.entries(COLUMNS).map(([key, column]) => [key, row![column]])) as unknown as EventSettings;
-      if (generation === this.generation) this.cached = { value, at: Date.now() };
-      return value;
-    });
-    const reading = { generation, promise };
-    this.reading = reading;
-    const done = () => {
-      if (this.reading === reading) this.reading = null;
-    };
-    promise.then(done, done);
-    return promise;
+  private async read(): Promise<EventSettings> {
+    const [row] = await this.db.query<Record<string, unknown>>(`SELECT * FROM ctf_event WHERE id = 1`);
+    return Object.fromEntries(Object.entries(COLUMNS).map(([key, column]) => [key, row![column]])) as unknown as EventSettings;
   }
 
   /** Applies a validated patch inside the caller's transaction; returns the names of the settings that changed. */

@@ -194,7 +194,7 @@ export function challengesRoutes(routes: PluginRoutes, ctf: Ctf): void {
     const progress = ctf.progress.peek(player);
     if (!hints || !progress) {
       // Loaded for the next request; a failure shows on the ordinary route, which loads again.
-      if (!hints) ctf.hints.all().catch(() => undefined);
+      if (!hints) ctf.hints.of(challenge.id).catch(() => undefined);
       if (!progress) ctf.progress.of(player).catch(() => undefined);
       return null;
     }

@@ -1,4 +1,5 @@
 import type { Database } from "../../kernel/db/data-source.js";
+import { LoadedCache } from "../loaded-cache.js";
 
 export interface CachedFlag {
   id: number;
@@ -33,28 +34,22 @@ export interface CachedChallenge {
 
 /**
  * Every challenge with its flags, in memory: the attempt pipeline reads it on every request. `challenge.updated`
- * (broadcast by every change, flags included) drops it; a reload is one query, shared by concurrent callers.
- * The cache is generation-stamped: `invalidate()` starts a new generation, and a load that began in an older one
- * is neither kept nor shared with callers that came after the invalidation (it may predate the write that
- * invalidated, so a writer reading its own write would not find it). A maximum age bounds staleness should an
- * event ever be missed.
+ * (broadcast by every change, flags included) drops it, or patches a value (see changed); a reload is one query,
+ * shared by concurrent callers. Loading, invalidation and the maximum age are LoadedCache's.
  */
 export class ChallengeCache {
-  private loaded: { at: number; byId: Map<number, CachedChallenge> } | null = null;
-  private loading: { generation: number; promise: Promise<Map<number, CachedChallenge>> } | null = null;
-  private generation = 0;
-  /** Moves with every value patched in: a background refresh that began before one must not overwrite it. */
-  private patches = 0;
+  private readonly cache: LoadedCache<Map<number, CachedChallenge>>;
   private refreshTimer: NodeJS.Timeout | null = null;
   private static readonly MAX_AGE_MS = 30_000;
-  /** How soon after a patched value the whole map is read again (see valueChanged). */
+  /** How soon after a patched value the whole map is read again (see changed). */
   private static readonly REFRESH_AFTER_MS = 1_000;
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database) {
+    this.cache = new LoadedCache(() => this.read(), ChallengeCache.MAX_AGE_MS);
+  }
 
   invalidate(): void {
-    this.generation++;
-    this.loaded = null;
+    this.cache.invalidate();
   }
 
   /**
@@ -69,13 +64,11 @@ export class ChallengeCache {
   }
 
   private patchValue(id: number, value: number): boolean {
-    const current = this.loaded?.byId.get(id);
-    // A load in flight may have read the row before this change.
-    if (!this.loaded || !current || this.loading) return false;
-    const byId = new Map(this.loaded.byId);
-    byId.set(id, { ...current, value });
-    this.loaded = { at: this.loaded.at, byId };
-    this.patches++;
+    const byId = this.cache.peek();
+    const current = byId?.get(id);
+    // A read in flight may have seen the row before this change.
+    if (!byId || !current || this.cache.readInFlight) return false;
+    this.cache.replace(new Map(byId).set(id, { ...current, value }));
     this.refreshSoon();
     return true;
   }
@@ -84,8 +77,8 @@ export class ChallengeCache {
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
-      // Errors are left to the next request's load (the patched map stays meanwhile).
-      this.load(this.generation).catch(() => undefined);
+      // A value patched while it read: read again later. Errors are left to the next reader (the patched map stays).
+      this.cache.refresh().then((kept) => kept || this.refreshSoon(), () => undefined);
     }, ChallengeCache.REFRESH_AFTER_MS);
     this.refreshTimer.unref();
   }
@@ -96,15 +89,9 @@ export class ChallengeCache {
     this.refreshTimer = null;
   }
 
-  /**
-   * Every challenge if loaded, without waiting (the prepared fast paths); null after an invalidation. A map older
-   * than MAX_AGE_MS keeps serving while it is read again in the background: the age only bounds what a lost
-   * broadcast could leave stale, and waiting for the re-read stalled every request of the instance each time.
-   */
+  /** Every challenge if loaded, without waiting (the prepared fast paths); null after an invalidation. */
   peek(): Map<number, CachedChallenge> | null {
-    if (!this.loaded) return null;
-    if (Date.now() - this.loaded.at >= ChallengeCache.MAX_AGE_MS) this.all().catch(() => undefined); // errors reach the next caller that waits
-    return this.loaded.byId;
+    return this.cache.peek();
   }
 
   async get(id: number): Promise<CachedChallenge | undefined> {
@@ -112,22 +99,10 @@ export class ChallengeCache {
   }
 
   all(): Promise<Map<number, CachedChallenge>> {
-    const stale = this.loaded;
-    if (stale && Date.now() - stale.at < ChallengeCache.MAX_AGE_MS) return Promise.resolve(stale.byId);
-    if (this.loading?.generation !== this.generation) {
-      const loading = { generation: this.generation, promise: this.load(this.generation) };
-      this.loading = loading;
-      const done = () => {
-        if (this.loading === loading) this.loading = null;
-      };
-      loading.promise.then(done, done);
-    }
-    // Old but not invalidated: serve it while the re-read runs.
-    return stale ? Promise.resolve(stale.byId) : this.loading!.promise;
+    return this.cache.get();
   }
 
-  private async load(generation: number): Promise<Map<number, CachedChallenge>> {
-    const patches = this.patches;
+  private async read(): Promise<Map<number, CachedChallenge>> {
     const rows = await this.db.query<Record<string, any>>(
       `SELECT c.*, coalesce(json_agg(json_build_object('id', f.id, 'type', f.type, 'content', f.content, 'data', f.data) ORDER BY f.id)
                 FILTER (WHERE f.id IS NOT NULL), '[]') AS flags
@@ -158,9 +133,6 @@ export class ChallengeCache {
         flags: typeof r.flags === "string" ? JSON.parse(r.flags) : r.flags,
       });
     }
-    // Only keep it if nothing changed while loading; otherwise the next caller loads again.
-    if (generation === this.generation && patches === this.patches) this.loaded = { at: Date.now(), byId };
-    else if (generation === this.generation && this.loaded) this.refreshSoon(); // a value was patched meanwhile: read again later
     return byId;
   }
 }
