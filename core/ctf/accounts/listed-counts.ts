@@ -20,7 +20,7 @@ export class ListedAccountCounts {
 
   constructor(private readonly db: Database) {}
 
-  /** Moves after every re-count: answers that include a total key on it. */
+  /** Moves after every re-count that changed something (or failed): answers that include a total key on it. */
   get version(): number {
     return this.refreshes;
   }
@@ -49,15 +49,21 @@ export class ListedAccountCounts {
       try {
         const listed = (table: ListedTable) => this.db.query<{ id: number }>(`SELECT id FROM ${table} WHERE NOT hidden AND NOT banned ORDER BY id`);
         const [users, teams] = await Promise.all([listed("ctf_users"), listed("ctf_teams")]);
-        this.ids = { ctf_users: Int32Array.from(users, (r) => r.id), ctf_teams: Int32Array.from(teams, (r) => r.id) };
+        const ids = { ctf_users: Int32Array.from(users, (r) => r.id), ctf_teams: Int32Array.from(teams, (r) => r.id) };
+        // A re-count that finds what was there (the 5-minute check, as a rule) keeps every cached page good: dropping
+        // them sent every reader of a page to the database at once.
+        if (this.ids && sameIds(this.ids.ctf_users, ids.ctf_users) && sameIds(this.ids.ctf_teams, ids.ctf_teams)) return;
+        this.ids = ids;
+        this.refreshes++;
       } catch (error) {
         this.ids = null;
-        throw error;
-      } finally {
         this.refreshes++;
+        throw error;
       }
     });
     this.queue = run.catch(() => undefined);
     return run;
   }
 }
+
+const sameIds = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((id, i) => id === b[i]);
