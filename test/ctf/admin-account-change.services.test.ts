@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { Client, CTF_PLUGIN, startCtf, type TestCtf } from "../helpers/ctf.js";
-import { eventually, startTestKernel, type TestKernel } from "../helpers/kernel.js";
+import { sessionAt, startAnotherInstance, startCtf, type Client, type TestCtf } from "../helpers/ctf.js";
+import { eventually, type TestKernel } from "../helpers/kernel.js";
 
 /**
  * Issue 11, hole 6 across instances: a password change made on one instance ends the user's sessions that another
@@ -13,7 +13,7 @@ describe("credential changes reach every instance's caller cache (Postgres + Red
 
   before(async () => {
     a = await startCtf({ config: { instanceId: "a" } });
-    b = await startTestKernel({ plugins: [CTF_PLUGIN], schema: a.schema!, config: { redisKeyPrefix: a.kernel.config.redisKeyPrefix, instanceId: "b" } });
+    b = await startAnotherInstance(a);
   });
   after(async () => {
     await b?.kernel.stop();
@@ -22,7 +22,7 @@ describe("credential changes reach every instance's caller cache (Postgres + Red
 
   /** The same session, used through instance b (its caller is then cached there). */
   const onB = async (client: Client): Promise<Client> => {
-    const other = Object.assign(new Client(b.url), { cookie: client.cookie, csrfToken: client.csrfToken, user: client.user });
+    const other = sessionAt(b.url, client);
     expect((await other.get("/api/v1/users/me")).status).to.equal(200);
     return other;
   };

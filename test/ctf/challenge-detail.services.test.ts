@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { Client, CTF_PLUGIN, startCtf, type TestCtf } from "../helpers/ctf.js";
-import { eventually, startTestKernel, type TestKernel } from "../helpers/kernel.js";
+import { sessionAt, startAnotherInstance, startCtf, type Client, type TestCtf } from "../helpers/ctf.js";
+import { eventually, type TestKernel } from "../helpers/kernel.js";
 
 /**
  * The challenge detail view's read models across instances (issue 12): attempts, hint unlocks and hint edits made
@@ -14,7 +14,7 @@ describe("challenge detail view converges on every instance (Postgres + Redis)",
 
   before(async () => {
     a = await startCtf({ config: { instanceId: "a" } });
-    b = await startTestKernel({ plugins: [CTF_PLUGIN], schema: a.schema!, config: { redisKeyPrefix: a.kernel.config.redisKeyPrefix, instanceId: "b" } });
+    b = await startAnotherInstance(a);
   });
   after(async () => {
     await b?.kernel.stop();
@@ -22,7 +22,7 @@ describe("challenge detail view converges on every instance (Postgres + Redis)",
   });
 
   /** The same session, used through instance b. */
-  const onB = (client: Client) => Object.assign(new Client(b.url), { cookie: client.cookie, csrfToken: client.csrfToken, user: client.user });
+  const onB = (client: Client) => sessionAt(b.url, client);
   const detailOf = async (client: Client, id: number) => {
     const response = await client.get(`/api/v1/challenges/${id}`);
     expect(response.status).to.equal(200);

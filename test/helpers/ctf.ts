@@ -74,6 +74,22 @@ export interface TestCtf extends TestKernel {
 let counter = 0;
 
 /**
+ * Another instance on `first`'s database schema and Redis prefix (a multi-instance test's "b"), with core/ctf and
+ * `plugins` (folders, as startCtf takes them).
+ */
+export function startAnotherInstance(first: TestCtf, options: { plugins?: string[]; instanceId?: string } = {}): Promise<TestKernel> {
+  return startTestKernel({
+    plugins: [CTF_PLUGIN, ...(options.plugins ?? [])],
+    schema: first.schema!,
+    config: { redisKeyPrefix: first.kernel.config.redisKeyPrefix, instanceId: options.instanceId ?? "b" },
+  });
+}
+
+/** The same session (cookie, CSRF token) used through another instance: sessions live in the database. */
+export const sessionAt = (baseUrl: string, client: Client): Client =>
+  Object.assign(new Client(baseUrl), { cookie: client.cookie, csrfToken: client.csrfToken, user: client.user });
+
+/**
  * Boots a kernel with core/ctf (plus any other plugin folders), runs first-time setup and returns helpers
  * that drive it through HTTP like a browser or a CTFd client would.
  */

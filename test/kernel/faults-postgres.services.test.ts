@@ -8,7 +8,7 @@
 import { expect } from "chai";
 import pg from "pg";
 import { uniqueName } from "../helpers/backends.js";
-import { Client, CTF_PLUGIN } from "../helpers/ctf.js";
+import { Client, CTF_PLUGIN, sessionAt } from "../helpers/ctf.js";
 import { spawnInstance, whenListening, type Instance } from "../helpers/instances.js";
 import { eventually, fixturePlugin, responseBody, TEST_ADMIN_TOKEN } from "../helpers/kernel.js";
 import { startPrivatePostgres, type PrivatePostgres } from "../helpers/private-services.js";
@@ -34,7 +34,7 @@ describe("faults: Postgres stops and restarts mid-event", function () {
   let pidsAtStart: Array<number | undefined> = [];
 
   /** The player's session, sent to another instance (sessions are signed with the cluster's shared secret). */
-  const on = (instance: Instance, player: Client) => Object.assign(new Client(instance.url), { cookie: player.cookie, csrfToken: player.csrfToken, user: player.user });
+  const on = (instance: Instance, player: Client) => sessionAt(instance.url, player);
   const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> => {
     const startedAt = performance.now();
     const value = await work();

@@ -10,7 +10,7 @@ import { expect } from "chai";
 import { Redis } from "ioredis";
 import { resolve } from "node:path";
 import { uniqueName } from "../helpers/backends.js";
-import { Client, CTF_PLUGIN } from "../helpers/ctf.js";
+import { Client, CTF_PLUGIN, sessionAt } from "../helpers/ctf.js";
 import { spawnInstance, whenListening, type Instance } from "../helpers/instances.js";
 import { dropSchema, eventually, projectRoot, responseBody, TEST_ADMIN_TOKEN } from "../helpers/kernel.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/private-services.js";
@@ -63,7 +63,7 @@ describe("faults: Redis restarts mid-event", function () {
     expect(res.status).to.equal(200);
     return new Map((res.body.data as Array<{ account_id: number; score: number }>).map((r) => [r.account_id, r.score]));
   };
-  const on = (instance: Instance, player: Client) => Object.assign(new Client(instance.url), { cookie: player.cookie, csrfToken: player.csrfToken, user: player.user });
+  const on = (instance: Instance, player: Client) => sessionAt(instance.url, player);
   const ready = async (instance: Instance) => (await admin(instance, "/readyz")).status === 200;
   const instanceIds = async (instance: Instance) => ((await admin(instance, "/api/v1/admin/instances")).body.data as Array<{ id: string }>).map((i) => i.id);
 

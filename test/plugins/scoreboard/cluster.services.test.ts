@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { Client, CTF_PLUGIN, type TestCtf } from "../../helpers/ctf.js";
-import { eventually, startTestKernel, type TestKernel } from "../../helpers/kernel.js";
+import { sessionAt, startAnotherInstance, type Client, type TestCtf } from "../../helpers/ctf.js";
+import { eventually, type TestKernel } from "../../helpers/kernel.js";
 import { boardOf, SCOREBOARD_PLUGIN, solve, startScoreboard, StreamClient, streamToken } from "./helpers.js";
 
 /** Two instances on one Postgres schema and one Redis prefix: each keeps its own engine, fed by broadcast events. */
@@ -12,7 +12,7 @@ describe("scoreboard across instances (Postgres + Redis)", function () {
 
   before(async () => {
     a = await startScoreboard({ config: { instanceId: "a" } });
-    b = await startTestKernel({ plugins: [CTF_PLUGIN, SCOREBOARD_PLUGIN], schema: a.schema!, config: { redisKeyPrefix: a.kernel.config.redisKeyPrefix, instanceId: "b" } });
+    b = await startAnotherInstance(a, { plugins: [SCOREBOARD_PLUGIN] });
   });
   after(async () => {
     for (const client of clients) client.close();
@@ -58,7 +58,7 @@ describe("scoreboard across instances (Postgres + Redis)", function () {
     const challengeId = await a.challenge({ type: "dynamic", initial: 500, minimum: 100, decay: 10, function: "linear" });
     const players = await Promise.all(Array.from({ length: 6 }, (_, i) => a.register(`dyn_${i}`)));
     // Every other player plays through instance b with the same session (sessions live in the database).
-    const throughB = (player: Client) => Object.assign(new Client(b.url), { cookie: player.cookie, csrfToken: player.csrfToken, user: player.user });
+    const throughB = (player: Client) => sessionAt(b.url, player);
     await Promise.all(players.map((player, i) => solve(i % 2 === 0 ? player : throughB(player), challengeId)));
     const [{ value }] = (await a.kernel.db.query(`SELECT value FROM ctf_challenges WHERE id = $1`, [challengeId])) as [{ value: number }];
     expect(value).to.be.lessThan(500);
