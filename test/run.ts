@@ -77,22 +77,41 @@ function step(title: string, command: string, args: string[], env: NodeJS.Proces
 
 /** Test counts over every mocha run, read from its closing lines, for one plain total at the end. */
 const counted = { passed: 0, failed: 0, skipped: 0 };
+/**
+ * The headings of failed tests ("1) suite / test:" and the error's first line), repeated in the summary: CI keeps
+ * only the tail of a long log, and the tail must say what failed.
+ */
+const failureHeadings: string[] = [];
 
 /** Runs mocha with its output shown as it comes, and adds its closing counts to `counted`. */
-async function mochaStep(title: string, files: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
+async function mochaStep(label: string, title: string, files: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
   console.log(`\n=== ${title} ===`);
   const child = spawn(process.execPath, [mocha, ...files], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
   // Mocha's closing lines ("N passing", "N failing", "N pending") come before the failure details, which can be
   // long: every whole line is looked at as it comes, and the last count of each kind is kept.
   const counts = { passing: 0, failing: 0, pending: 0 };
   let partial = "";
+  let inFailureDetails = false;
+  let headingLinesLeft = 0;
   child.stdout.on("data", (chunk: Buffer) => {
     process.stdout.write(chunk);
     const lines = (partial + chunk.toString()).split("\n");
     partial = lines.pop()!;
-    for (const line of lines) {
-      const match = /^\s*(\d+) (passing|failing|pending)\b/.exec(line.replace(/\x1b\[[0-9;]*m/g, ""));
-      if (match) counts[match[2] as keyof typeof counts] = Number(match[1]);
+    for (const raw of lines) {
+      const line = raw.replace(/\x1b\[[0-9;]*m/g, "");
+      const match = /^\s*(\d+) (passing|failing|pending)\b/.exec(line);
+      if (match) {
+        counts[match[2] as keyof typeof counts] = Number(match[1]);
+        if (match[2] === "failing") inFailureDetails = true;
+        continue;
+      }
+      if (!inFailureDetails) continue;
+      // Each failure opens with "  N) suite" and goes on with the test's title, its hook, and the error line.
+      if (/^\s{2}\d+\) /.test(line)) headingLinesLeft = 4;
+      if (headingLinesLeft > 0 && line.trim() !== "") {
+        failureHeadings.push(`[${label}] ${line.trim()}`.slice(0, 300));
+        headingLinesLeft -= 1;
+      }
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
@@ -111,7 +130,7 @@ if (onlyFiles.length === 0) {
 
 const realServiceFiles = all.filter((f) => !needsDocker(f) || !dockerNotRunReason);
 if (haveServices && realServiceFiles.length > 0) {
-  results.push(["real Postgres + Redis", await mochaStep(`all suites on real Postgres (${redact(databaseUrl!)}) and Redis (${redact(redisUrl!)})${dockerNotRunReason ? "" : ", Docker suites on the engine at DOCKER_HOST"}`, realServiceFiles, process.env)]);
+  results.push(["real Postgres + Redis", await mochaStep("real services", `all suites on real Postgres (${redact(databaseUrl!)}) and Redis (${redact(redisUrl!)})${dockerNotRunReason ? "" : ", Docker suites on the engine at DOCKER_HOST"}`, realServiceFiles, process.env)]);
 }
 
 const embeddedEnv = { ...process.env };
@@ -120,7 +139,7 @@ delete embeddedEnv.REDIS_URL;
 // Docker suites drive an engine, not the database adapters: once, in the real-service pass, is enough.
 const embeddedFiles = all.filter((f) => !needsServices(f) && !needsDocker(f));
 if (embeddedFiles.length > 0) {
-  results.push(["embedded PGlite + in-process", await mochaStep("suites on the embedded backends (PGlite, in-process coordination)", embeddedFiles, embeddedEnv)]);
+  results.push(["embedded PGlite + in-process", await mochaStep("embedded", "suites on the embedded backends (PGlite, in-process coordination)", embeddedFiles, embeddedEnv)]);
 }
 
 console.log("\n=== summary ===");
@@ -142,6 +161,7 @@ if (!haveServices) {
       ].join("\n"),
   );
 }
+if (failureHeadings.length > 0) console.log(`FAILED TESTS:\n${failureHeadings.map((l) => `  ${l}`).join("\n")}`);
 // One plain total over every run (each suite counts once per backend it ran on).
 console.log(`tests: ${counted.passed} passed, ${counted.failed} failed${counted.skipped > 0 ? `, ${counted.skipped} skipped` : ""}`);
 process.exit(results.every(([, passed]) => passed) ? 0 : 1);
