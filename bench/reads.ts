@@ -15,7 +15,8 @@
  *     while the challenge list is read (target >= 1,500 attempts/s, p99 < 50 ms).
  *  4. Memory of the flaghost process after warm-up (RSS, heap) and the read models' share if /metrics has it.
  *  5. Conditional GETs: each read again with If-None-Match of its ETag; the share of 304 answers.
- * Prints figures and writes bench/results/reads.json. BENCH_DURATION_S (default 10) sets each measurement.
+ * Prints figures and writes bench/results/reads.json. BENCH_DURATION_S (default 10) sets each measurement;
+ * `--only reads` or `--only attempts` measures one part and writes nothing (for profiling one load).
  */
 import { cpus, loadavg, tmpdir } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -60,12 +61,27 @@ if (!databaseUrl || !redisUrl) {
 const round = (n: number, digits = 2) => +n.toFixed(digits);
 
 /** The event's size from the command line: the issue's sizes unless told. */
-function eventSpec(): EventSpec {
-  const { values } = parseArgs({
+const PARTS = ["reads", "attempts"] as const;
+type Part = (typeof PARTS)[number];
+
+/** `--only reads|attempts` measures one part (for profiling one load); such a run does not replace the results of record. */
+function onlyPart(): Part | null {
+  const only = options().only;
+  if (only === undefined) return null;
+  if (!(PARTS as readonly string[]).includes(only)) throw new Error(`--only must be one of ${PARTS.join(", ")}, not ${only}`);
+  return only as Part;
+}
+
+function options() {
+  return parseArgs({
     args: process.argv.slice(3),
-    options: { players: { type: "string" }, solves: { type: "string" }, challenges: { type: "string" }, mode: { type: "string" }, "team-size": { type: "string" } },
+    options: { players: { type: "string" }, solves: { type: "string" }, challenges: { type: "string" }, mode: { type: "string" }, "team-size": { type: "string" }, only: { type: "string" } },
     strict: true,
-  });
+  }).values;
+}
+
+function eventSpec(): EventSpec {
+  const values = options();
   const count = (name: string, value: string | undefined, fallback: number) => {
     const n = value === undefined ? fallback : Number(value);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, not ${value}`);
@@ -320,17 +336,18 @@ function printMemory(afterWarmUp: Memory, atEnd: Memory) {
 }
 
 /** The figures in one table, in the shape of the issue's. */
-function printSummary(spec: EventSpec, reads: Awaited<ReturnType<typeof measureReads>>, attempts: Awaited<ReturnType<typeof measureAttemptsDuringReads>>) {
+function printSummary(spec: EventSpec, reads: Awaited<ReturnType<typeof measureReads>> | null, attempts: Awaited<ReturnType<typeof measureAttemptsDuringReads>> | null) {
   console.log(`\nsummary: ${spec.players} players, ${spec.solves} solves, ${spec.mode} mode`);
   console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(8)}  target`);
-  for (const [path, r] of Object.entries(reads)) {
+  for (const [path, r] of Object.entries(reads ?? {})) {
     console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(8)}  ${r.targetMet ? "met" : "missed"}`);
   }
-  console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(8)}  ${attempts.targetMet ? "met" : "missed"}`);
+  if (attempts) console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(8)}  ${attempts.targetMet ? "met" : "missed"}`);
 }
 
 async function main() {
   const spec = eventSpec();
+  const only = onlyPart();
   const schema = `bench_reads_${Date.now().toString(36)}`;
   const scratch = mkdtempSync(resolve(tmpdir(), "flaghost-bench-reads-"));
   const children: ChildProcess[] = [];
@@ -373,12 +390,14 @@ async function main() {
     const bare = await startBare(warmed.map((w) => w.answer), scratch);
     children.push(bare.child);
 
-    const readResults = await measureReads(server.url, bare.url, reads, warmed, headers);
+    const readResults = only === "attempts" ? null : await measureReads(server.url, bare.url, reads, warmed, headers);
     report.reads = readResults;
-    const attempts = await measureAttemptsDuringReads(server.url, event, headers);
+    const attempts = only === "reads" ? null : await measureAttemptsDuringReads(server.url, event, headers);
     report.attemptsDuringReads = attempts;
-    console.log(`\nconditional GETs (If-None-Match of the last ETag)`);
-    report.conditionalGets = await conditionalGets(server.url, reads, headers);
+    if (only === null) {
+      console.log(`\nconditional GETs (If-None-Match of the last ETag)`);
+      report.conditionalGets = await conditionalGets(server.url, reads, headers);
+    }
 
     const memoryAtEnd = await serverMemory(server.url, server.child.pid!);
     report.serverMemory = { afterWarmUp: memoryAfterWarmUp, atEnd: memoryAtEnd };
@@ -391,6 +410,10 @@ async function main() {
     rmSync(scratch, { recursive: true, force: true });
     await dropSchema(schema);
     await dropRedisKeys(redisUrl, `${schema}:`);
+  }
+  if (only !== null) {
+    console.log(`\n--only ${only}: bench/results/reads.json (the whole run's figures) is left as it was`);
+    return;
   }
   mkdirSync(resolve(root, "bench/results"), { recursive: true });
   writeFileSync(resolve(root, "bench/results/reads.json"), JSON.stringify(report, null, 2));

@@ -4,6 +4,7 @@ import type { Database } from "../kernel/db/data-source.js";
 import { parseInput } from "../kernel/http/envelope.js";
 import { dynamicValue } from "./game/dynamic-value.js";
 import { preciseMs } from "./sql.js";
+import { digestInDatabase, digestOf } from "./table-digest.js";
 import type {
   AccountFacts,
   CallerFacts,
@@ -14,6 +15,7 @@ import type {
   ScoringBracket,
   ScoringChallenge,
   ScoringFacts,
+  ScoringFingerprints,
   ScoringItems,
   ScoringSettings,
   ScoringSolve,
@@ -38,6 +40,15 @@ const TEAM_COLUMNS = `id, name, hidden, banned, bracket_id`;
 const CHALLENGE_COLUMNS = `id, value, type, initial, minimum, decay, decay_function`;
 const SOLVE_COLUMNS = `id, challenge_id, user_id, team_id, created_at, ${preciseMs("created_at")} AS at_ms`;
 const AWARD_COLUMNS = `id, user_id, team_id, value, created_at, ${preciseMs("created_at")} AS at_ms`;
+/** The fields of a solve's and an award's fingerprint (table-digest.ts): as SQL, and from a row in memory, in one order. */
+export const SOLVE_FINGERPRINT = {
+  sql: ["id", "challenge_id", "user_id", "coalesce(team_id, 0)"],
+  of: (s: { id: number; challengeId: number; userId: number; teamId: number | null }) => [s.id, s.challengeId, s.userId, s.teamId ?? 0],
+};
+const AWARD_FINGERPRINT = {
+  sql: ["id", "coalesce(user_id, 0)", "coalesce(team_id, 0)", "value"],
+  of: (a: ScoringAward) => [a.id, a.userId ?? 0, a.teamId ?? 0, a.value],
+};
 
 /**
  * core/ctf's read model, straight from its tables (the source of truth): plain SQL on the schema in
@@ -87,6 +98,22 @@ export function createReadService(db: Database): CtfReadService {
       const awards = (await rows(`SELECT ${AWARD_COLUMNS} FROM ctf_awards`)).map(toAward);
       return { settings, brackets: bracketList, users, teams, challenges, solves, awards };
     },
+    async scoringFingerprints(): Promise<ScoringFingerprints> {
+      const [settings, bracketList, users, teams, challenges, solves, awards] = await Promise.all([
+        scoringSettings(),
+        brackets(),
+        rows(`SELECT ${USER_COLUMNS} FROM ctf_users`),
+        rows(`SELECT ${TEAM_COLUMNS} FROM ctf_teams`),
+        rows(`SELECT ${CHALLENGE_COLUMNS} FROM ctf_challenges`),
+        digestInDatabase(db, "ctf_solves", SOLVE_FINGERPRINT.sql),
+        digestInDatabase(db, "ctf_awards", AWARD_FINGERPRINT.sql),
+      ]);
+      return { settings, brackets: bracketList, users: users.map(toUser), teams: teams.map(toTeam), challenges: challenges.map(toChallenge), solves, awards };
+    },
+    fingerprintsOf: ({ solves, awards }) => ({
+      solves: digestOf(solves, SOLVE_FINGERPRINT.of),
+      awards: digestOf(awards, AWARD_FINGERPRINT.of),
+    }),
     scoringSettings,
     brackets,
     challenge: async (challengeId) => first(await rows(`SELECT ${CHALLENGE_COLUMNS} FROM ctf_challenges WHERE id = $1`, [challengeId]), toChallenge),

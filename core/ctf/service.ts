@@ -1,3 +1,4 @@
+import type { TableDigest } from "./table-digest.js";
 import type { Context } from "koa";
 import type { z } from "zod";
 import { serviceRef } from "../kernel/plugin-host/service-ref.js";
@@ -209,6 +210,16 @@ export interface ScoringFacts {
   awards: ScoringAward[];
 }
 
+/**
+ * ScoringFacts with the solves and awards as fingerprints (core/ctf/table-digest.ts): equal fingerprints mean the same
+ * rows but for a vanishing chance, which the periodic full comparison covers. Times are not in them (a row's time
+ * never changes; an import that rewrites them announces itself with event.updated).
+ */
+export interface ScoringFingerprints extends Omit<ScoringFacts, "solves" | "awards"> {
+  solves: TableDigest;
+  awards: TableDigest;
+}
+
 /** The solves and awards carrying one user_id or one team_id. */
 export interface ScoringItems {
   solves: ScoringSolve[];
@@ -288,6 +299,13 @@ export interface CtfReadService {
   // scoring facts (the scoreboard's rebuild and targeted reloads)
   /** Everything, in dependency order (records before the solves and awards that point at them). */
   scoringFacts(): Promise<ScoringFacts>;
+  /**
+   * What a consistency check compares before it loads everything: the small facts whole, and fingerprints of the
+   * solves and awards (200,000 rows of them cost a full load seconds of CPU and a major garbage collection).
+   */
+  scoringFingerprints(): Promise<ScoringFingerprints>;
+  /** Pure: the fingerprints of the solves and awards a consumer holds, computed as scoringFingerprints computes the database's. */
+  fingerprintsOf(items: { solves: Iterable<ScoringSolve>; awards: Iterable<ScoringAward> }): Pick<ScoringFingerprints, "solves" | "awards">;
   scoringSettings(): Promise<ScoringSettings>;
   brackets(): Promise<ScoringBracket[]>;
   challenge(id: number): Promise<ScoringChallenge | null>;

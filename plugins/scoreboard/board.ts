@@ -29,7 +29,19 @@ export interface CheckResult {
   drift: boolean;
   /** Accounts whose row, score or place differed (first few), per view. */
   differences: Array<{ view: View; accountId: number; engine: string | null; database: string | null }>;
+  /** "fingerprints" when core/ctf's fingerprints matched the engine's facts (nothing loaded), else "full load". */
+  compared: "fingerprints" | "full load";
 }
+
+/**
+ * A check compares fingerprints first (CtfReadService.scoringFingerprints) and loads everything only when they differ,
+ * or when the last whole comparison is this old: fingerprints see a lost event, a whole comparison also sees a fault
+ * in the engine's own bookkeeping.
+ */
+const FULL_CHECK_EVERY_MS = 60 * 60 * 1000;
+/** Fingerprints taken while a change is on its way (committed, its event not applied yet) differ: look again. */
+const FINGERPRINT_TRIES = 3;
+const FINGERPRINT_RETRY_MS = 250;
 
 /** Settings changes that move no score: no rebuild needed. */
 const HARMLESS_SETTINGS = new Set(["name", "startsAt", "endsAt", "paused", "registrationOpen", "challengeVisibility", "incorrectSubmissionsPerMinute", "teamSize", "scoreVisibility", "accountVisibility"]);
@@ -59,6 +71,8 @@ export class Scoreboard {
   private rebuildQueued = false;
   /** Counts applied changes, so a comparison can tell whether the engine moved while it loaded. */
   private applied = 0;
+  /** When the engine was last built from, or compared whole with, a full load (performance.now()). */
+  private lastFullLoad = -Infinity;
 
   constructor(
     private readonly ctf: CtfReadService,
@@ -113,7 +127,10 @@ export class Scoreboard {
    * quiet comparison, the last look loads inside the queue.
    */
   async check(): Promise<CheckResult> {
-    const clean: CheckResult = { drift: false, differences: [] };
+    if (performance.now() - this.lastFullLoad < FULL_CHECK_EVERY_MS && (await this.fingerprintsMatch())) {
+      return { drift: false, differences: [], compared: "fingerprints" };
+    }
+    const clean: CheckResult = { drift: false, differences: [], compared: "full load" };
     for (const repair of [false, true]) {
       if (repair) await new Promise((resolve) => setTimeout(resolve, 250));
       const result = await this.look(repair);
@@ -148,7 +165,20 @@ export class Scoreboard {
   private async settle(fresh: StandingsState, repair: boolean): Promise<CheckResult> {
     const result = await runInTurns(this.comparing(fresh));
     if (repair && result.drift) this.swap(fresh);
+    if (!result.drift) this.lastFullLoad = performance.now();
     return result;
+  }
+
+  /** Whether core/ctf's fingerprints describe the engine's facts, as of one moment between two whole changes. */
+  private async fingerprintsMatch(): Promise<boolean> {
+    for (let attempt = 0; attempt < FINGERPRINT_TRIES; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, FINGERPRINT_RETRY_MS));
+      const mark = this.applied;
+      const fingerprints = await this.ctf.scoringFingerprints();
+      const same = await this.enqueue("check", async () => this.applied === mark && this.current.matches(fingerprints, this.ctf.fingerprintsOf));
+      if (same) return true;
+    }
+    return false;
   }
 
   // ---- events (each handler returns when its change is applied) ----
@@ -374,8 +404,10 @@ export class Scoreboard {
     this.notify({ cause, views });
   }
 
+  /** Swaps in a state built from a full load. */
   private swap(fresh: StandingsState): void {
     this.current = fresh;
+    this.lastFullLoad = performance.now();
     this.cache.clear();
     this.notify({ cause: { event: "rebuilt" }, views: { live: true, public: true } });
   }
@@ -409,9 +441,10 @@ export class Scoreboard {
         if (describe(a) !== describe(b)) differences.push({ view, accountId: (a ?? b)!.id, engine: describe(a), database: describe(b) });
       }
     }
-    if (this.current.settings.mode !== fresh.settings.mode || this.current.settings.freezeAt !== fresh.settings.freezeAt) {
+    // All four settings: visibility too, else a lost visibility change would fail every fingerprint check and never be repaired.
+    if (JSON.stringify(this.current.settings) !== JSON.stringify(fresh.settings)) {
       differences.push({ view: "live", accountId: 0, engine: JSON.stringify(this.current.settings), database: JSON.stringify(fresh.settings) });
     }
-    return { drift: differences.length > 0, differences };
+    return { drift: differences.length > 0, differences, compared: "full load" };
   }
 }

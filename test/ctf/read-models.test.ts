@@ -147,6 +147,35 @@ describe("core/ctf read models: the challenge list and account pages from memory
     for (const path of ["/api/v1/challenges", "/api/v1/users/me"]) expect((await player.get(path)).status, path).to.be.oneOf([401, 403]);
   });
 
+  it("the read-models job compares fingerprints, finds a solve that never sent its event, and repairs the count", async () => {
+    const target = await t.challenge({ name: "silent solve", value: 5 }, "flag{silent}");
+    const player = await t.register();
+    const userId = (await player.get("/api/v1/users/me")).body.data.id;
+    const runJob = async () => {
+      const run = await t.bootstrap.post("/api/v1/admin/jobs/ctf.read-models/run");
+      expect(run.status, JSON.stringify(run.body)).to.equal(200);
+      expect(run.body.data.outcome).to.equal("succeeded");
+      return run.body.data.result.solveIndex as { drift: boolean; compared: string };
+    };
+    const solvesOf = async () => (await player.get("/api/v1/challenges")).body.data.find((c: { id: number }) => c.id === target);
+    // The job's first run on this instance has the index from its start-up load: fingerprints suffice.
+    expect(await runJob()).to.include({ drift: false, compared: "fingerprints" });
+
+    // Written behind the read models' back: no solve.created event.
+    const [submission] = await t.kernel.db.query<{ id: number }>(
+      `INSERT INTO ctf_submissions (challenge_id, user_id, type, provided, ip) VALUES ($1, $2, 'correct', 'flag{silent}', '127.0.0.1') RETURNING id`,
+      [target, userId],
+    );
+    await t.kernel.db.query(`INSERT INTO ctf_solves (submission_id, challenge_id, user_id) VALUES ($1, $2, $3)`, [submission!.id, target, userId]);
+    expect(await solvesOf()).to.include({ solves: 0, solved_by_me: false });
+
+    expect(await runJob()).to.include({ drift: true, compared: "full load" });
+    expect(await solvesOf()).to.include({ solves: 1, solved_by_me: true });
+    expect(t.logs.some((l) => l.level === 40 && String(l.msg).includes("solve index drift"))).to.equal(true);
+    // Repaired: the next run matches on fingerprints again.
+    expect(await runJob()).to.include({ drift: false, compared: "fingerprints" });
+  });
+
   it("shows the same score and place on the account pages as on the scoreboard", async () => {
     const [a, b] = [await t.register(), await t.register()];
     await t.admin.post("/api/v1/awards", { user_id: (await b.get("/api/v1/users/me")).body.data.id, name: "bonus", value: 1000 });

@@ -2,6 +2,8 @@ import { ITEMS_PER_TURN, runInTurns } from "../../kernel/turns.js";
 import type { Database } from "../../kernel/db/data-source.js";
 import type { AccountUpdated, EventSettingsUpdated } from "../events.js";
 import type { Player } from "../service.js";
+import { SOLVE_FINGERPRINT } from "../read-service.js";
+import { digestInDatabase, digestOf, sameDigest } from "../table-digest.js";
 
 /**
  * The board's read model: every solve in memory, so the challenge list and a challenge's view answer solve counts
@@ -160,7 +162,19 @@ function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
 export interface SolveIndexCheck {
   drift: boolean;
   solves: number;
+  /** "fingerprints" when the database's fingerprints matched the index (nothing loaded), else "full load". */
+  compared: "fingerprints" | "full load";
 }
+
+/**
+ * The check compares fingerprints (table-digest.ts) and loads everything only when they differ, or when the last full
+ * comparison is this old: a fingerprint sees a lost event, a whole comparison also sees a fault in the index's own
+ * bookkeeping.
+ */
+const FULL_CHECK_EVERY_MS = 60 * 60 * 1000;
+/** Fingerprints taken while a change is on its way (committed, its event not applied yet) differ: look again. */
+const FINGERPRINT_TRIES = 3;
+const FINGERPRINT_RETRY_MS = 250;
 
 /**
  * The index of this instance. Like the scoreboard, every instance keeps its own, fed by the broadcast events after
@@ -173,6 +187,8 @@ export class SolveIndex {
   private queue: Promise<unknown> = Promise.resolve();
   private applied = 0;
   private changes = 0;
+  /** When the state was last built from, or compared whole with, a full load (performance.now()). */
+  private lastFullLoad = -Infinity;
 
   constructor(
     private readonly db: Database,
@@ -203,7 +219,7 @@ export class SolveIndex {
   rebuild(): Promise<{ solves: number; durationMs: number }> {
     return this.enqueue("rebuild", async () => {
       const started = performance.now();
-      this.swap(await runInTurns(SolveState.building(await this.load())));
+      await this.reload();
       return { solves: this.state.solves.size, durationMs: Math.round(performance.now() - started) };
     });
   }
@@ -213,6 +229,9 @@ export class SolveIndex {
    * change was applied meanwhile (else it is done again inside the queue).
    */
   async check(): Promise<SolveIndexCheck> {
+    if (performance.now() - this.lastFullLoad < FULL_CHECK_EVERY_MS && (await this.fingerprintsMatch())) {
+      return { drift: false, solves: this.state.solves.size, compared: "fingerprints" };
+    }
     const mark = this.applied;
     const fresh = await runInTurns(SolveState.building(await this.load()));
     return this.enqueue("check", async () => {
@@ -222,8 +241,37 @@ export class SolveIndex {
         this.log.warn({ solves: reference.solves.size }, "solve index drift: it differed from the database; repaired from a fresh load");
         this.swap(reference);
       }
-      return { drift, solves: reference.solves.size };
+      this.lastFullLoad = performance.now();
+      return { drift, solves: reference.solves.size, compared: "full load" };
     });
+  }
+
+  /** Whether the database's solves and unlisted accounts have the fingerprints of the index's, as of one moment. */
+  private async fingerprintsMatch(): Promise<boolean> {
+    for (let attempt = 0; attempt < FINGERPRINT_TRIES; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, FINGERPRINT_RETRY_MS));
+      const mark = this.applied;
+      const [settings, solves, unlistedUsers, unlistedTeams] = await Promise.all([
+        this.settings(),
+        digestInDatabase(this.db, "ctf_solves", SOLVE_FINGERPRINT.sql),
+        digestInDatabase(this.db, "ctf_users", ["id"], "hidden OR banned"),
+        digestInDatabase(this.db, "ctf_teams", ["id"], "hidden OR banned"),
+      ]);
+      // Compared between two whole changes, and only if none was applied while the database was read.
+      const same = await this.enqueue("check", async () => {
+        if (this.applied !== mark) return false;
+        const { state } = this;
+        return (
+          state.mode === settings.mode &&
+          state.freezeAt === (settings.freezeAt?.getTime() ?? null) &&
+          sameDigest(solves, digestOf(state.solves.values(), SOLVE_FINGERPRINT.of)) &&
+          sameDigest(unlistedUsers, digestOf(state.unlistedUsers, (id) => [id])) &&
+          sameDigest(unlistedTeams, digestOf(state.unlistedTeams, (id) => [id]))
+        );
+      });
+      if (same) return true;
+    }
+    return false;
   }
 
   // ---- events ----
@@ -264,7 +312,7 @@ export class SolveIndex {
   /** A mode or freeze change (or an import) reloads everything. */
   eventUpdated(p: EventSettingsUpdated): Promise<void> {
     if (p.changes.every((c) => HARMLESS_SETTINGS.has(c))) return Promise.resolve();
-    return this.enqueue("event.updated", async () => this.swap(await runInTurns(SolveState.building(await this.load()))));
+    return this.enqueue("event.updated", () => this.reload());
   }
 
   // ---- internals ----
@@ -277,6 +325,12 @@ export class SolveIndex {
       this.db.query<{ id: number }>(`SELECT id FROM ctf_teams WHERE hidden OR banned`),
     ]);
     return { mode: settings.mode, freezeAt: settings.freezeAt?.getTime() ?? null, solves, unlistedUsers: unlistedUsers.map((r) => r.id), unlistedTeams: unlistedTeams.map((r) => r.id) };
+  }
+
+  /** Builds the state from a full load (inside a queued change). */
+  private async reload(): Promise<void> {
+    this.swap(await runInTurns(SolveState.building(await this.load())));
+    this.lastFullLoad = performance.now();
   }
 
   private swap(fresh: SolveState): void {

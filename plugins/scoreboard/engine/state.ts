@@ -1,5 +1,5 @@
 import { ITEMS_PER_TURN, runNow } from "../../../core/kernel/turns.js";
-import type { ChallengeValue, ScoringAward, ScoringBracket, ScoringChallenge, ScoringFacts, ScoringSettings, ScoringSolve, ScoringTeam, ScoringUser } from "../../../core/ctf/service.js";
+import type { ChallengeValue, CtfReadService, ScoringAward, ScoringBracket, ScoringChallenge, ScoringFacts, ScoringFingerprints, ScoringSettings, ScoringSolve, ScoringTeam, ScoringUser } from "../../../core/ctf/service.js";
 import { teamTail, userTail, type MemberFields } from "./rows.js";
 
 export type Mode = ScoringSettings["mode"];
@@ -190,6 +190,20 @@ export class StandingsState {
   hasUser = (id: number) => this.users.has(id);
   hasTeam = (id: number) => this.teams.has(id);
   hasChallenge = (id: number) => this.challenges.has(id);
+  /**
+   * Whether this state holds the facts the fingerprints describe: the small facts compared whole, the solves and
+   * awards by fingerprint (`fingerprintsOf` is core/ctf's, so both sides mix the same fields).
+   */
+  matches(database: ScoringFingerprints, fingerprintsOf: CtfReadService["fingerprintsOf"]): boolean {
+    const [mine, theirs] = [this.settings, database.settings];
+    if (mine.mode !== theirs.mode || mine.freezeAt !== theirs.freezeAt || mine.scoreVisibility !== theirs.scoreVisibility || mine.accountVisibility !== theirs.accountVisibility) return false;
+    if (database.brackets.length !== this.brackets.size || database.brackets.some((b) => this.brackets.get(b.id) !== b.name)) return false;
+    if (!sameRecords(this.users, database.users, sameFields) || !sameRecords(this.teams, database.teams, sameFields)) return false;
+    if (!sameRecords(this.challenges, database.challenges, (held, fresh) => held.value === fresh.value && JSON.stringify(held.decay) === JSON.stringify(fresh.decay))) return false;
+    const held = fingerprintsOf({ solves: this.solves.values(), awards: this.awards.values() });
+    return held.solves.rows === database.solves.rows && held.solves.sum === database.solves.sum && held.awards.rows === database.awards.rows && held.awards.sum === database.awards.sum;
+  }
+
   hasSolve = (id: number) => this.solves.has(id);
   hasAward = (id: number) => this.awards.has(id);
 
@@ -522,4 +536,19 @@ export class StandingsState {
     if (!set) map.set(key, (set = new Set()));
     return set;
   }
+}
+
+/** The records held are exactly the fresh ones (by id), each the same as its fresh copy. */
+function sameRecords<Held, Fresh extends { id: number }>(held: ReadonlyMap<number, Held>, fresh: readonly Fresh[], same: (held: Held, fresh: Fresh) => boolean): boolean {
+  if (held.size !== fresh.length) return false;
+  for (const record of fresh) {
+    const mine = held.get(record.id);
+    if (mine === undefined || !same(mine, record)) return false;
+  }
+  return true;
+}
+
+/** Every field of the fresh record has the same value in the held one (which may carry more). */
+function sameFields<T extends object>(held: T, fresh: T): boolean {
+  return (Object.keys(fresh) as Array<keyof T>).every((key) => held[key] === fresh[key]);
 }
