@@ -13,7 +13,9 @@
  *     target (>= 0.5 of bare Node, p99 < 20 ms).
  *  3. Attempts during the read load: a second load generator posts correct and wrong attempts from every player
  *     while the challenge list is read (target >= 1,500 attempts/s, p99 < 50 ms).
- *  4. Memory of the flaghost process after warm-up (RSS, heap) and the read models' share if /metrics has it.
+ *  4. Memory of the flaghost process after warm-up (RSS, heap), and what the event holds in memory (read models,
+ *     the scoreboard's engine, cached answers): the live heap after a full collection, read through the V8
+ *     inspector, minus the same figure for a flaghost on an empty event.
  *  5. Conditional GETs: each read again with If-None-Match of its ETag; the share of 304 answers.
  * Prints figures and writes bench/results/reads.json. BENCH_DURATION_S (default 10) sets each measurement;
  * `--only reads` or `--only attempts` measures one part and writes nothing (for profiling one load).
@@ -32,6 +34,7 @@ import { seedEvent, type EventSpec, type SeededEvent } from "./support/event-see
 import { loadGet, loadTool, type LoadResult } from "./support/load.js";
 import { attemptLoad, warmCallers } from "./support/attempt-load.js";
 import { dropRedisKeys, migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
+import { liveHeapMb } from "./support/heap.js";
 
 const root = resolve(import.meta.dirname, "..");
 const CONNECTIONS = 50;
@@ -174,14 +177,10 @@ async function serverMemory(url: string, pid: number) {
     return lines.length === 0 ? null : lines.reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
   };
   const mb = (bytes: number | null) => (bytes === null ? null : round(bytes / 2 ** 20, 1));
-  const readModelNames = [...new Set(text.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0]!).filter((name) => /read_model.*bytes/.test(name)))];
   return {
     ...processMemory(pid),
     heapUsedMb: mb(gauge(/^flaghost_nodejs_heap_size_used_bytes$/)),
     heapTotalMb: mb(gauge(/^flaghost_nodejs_heap_size_total_bytes$/)),
-    // Summed over labels (one per model, if the server splits them).
-    readModelsMb: readModelNames.length > 0 ? mb(gauge(/read_model.*bytes/)) : null,
-    readModelMetrics: readModelNames,
   };
 }
 
@@ -329,10 +328,31 @@ async function measureAttemptsDuringReads(url: string, event: SeededEvent, heade
 
 type Memory = Awaited<ReturnType<typeof serverMemory>>;
 
-function printMemory(afterWarmUp: Memory, atEnd: Memory) {
-  const readModels = afterWarmUp.readModelsMb === null ? "not exposed (no /metrics gauge named like flaghost_*read_model*bytes)" : `${afterWarmUp.readModelsMb} MB (${afterWarmUp.readModelMetrics.join(", ")})`;
-  console.log(`\nflaghost memory after warm-up: ${afterWarmUp.rssMb} MB RSS, heap ${afterWarmUp.heapUsedMb} MB used of ${afterWarmUp.heapTotalMb} MB; read models: ${readModels}`);
+function printMemory(afterWarmUp: Memory, atEnd: Memory, held: { eventLiveHeapMb: number; emptyLiveHeapMb: number; heldMb: number }, spec: EventSpec) {
+  console.log(`\nflaghost memory after warm-up: ${afterWarmUp.rssMb} MB RSS, heap ${afterWarmUp.heapUsedMb} MB used of ${afterWarmUp.heapTotalMb} MB`);
   console.log(`  at the end: ${atEnd.rssMb} MB RSS (peak ${atEnd.peakRssMb} MB), heap ${atEnd.heapUsedMb} MB used`);
+  console.log(
+    `  held for the event (read models, the scoreboard's engine, cached answers): ${held.heldMb} MB for ${spec.players} players and ${spec.solves} solves` +
+      ` (live heap after a full collection: ${held.eventLiveHeapMb} MB, minus ${held.emptyLiveHeapMb} MB on an empty event)`,
+  );
+}
+
+/** The live heap of a flaghost with the same plugins on a migrated, empty event: what the process holds for no event. */
+async function emptyEventLiveHeap(env: Record<string, string>, schema: string): Promise<number> {
+  const emptySchema = `${schema}_empty`;
+  const emptyEnv = { ...env, FLAGHOST_DB_SCHEMA: emptySchema, FLAGHOST_REDIS_PREFIX: `${emptySchema}:` };
+  await migrateFlaghost(emptyEnv);
+  const server = await startFlaghost(emptyEnv, { inspect: true });
+  try {
+    // The same routes answered once, so both processes have compiled and cached the same code paths.
+    for (const path of ["/api/v1/challenges", "/api/v1/scoreboard", "/api/v1/users?page=1"]) await (await fetch(server.url + path)).arrayBuffer();
+    return await liveHeapMb(server.inspectorUrl!);
+  } finally {
+    server.child.kill("SIGTERM");
+    await new Promise((resolveExit) => server.child.once("exit", resolveExit));
+    await dropSchema(emptySchema);
+    await dropRedisKeys(redisUrl, `${emptySchema}:`);
+  }
 }
 
 /** The figures in one table, in the shape of the issue's. */
@@ -374,7 +394,7 @@ async function main() {
     report.seeding = seeding;
 
     const started = performance.now();
-    const server = await startFlaghost(env);
+    const server = await startFlaghost(env, { inspect: true });
     children.push(server.child);
     report.serverBootS = round((performance.now() - started) / 1000);
     console.log(`flaghost started in ${report.serverBootS} s`);
@@ -387,6 +407,7 @@ async function main() {
 
     const warmed = await warmUp(server.url, reads, headers);
     const memoryAfterWarmUp = await serverMemory(server.url, server.child.pid!);
+    const eventLiveHeapMb = await liveHeapMb(server.inspectorUrl!);
     const bare = await startBare(warmed.map((w) => w.answer), scratch);
     children.push(bare.child);
 
@@ -400,8 +421,10 @@ async function main() {
     }
 
     const memoryAtEnd = await serverMemory(server.url, server.child.pid!);
-    report.serverMemory = { afterWarmUp: memoryAfterWarmUp, atEnd: memoryAtEnd };
-    printMemory(memoryAfterWarmUp, memoryAtEnd);
+    const emptyLiveHeapMb = await emptyEventLiveHeap(env, schema);
+    const held = { eventLiveHeapMb, emptyLiveHeapMb, heldMb: round(eventLiveHeapMb - emptyLiveHeapMb, 1) };
+    report.serverMemory = { afterWarmUp: memoryAfterWarmUp, atEnd: memoryAtEnd, heldForTheEvent: held };
+    printMemory(memoryAfterWarmUp, memoryAtEnd, held, spec);
     printSummary(spec, readResults, attempts);
     report.loadAverageAtEnd = loadavg().map((n) => round(n));
   } finally {

@@ -31,16 +31,32 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, what: string):
 /**
  * Runs flaghost as its own process (`flaghost start`, as in production) on a free port, with `env` on top of this
  * process's environment. BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") goes to the server process only, for profiling.
+ * With `inspect`, the process also listens for the V8 inspector on a free loopback port (see heap.ts), and its
+ * address is answered as `inspectorUrl`.
  */
-export async function startFlaghost(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+export async function startFlaghost(env: Record<string, string>, options: { inspect?: boolean } = {}): Promise<{ child: ChildProcess; url: string; inspectorUrl: string | null }> {
+  const nodeArgs = [...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean), ...(options.inspect ? ["--inspect=127.0.0.1:0"] : [])];
   const child = spawn(process.execPath, [...nodeArgs, resolve(root, "bin/flaghost.js"), "start"], {
     cwd: root,
     env: { ...process.env, PORT: "0", FLAGHOST_HOST: "127.0.0.1", FLAGHOST_LOG_LEVEL: "warn", NODE_ENV: "production", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", options.inspect ? "pipe" : "inherit"],
   });
+  // Node prints the inspector's address on stderr before anything else; the rest of stderr is passed on.
+  const inspectorUrl = options.inspect
+    ? new Promise<string>((resolveUrl) => {
+        let seen = "";
+        child.stderr!.on("data", (chunk: Buffer) => {
+          // The inspector's own notices ("Debugger listening/attached/ending", "For help") are not the server's.
+          const own = chunk.toString().split("\n").filter((line) => !/^(Debugger (listening|attached|ending)|For help, see)/.test(line));
+          if (own.some((line) => line.trim() !== "")) process.stderr.write(own.join("\n"));
+          seen += chunk;
+          const match = /Debugger listening on (ws:\/\/\S+)/.exec(seen);
+          if (match) resolveUrl(match[1]!);
+        });
+      })
+    : Promise.resolve(null);
   const [, port] = await waitForLine(child, /listening on http:\/\/[^:]+:(\d+)/, "flaghost");
-  return { child, url: `http://127.0.0.1:${port}` };
+  return { child, url: `http://127.0.0.1:${port}`, inspectorUrl: await inspectorUrl };
 }
 
 /** A process's resident memory now and at its peak, from /proc (Linux). */
