@@ -13,9 +13,11 @@
  *     target (>= 0.5 of bare Node, p99 < 20 ms).
  *  3. Attempts during the read load: a second load generator posts correct and wrong attempts from every player
  *     while the challenge list is read (target >= 1,500 attempts/s, p99 < 50 ms).
- *  4. Memory of the flaghost process after warm-up (RSS, heap), and what the event holds in memory (read models,
- *     the scoreboard's engine, cached answers): the live heap after a full collection, read through the V8
+ *  4. Memory of the flaghost process after warm-up (RSS, heap), and at the end what the event holds in memory (read
+ *     models, the scoreboard's engine, cached answers): the live heap after a full collection, read through the V8
  *     inspector, minus the same figure for a flaghost on an empty event.
+ *  6. After warm-up, both consistency jobs (core/ctf's read models, the scoreboard) run once: their time and whether
+ *     fingerprints sufficed on the quiet event (they should; a full load means the fingerprints disagree).
  *  5. Conditional GETs: each read again with If-None-Match of its ETag; the share of 304 answers.
  * Prints figures and writes bench/results/reads.json. BENCH_DURATION_S (default 10) sets each measurement;
  * `--only reads` or `--only attempts` measures one part and writes nothing (for profiling one load).
@@ -337,6 +339,24 @@ function printMemory(afterWarmUp: Memory, atEnd: Memory, held: { eventLiveHeapMb
   );
 }
 
+/** Runs both consistency jobs once through the admin API: duration, and whether fingerprints sufficed. */
+async function consistencyChecks(url: string) {
+  console.log(`\nconsistency checks on the quiet event`);
+  const results: Record<string, { outcome: string; durationMs: number; compared: unknown }> = {};
+  for (const [job, compared] of [
+    ["ctf.read-models", (result: any) => result?.solveIndex?.compared],
+    ["scoreboard.consistency", (result: any) => result?.compared],
+  ] as const) {
+    const started = performance.now();
+    const response = await fetch(`${url}/api/v1/admin/jobs/${job}/run`, { method: "POST", headers: { authorization: `Token ${ADMIN_TOKEN}` } });
+    const body = (await response.json()) as { data?: { outcome: string; result: unknown } };
+    const durationMs = round(performance.now() - started, 0);
+    results[job] = { outcome: body.data?.outcome ?? `HTTP ${response.status}`, durationMs, compared: compared(body.data?.result) ?? null };
+    console.log(`  ${job.padEnd(24)} ${results[job]!.outcome} in ${durationMs} ms, compared: ${results[job]!.compared}`);
+  }
+  return results;
+}
+
 /** The live heap of a flaghost with the same plugins on a migrated, empty event: what the process holds for no event. */
 async function emptyEventLiveHeap(env: Record<string, string>, schema: string): Promise<number> {
   const emptySchema = `${schema}_empty`;
@@ -407,7 +427,7 @@ async function main() {
 
     const warmed = await warmUp(server.url, reads, headers);
     const memoryAfterWarmUp = await serverMemory(server.url, server.child.pid!);
-    const eventLiveHeapMb = await liveHeapMb(server.inspectorUrl!);
+    report.consistencyChecks = await consistencyChecks(server.url);
     const bare = await startBare(warmed.map((w) => w.answer), scratch);
     children.push(bare.child);
 
@@ -421,6 +441,8 @@ async function main() {
     }
 
     const memoryAtEnd = await serverMemory(server.url, server.child.pid!);
+    // Last: a full collection stalls the process, and nothing is measured after it.
+    const eventLiveHeapMb = await liveHeapMb(server.inspectorUrl!);
     const emptyLiveHeapMb = await emptyEventLiveHeap(env, schema);
     const held = { eventLiveHeapMb, emptyLiveHeapMb, heldMb: round(eventLiveHeapMb - emptyLiveHeapMb, 1) };
     report.serverMemory = { afterWarmUp: memoryAfterWarmUp, atEnd: memoryAtEnd, heldForTheEvent: held };
