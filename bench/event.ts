@@ -20,7 +20,7 @@
  * bench/results/event.json (event-faults.json with --faults).
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -173,6 +173,50 @@ class CpuLedger {
     for (const name of [...this.open.keys()]) this.close(name);
     const wall = (Date.now() - this.startedAt) / 1000;
     return Object.fromEntries([...this.used].map(([name, s]) => [name, { cpuSeconds: round(s), cores: round(s / wall, 2) }]));
+  }
+}
+
+/**
+ * CPU of every process on the machine by command name (Postgres backends, dockerd, containerd, the containers'
+ * shims and processes...), sampled from /proc every 2 s: where the machine's time went besides this benchmark's own
+ * processes. A process is counted from its first sample (a new one with all its time so far) to its last, so one
+ * that lives less than a sample is missed: the figures are a floor.
+ */
+class MachineCpuByCommand {
+  private readonly last = new Map<number, { command: string; seconds: number }>();
+  private readonly used = new Map<string, number>();
+  private readonly sampler = setInterval(() => this.sample(false), 2000);
+
+  constructor() {
+    this.sample(true);
+  }
+
+  private sample(first: boolean): void {
+    for (const entry of readdirSync("/proc")) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch {
+        continue; // gone between the listing and the read
+      }
+      const command = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      const before = this.last.get(pid);
+      // A pid seen for the first time after the start is a new process: all its time is in the run.
+      const spent = before && before.command === command ? seconds - before.seconds : first ? 0 : seconds;
+      if (spent > 0) this.used.set(command, (this.used.get(command) ?? 0) + spent);
+      this.last.set(pid, { command, seconds });
+    }
+  }
+
+  /** CPU seconds per command over the run, largest first (the first `top`). */
+  report(top = 12): Array<{ command: string; cpuSeconds: number }> {
+    clearInterval(this.sampler);
+    this.sample(false);
+    return [...this.used].sort((a, b) => b[1] - a[1]).slice(0, top).map(([command, seconds]) => ({ command, cpuSeconds: round(seconds) }));
   }
 }
 
@@ -683,6 +727,7 @@ async function main(): Promise<void> {
     writeFileSync(script, JSON.stringify(scenario(url), null, 1));
 
     const cpu = new CpuLedger();
+    const byCommand = new MachineCpuByCommand();
     for (const p of cluster.processes()) cpu.watch(p.name, p.pid);
     cpu.watch("nginx (master)", cluster.nginxPid);
     for (const [i, pid] of childrenOf(cluster.nginxPid).entries()) cpu.watch(`nginx (worker ${i + 1})`, pid);
@@ -712,6 +757,7 @@ async function main(): Promise<void> {
     await sleep(3000); // the last deltas
     await streams.close();
     const cpuFigures = cpu.report();
+    const cpuByCommand = byCommand.report();
     // The machine is shared: how busy it was in all, and how much of that was not this benchmark.
     const machineAfter = machineCpu();
     const busy = machineAfter.total - machineBefore.total - (machineAfter.idle - machineBefore.idle);
@@ -722,6 +768,8 @@ async function main(): Promise<void> {
       busyCpuSeconds: round(busy),
       thisBenchCpuSeconds: round(ours),
       othersCpuSeconds: round(busy - ours),
+      // Every process's share by command name (this benchmark's included): what "others" were.
+      cpuByCommand,
       loadAverageBefore: loadBefore,
       loadAverageAfter: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number),
     };
@@ -876,6 +924,7 @@ function print(r: any): void {
   for (const [name, v] of Object.entries(r.cpu) as Array<[string, any]>) console.log(`  ${name.padEnd(24)} ${String(v.cpuSeconds).padStart(8)} s  ${v.cores}`);
   const m = r.machine;
   console.log(`machine: ${m.cores} cores ${Math.round(m.busyShare * 100)} % busy (${m.busyCpuSeconds} CPU s: ${m.thisBenchCpuSeconds} this benchmark's processes above, ${m.othersCpuSeconds} everything else: Postgres, Redis, Docker, other users); load average ${m.loadAverageBefore.join(" ")} before, ${m.loadAverageAfter.join(" ")} after`);
+  console.log(`  CPU by command (every process, sampled every 2 s): ${(m.cpuByCommand as Array<{ command: string; cpuSeconds: number }>).map((c) => `${c.command} ${c.cpuSeconds} s`).join(", ")}`);
   if (Object.keys(r.serverErrorLines).length) {
     console.log(`error lines in server output: ${JSON.stringify(r.serverErrorLines)}; the first ones:`);
     for (const line of r.serverErrorSamples) console.log(`  ${line.slice(0, 240)}`);
