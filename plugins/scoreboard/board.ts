@@ -445,6 +445,11 @@ export class Scoreboard {
     if (JSON.stringify(this.current.settings) !== JSON.stringify(fresh.settings)) {
       differences.push({ view: "live", accountId: 0, engine: JSON.stringify(this.current.settings), database: JSON.stringify(fresh.settings) });
     }
+    // Facts that move no standing (a hidden account's lost rename) are drift too: left alone, every later check would
+    // find the fingerprints different and load everything again.
+    if (differences.length === 0 && !this.current.matches(fresh.fingerprints(this.ctf.fingerprintsOf), this.ctf.fingerprintsOf)) {
+      differences.push({ view: "live", accountId: 0, engine: "facts", database: "other facts (accounts, challenges, solves or awards) behind the same standings" });
+    }
     return { drift: differences.length > 0, differences, compared: "full load" };
   }
 }

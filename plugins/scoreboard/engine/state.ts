@@ -204,6 +204,18 @@ export class StandingsState {
     return held.solves.rows === database.solves.rows && held.solves.sum === database.solves.sum && held.awards.rows === database.awards.rows && held.awards.sum === database.awards.sum;
   }
 
+  /** The fingerprints of the facts this state holds, as scoringFingerprints gives the database's (to compare two states). */
+  fingerprints(fingerprintsOf: CtfReadService["fingerprintsOf"]): ScoringFingerprints {
+    return {
+      settings: this.settings,
+      brackets: [...this.brackets].map(([id, name]) => ({ id, name })),
+      users: [...this.users.values()],
+      teams: [...this.teams.values()],
+      challenges: [...this.challenges.values()],
+      ...fingerprintsOf({ solves: this.solves.values(), awards: this.awards.values() }),
+    };
+  }
+
   hasSolve = (id: number) => this.solves.has(id);
   hasAward = (id: number) => this.awards.has(id);
 

@@ -341,6 +341,25 @@ describe("scoreboard API, user mode", function () {
     expect(t.logs.filter((l) => String(l.msg).includes("scoreboard drift")).length).to.equal(warningsBefore);
   });
 
+  it("the consistency job repairs facts that move no standing (a hidden player's silent rename), so fingerprints match again", async () => {
+    const player = await t.register("quiet_hidden");
+    const userId = player.user!.id;
+    expect((await t.admin.patch(`/api/v1/users/${userId}`, { hidden: true })).status).to.equal(200);
+    await settle(t);
+    const runCheck = async () => {
+      const run = await t.bootstrap.post("/api/v1/admin/jobs/scoreboard.consistency/run");
+      expect(run.body.data.outcome, JSON.stringify(run.body)).to.equal("succeeded");
+      return run.body.data.result as { drift: boolean; compared: string };
+    };
+    expect(await runCheck()).to.include({ drift: false, compared: "fingerprints" });
+    const before = await boardOf(t.admin);
+    // Behind the engine's back, and invisible on the board: the player is hidden.
+    await t.kernel.db.query(`UPDATE ctf_users SET name = 'quiet_renamed' WHERE id = $1`, [userId]);
+    expect(await runCheck()).to.include({ drift: true, compared: "full load" });
+    expect(await boardOf(t.admin)).to.deep.equal(before);
+    expect(await runCheck()).to.include({ drift: false, compared: "fingerprints" });
+  });
+
   // Last: the freeze applies to everything after it.
   it("freeze: players see the standings as of the freeze, admins see live", async () => {
     const [c1, c2] = [await t.challenge({ value: 100_000 }), await t.challenge({ value: 300_000 })];
