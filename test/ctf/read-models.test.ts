@@ -176,6 +176,20 @@ describe("core/ctf read models: the challenge list and account pages from memory
     expect(await runJob()).to.include({ drift: false, compared: "fingerprints" });
   });
 
+  it("the read-models job repairs facts that move no count (a player without solves hidden silently), so fingerprints match again", async () => {
+    const player = await t.register();
+    const userId = (await player.get("/api/v1/users/me")).body.data.id;
+    const runJob = async () => {
+      const run = await t.bootstrap.post("/api/v1/admin/jobs/ctf.read-models/run");
+      expect(run.body.data.outcome, JSON.stringify(run.body)).to.equal("succeeded");
+      return run.body.data.result.solveIndex as { drift: boolean; compared: string };
+    };
+    expect(await runJob()).to.include({ drift: false, compared: "fingerprints" });
+    await t.kernel.db.query(`UPDATE ctf_users SET hidden = true WHERE id = $1`, [userId]);
+    expect(await runJob()).to.include({ drift: true, compared: "full load" });
+    expect(await runJob()).to.include({ drift: false, compared: "fingerprints" });
+  });
+
   it("shows the same score and place on the account pages as on the scoreboard", async () => {
     const [a, b] = [await t.register(), await t.register()];
     await t.admin.post("/api/v1/awards", { user_id: (await b.get("/api/v1/users/me")).body.data.id, name: "bonus", value: 1000 });

@@ -3,7 +3,7 @@ import type { Database } from "../../kernel/db/data-source.js";
 import type { AccountUpdated, EventSettingsUpdated } from "../events.js";
 import type { Player } from "../service.js";
 import { SOLVE_FINGERPRINT } from "../read-service.js";
-import { digestInDatabase, digestOf, sameDigest } from "../table-digest.js";
+import { digestInDatabase, digestOf, sameDigest, type TableDigest } from "../table-digest.js";
 
 /**
  * The board's read model: every solve in memory, so the challenge list and a challenge's view answer solve counts
@@ -57,6 +57,17 @@ class SolveState {
   ) {
     this.unlistedUsers = new Set(unlistedUsers);
     this.unlistedTeams = new Set(unlistedTeams);
+  }
+
+  /** The fingerprints of what this state was built from (table-digest.ts), as the database's are taken. */
+  fingerprints(): SolveFingerprints {
+    return {
+      mode: this.mode,
+      freezeAt: this.freezeAt,
+      solves: digestOf(this.solves.values(), SOLVE_FINGERPRINT.of),
+      unlistedUsers: digestOf(this.unlistedUsers, (id) => [id]),
+      unlistedTeams: digestOf(this.unlistedTeams, (id) => [id]),
+    };
   }
 
   /** The steps of building a state from a snapshot, pausing every ITEMS_PER_TURN solves (run with runInTurns). */
@@ -144,6 +155,19 @@ class SolveState {
     for (const solved of other.solvedBy.values()) if (solved.size > 0) theirAccounts++;
     return theirAccounts === accounts;
   }
+}
+
+/** What the check compares before loading everything: the settings that shape counts, and three fingerprints. */
+interface SolveFingerprints {
+  mode: "users" | "teams";
+  freezeAt: number | null;
+  solves: TableDigest;
+  unlistedUsers: TableDigest;
+  unlistedTeams: TableDigest;
+}
+
+function sameFingerprints(a: SolveFingerprints, b: SolveFingerprints): boolean {
+  return a.mode === b.mode && a.freezeAt === b.freezeAt && sameDigest(a.solves, b.solves) && sameDigest(a.unlistedUsers, b.unlistedUsers) && sameDigest(a.unlistedTeams, b.unlistedTeams);
 }
 
 /** Two count maps agree, a missing entry counting as zero. */
@@ -236,7 +260,9 @@ export class SolveIndex {
     const fresh = await runInTurns(SolveState.building(await this.load()));
     return this.enqueue("check", async () => {
       const reference = this.applied === mark ? fresh : await runInTurns(SolveState.building(await this.load()));
-      const drift = !(await runInTurns(reference.sameAs(this.state)));
+      // Facts that move no count (an unlisted account with no solves) are drift too: left alone, every later check
+      // would find the fingerprints different and load everything again.
+      const drift = !(await runInTurns(reference.sameAs(this.state))) || !sameFingerprints(reference.fingerprints(), this.state.fingerprints());
       if (drift) {
         this.log.warn({ solves: reference.solves.size }, "solve index drift: it differed from the database; repaired from a fresh load");
         this.swap(reference);
@@ -257,18 +283,9 @@ export class SolveIndex {
         digestInDatabase(this.db, "ctf_users", ["id"], "hidden OR banned"),
         digestInDatabase(this.db, "ctf_teams", ["id"], "hidden OR banned"),
       ]);
+      const database: SolveFingerprints = { mode: settings.mode, freezeAt: settings.freezeAt?.getTime() ?? null, solves, unlistedUsers, unlistedTeams };
       // Compared between two whole changes, and only if none was applied while the database was read.
-      const same = await this.enqueue("check", async () => {
-        if (this.applied !== mark) return false;
-        const { state } = this;
-        return (
-          state.mode === settings.mode &&
-          state.freezeAt === (settings.freezeAt?.getTime() ?? null) &&
-          sameDigest(solves, digestOf(state.solves.values(), SOLVE_FINGERPRINT.of)) &&
-          sameDigest(unlistedUsers, digestOf(state.unlistedUsers, (id) => [id])) &&
-          sameDigest(unlistedTeams, digestOf(state.unlistedTeams, (id) => [id]))
-        );
-      });
+      const same = await this.enqueue("check", async () => this.applied === mark && sameFingerprints(this.state.fingerprints(), database));
       if (same) return true;
     }
     return false;
