@@ -120,6 +120,32 @@ describe("scoreboard engine: standings rules", () => {
     ]);
   });
 
+  it("a value change that moves more solvers than one sort costs (hundreds of accounts) orders them as a fresh build does", () => {
+    // 300 users with spread scores; 150 of them solved challenge 1, whose value then goes up and down past the others.
+    const users = Array.from({ length: 300 }, (_, i) => user(i + 1));
+    const awards = users.map((u, i) => award(u.id, (i * 37) % 500, min(i % 60)));
+    const solves = users.filter((u) => u.id % 2 === 0).map((u, i) => solve(1, u.id, min(i % 45)));
+    let value = 250;
+    const facts = () => data({ users, challenges: [challenge(1, value)], solves, awards });
+    const state = build(facts());
+    for (const next of [480, 5, 333, 0, 250]) {
+      value = next;
+      state.putChallenge(challenge(1, value));
+      state.flush();
+      for (const view of ["live", "public"] as const) {
+        expect(state.standings(view).map((s) => [s.id, s.score]), `value ${value}, ${view}`).to.deep.equal(build(facts()).standings(view).map((s) => [s.id, s.score]));
+      }
+    }
+    // A hide and an unhide among the moved ones, in the same flush as a value change.
+    users[1] = user(2, { hidden: true });
+    state.putUser(users[1]);
+    value = 400;
+    state.putChallenge(challenge(1, value));
+    state.flush();
+    expect(state.standings("live").map((s) => s.id)).to.deep.equal(build(facts()).standings("live").map((s) => s.id));
+    expect(state.standings("live").map((s) => s.id)).to.not.include(2);
+  });
+
   it("the public view stops at the freeze; the live view does not", () => {
     const settings = { mode: "users" as const, freezeAt: min(10), scoreVisibility: "public" as const, accountVisibility: "public" as const };
     const state = build(
