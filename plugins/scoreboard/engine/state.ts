@@ -75,8 +75,22 @@ class Ranking {
     if (index >= 0) this.order.splice(index, 1);
   }
 
-  resort(): void {
-    this.order = [...this.byId.values()].sort(rankOrder);
+  /**
+   * Puts the order right after many standings changed in place (`moved`: each one changed, added or dropped from
+   * byId). The others kept their keys, so they are still in order: sort only the moved ones and merge the two runs,
+   * O(n + k log k) where a full sort costs O(n log n) comparisons. A dynamic challenge's solve moves its every solver
+   * (hundreds of accounts on a board of ten thousand) on every instance.
+   */
+  reorder(moved: ReadonlySet<Standing>): void {
+    const listed = (s: Standing) => this.byId.get(s.id) === s;
+    const stayed = this.order.filter((s) => !moved.has(s) && listed(s));
+    const changed = [...moved].filter(listed).sort(rankOrder);
+    const order: Standing[] = new Array(stayed.length + changed.length);
+    let [i, j, k] = [0, 0, 0];
+    while (i < stayed.length && j < changed.length) order[k++] = rankOrder(stayed[i]!, changed[j]!) <= 0 ? stayed[i++]! : changed[j++]!;
+    while (i < stayed.length) order[k++] = stayed[i++]!;
+    while (j < changed.length) order[k++] = changed[j++]!;
+    this.order = order;
   }
 }
 
@@ -385,14 +399,15 @@ export class StandingsState {
     this.dirtyChallenges.clear();
     const changes: ViewChanges = { ...this.timelinesMoved };
     this.timelinesMoved.live = this.timelinesMoved.public = false;
-    const bulk = this.dirtyAccounts.size > BULK_THRESHOLD;
+    // Many accounts: change them in place, then reorder each view once (Ranking.reorder) with what moved.
+    const moved: Record<View, Set<Standing>> | null = this.dirtyAccounts.size > BULK_THRESHOLD ? { live: new Set(), public: new Set() } : null;
     let accounts = 0;
     for (const id of this.dirtyAccounts) {
-      for (const view of VIEWS) if (this.recompute(id, view, bulk)) changes[view] = true;
+      for (const view of VIEWS) if (this.recompute(id, view, moved?.[view] ?? null)) changes[view] = true;
       if (++accounts % ACCOUNTS_PER_TURN === 0) yield;
     }
     this.dirtyAccounts.clear();
-    if (bulk) for (const view of VIEWS) if (changes[view]) this.rankings[view].resort();
+    if (moved) for (const view of VIEWS) if (moved[view].size > 0) this.rankings[view].reorder(moved[view]);
     return changes;
   }
 
@@ -406,8 +421,11 @@ export class StandingsState {
     return (this.mode === "teams" ? this.itemsByTeam : this.itemsByUser).get(accountId);
   }
 
-  /** Recomputes one account in one view; true when its listing, score, time or row changed. */
-  private recompute(id: number, view: View, bulk: boolean): boolean {
+  /**
+   * Recomputes one account in one view; true when its listing, score, time or row changed. With `moved` (many
+   * accounts at once) the standing changes in place and joins `moved` for Ranking.reorder; else it moves itself.
+   */
+  private recompute(id: number, view: View, moved: Set<Standing> | null): boolean {
     const ranking = this.rankings[view];
     const account = this.account(id);
     const cutoff = this.cutoff(view);
@@ -426,14 +444,14 @@ export class StandingsState {
     let standing = ranking.byId.get(id);
     if (!listed) {
       if (!standing) return false;
-      if (!bulk) ranking.remove(standing);
-      ranking.byId.delete(id);
+      if (!moved) ranking.remove(standing);
+      ranking.byId.delete(id); // reorder drops what byId no longer holds
       return true;
     }
     const tail = this.tailOf(account!, score, view);
     if (standing && standing.score === score && standing.at === at && standing.lastId === lastId && standing.tail === tail) return false;
     if (standing) {
-      if (!bulk) ranking.remove(standing);
+      if (!moved) ranking.remove(standing);
     } else {
       standing = { id, score, at, lastId, tail };
       ranking.byId.set(id, standing);
@@ -442,7 +460,8 @@ export class StandingsState {
     standing.at = at;
     standing.lastId = lastId;
     standing.tail = tail;
-    if (!bulk) ranking.insert(standing);
+    if (moved) moved.add(standing);
+    else ranking.insert(standing);
     return true;
   }
 
