@@ -332,3 +332,5 @@ export interface CtfReadService {
 export const gameService = serviceRef<GameService>("ctf.game");
 export const pageShellService = serviceRef<PageShell>("ctf.pages");
 export const readService = serviceRef<CtfReadService>("ctf.read");
+/** How a consumer's consistency check compares scoringFingerprints before loading everything (core/ctf's own do the same). */
+export { FINGERPRINT_CHECK, fingerprintsAgree } from "./table-digest.js";

@@ -48,3 +48,24 @@ export async function digestInDatabase(db: Database, table: string, fields: read
 }
 
 export const sameDigest = (a: TableDigest, b: TableDigest): boolean => a.rows === b.rows && a.sum === b.sum;
+
+/**
+ * How a read model's consistency check uses fingerprints (core/ctf's solve index, the scoreboard): a full load only
+ * when they differ or when the last whole comparison is `fullLoadEveryMs` old (a fingerprint sees a lost event, a
+ * whole comparison also sees a fault in the model's own bookkeeping); fingerprints taken while a change is on its
+ * way (committed, its event not applied yet) differ, so a comparison is tried `tries` times, `retryMs` apart.
+ */
+export const FINGERPRINT_CHECK = { fullLoadEveryMs: 60 * 60 * 1000, tries: 3, retryMs: 250 } as const;
+
+/**
+ * Whether one try of `compare` answers true within FINGERPRINT_CHECK.tries. A try reads the database's fingerprints
+ * and compares them with the model between two of its whole changes, answering false if a change was applied
+ * while it read.
+ */
+export async function fingerprintsAgree(compare: () => Promise<boolean>): Promise<boolean> {
+  for (let attempt = 0; attempt < FINGERPRINT_CHECK.tries; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, FINGERPRINT_CHECK.retryMs));
+    if (await compare()) return true;
+  }
+  return false;
+}

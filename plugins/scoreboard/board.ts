@@ -1,4 +1,5 @@
 import type { AccountUpdated, AwardCreated, AwardDeleted, ChallengeUpdated, CtfReadService, EventSettingsUpdated, ScoringAward, ScoringFacts, ScoringSettings, ScoringSolve, SolveCreated } from "../../core/ctf/service.js";
+import { FINGERPRINT_CHECK, fingerprintsAgree } from "../../core/ctf/service.js";
 import { strongEtag, type PreparedResponse } from "../../core/kernel/http/prepared.js";
 import { ITEMS_PER_TURN, runInTurns } from "../../core/kernel/turns.js";
 import type { Logger } from "../../core/kernel/log.js";
@@ -32,16 +33,6 @@ export interface CheckResult {
   /** "fingerprints" when core/ctf's fingerprints matched the engine's facts (nothing loaded), else "full load". */
   compared: "fingerprints" | "full load";
 }
-
-/**
- * A check compares fingerprints first (CtfReadService.scoringFingerprints) and loads everything only when they differ,
- * or when the last whole comparison is this old: fingerprints see a lost event, a whole comparison also sees a fault
- * in the engine's own bookkeeping.
- */
-const FULL_CHECK_EVERY_MS = 60 * 60 * 1000;
-/** Fingerprints taken while a change is on its way (committed, its event not applied yet) differ: look again. */
-const FINGERPRINT_TRIES = 3;
-const FINGERPRINT_RETRY_MS = 250;
 
 /** Settings changes that move no score: no rebuild needed. */
 const HARMLESS_SETTINGS = new Set(["name", "startsAt", "endsAt", "paused", "registrationOpen", "challengeVisibility", "incorrectSubmissionsPerMinute", "teamSize", "scoreVisibility", "accountVisibility"]);
@@ -127,7 +118,7 @@ export class Scoreboard {
    * quiet comparison, the last look loads inside the queue.
    */
   async check(): Promise<CheckResult> {
-    if (performance.now() - this.lastFullLoad < FULL_CHECK_EVERY_MS && (await this.fingerprintsMatch())) {
+    if (performance.now() - this.lastFullLoad < FINGERPRINT_CHECK.fullLoadEveryMs && (await this.fingerprintsMatch())) {
       return { drift: false, differences: [], compared: "fingerprints" };
     }
     const clean: CheckResult = { drift: false, differences: [], compared: "full load" };
@@ -170,15 +161,12 @@ export class Scoreboard {
   }
 
   /** Whether core/ctf's fingerprints describe the engine's facts, as of one moment between two whole changes. */
-  private async fingerprintsMatch(): Promise<boolean> {
-    for (let attempt = 0; attempt < FINGERPRINT_TRIES; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, FINGERPRINT_RETRY_MS));
+  private fingerprintsMatch(): Promise<boolean> {
+    return fingerprintsAgree(async () => {
       const mark = this.applied;
       const fingerprints = await this.ctf.scoringFingerprints();
-      const same = await this.enqueue("check", async () => this.applied === mark && this.current.matches(fingerprints, this.ctf.fingerprintsOf));
-      if (same) return true;
-    }
-    return false;
+      return this.enqueue("check", async () => this.applied === mark && this.current.matches(fingerprints, this.ctf.fingerprintsOf));
+    });
   }
 
   // ---- events (each handler returns when its change is applied) ----

@@ -3,7 +3,7 @@ import type { Database } from "../../kernel/db/data-source.js";
 import type { AccountUpdated, EventSettingsUpdated } from "../events.js";
 import type { Player } from "../service.js";
 import { SOLVE_FINGERPRINT } from "../read-service.js";
-import { digestInDatabase, digestOf, sameDigest, type TableDigest } from "../table-digest.js";
+import { digestInDatabase, digestOf, FINGERPRINT_CHECK, fingerprintsAgree, sameDigest, type TableDigest } from "../table-digest.js";
 
 /**
  * The board's read model: every solve in memory, so the challenge list and a challenge's view answer solve counts
@@ -191,16 +191,6 @@ export interface SolveIndexCheck {
 }
 
 /**
- * The check compares fingerprints (table-digest.ts) and loads everything only when they differ, or when the last full
- * comparison is this old: a fingerprint sees a lost event, a whole comparison also sees a fault in the index's own
- * bookkeeping.
- */
-const FULL_CHECK_EVERY_MS = 60 * 60 * 1000;
-/** Fingerprints taken while a change is on its way (committed, its event not applied yet) differ: look again. */
-const FINGERPRINT_TRIES = 3;
-const FINGERPRINT_RETRY_MS = 250;
-
-/**
  * The index of this instance. Like the scoreboard, every instance keeps its own, fed by the broadcast events after
  * commit; anything an event does not carry whole is re-read from the database. Changes run one at a time (I/O first,
  * then a synchronous apply), so a reader sees the state between two whole changes; `version` moves with each change
@@ -253,7 +243,7 @@ export class SolveIndex {
    * change was applied meanwhile (else it is done again inside the queue).
    */
   async check(): Promise<SolveIndexCheck> {
-    if (performance.now() - this.lastFullLoad < FULL_CHECK_EVERY_MS && (await this.fingerprintsMatch())) {
+    if (performance.now() - this.lastFullLoad < FINGERPRINT_CHECK.fullLoadEveryMs && (await this.fingerprintsMatch())) {
       return { drift: false, solves: this.state.solves.size, compared: "fingerprints" };
     }
     const mark = this.applied;
@@ -273,9 +263,8 @@ export class SolveIndex {
   }
 
   /** Whether the database's solves and unlisted accounts have the fingerprints of the index's, as of one moment. */
-  private async fingerprintsMatch(): Promise<boolean> {
-    for (let attempt = 0; attempt < FINGERPRINT_TRIES; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, FINGERPRINT_RETRY_MS));
+  private fingerprintsMatch(): Promise<boolean> {
+    return fingerprintsAgree(async () => {
       const mark = this.applied;
       const [settings, solves, unlistedUsers, unlistedTeams] = await Promise.all([
         this.settings(),
@@ -285,10 +274,8 @@ export class SolveIndex {
       ]);
       const database: SolveFingerprints = { mode: settings.mode, freezeAt: settings.freezeAt?.getTime() ?? null, solves, unlistedUsers, unlistedTeams };
       // Compared between two whole changes, and only if none was applied while the database was read.
-      const same = await this.enqueue("check", async () => this.applied === mark && sameFingerprints(this.state.fingerprints(), database));
-      if (same) return true;
-    }
-    return false;
+      return this.enqueue("check", async () => this.applied === mark && sameFingerprints(this.state.fingerprints(), database));
+    });
   }
 
   // ---- events ----
