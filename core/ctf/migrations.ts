@@ -238,4 +238,46 @@ export const ctfMigrations: Migration[] = [
       await q.query(`CREATE INDEX ctf_unlocks_by_team ON ctf_unlocks (team_id) WHERE team_id IS NOT NULL`);
     },
   },
+  {
+    // A dynamic challenge's value in one statement (see game/dynamic-value.ts): a solve commits on its own and then
+    // settles the value, holding the challenge's row lock only inside this call instead of across a transaction's
+    // round trips. ctf_dynamic_value is dynamicValue() in SQL, the same float arithmetic in the same order; a test
+    // compares the two over a grid of settings and counts.
+    id: "0004-dynamic-value-in-sql",
+    async up(q) {
+      await q.query(`
+        CREATE FUNCTION ctf_dynamic_value(p_initial int, p_minimum int, p_decay int, p_function text, p_solves int) RETURNS int
+        LANGUAGE sql IMMUTABLE AS $fn$
+          SELECT greatest(p_minimum::float8, ceil(CASE WHEN p_function = 'linear'
+            THEN p_initial::float8 - p_decay::float8 * greatest(0, p_solves - 1)::float8
+            ELSE ((p_minimum - p_initial)::float8 / (greatest(1, p_decay)::float8 ^ 2)) * (greatest(0, p_solves - 1)::float8 ^ 2) + p_initial::float8
+          END))::int
+        $fn$`);
+      // Locks the row first, then counts: each statement of a plpgsql function sees what committed before it began,
+      // so of concurrent calls the last to get the lock counts every committed solve. Hidden and banned accounts do
+      // not count toward decay.
+      await q.query(`
+        CREATE FUNCTION ctf_settle_dynamic_value(p_id int) RETURNS TABLE (previous_value int, new_value int, challenge_state text)
+        LANGUAGE plpgsql AS $fn$
+        DECLARE
+          c record;
+          counted int;
+          computed int;
+        BEGIN
+          SELECT ch.value, ch.initial, ch.minimum, ch.decay, ch.decay_function, ch.state INTO c
+            FROM ctf_challenges ch WHERE ch.id = p_id AND ch.type = 'dynamic' FOR NO KEY UPDATE;
+          IF NOT FOUND THEN RETURN; END IF;
+          SELECT count(*)::int INTO counted FROM ctf_solves s
+            JOIN ctf_users u ON u.id = s.user_id
+            LEFT JOIN ctf_teams t ON t.id = s.team_id
+           WHERE s.challenge_id = p_id AND NOT u.hidden AND NOT u.banned AND NOT coalesce(t.hidden, false) AND NOT coalesce(t.banned, false);
+          computed := ctf_dynamic_value(c.initial, c.minimum, c.decay, c.decay_function, counted);
+          IF computed IS DISTINCT FROM c.value THEN
+            UPDATE ctf_challenges SET value = computed WHERE id = p_id;
+          END IF;
+          RETURN QUERY SELECT c.value, computed, c.state;
+        END
+        $fn$`);
+    },
+  },
 ];

@@ -1,6 +1,8 @@
 import type { JobDefinition } from "../kernel/scheduler/scheduler.js";
 import type { PluginEvents } from "../kernel/plugin-host/api.js";
 import type { Ctf } from "./runtime.js";
+import { emitValueChanges } from "./accounts/changes.js";
+import { settleEveryDynamicValue } from "./game/dynamic-value.js";
 
 /** Asks every other instance to compare its read models with the database (the check job's broadcast). */
 declare module "../kernel/events.js" {
@@ -63,10 +65,14 @@ export function readModelCheckJob(ctf: Ctf, events: PluginEvents): JobDefinition
     id: "read-models",
     cron: "*/5 * * * *",
     run: async () => {
+      // First the stored values, so that the models compared next see them settled.
+      const settled = await settleEveryDynamicValue((sql, params) => ctf.db.query(sql, params));
+      emitValueChanges(ctf, settled);
       const [solves] = await Promise.all([ctf.solves.check(), ctf.listedAccounts.refresh()]);
       events.emit("ctf.read-models.check", {}, { broadcast: true });
-      // Recorded with the run: what the detail view's per-account model holds on this instance (accounts, ~bytes).
-      return { solveIndex: solves, playerProgress: ctf.progress.size() };
+      // Recorded with the run: what the detail view's per-account model holds on this instance (accounts, ~bytes),
+      // and the dynamic values that had been left behind.
+      return { solveIndex: solves, playerProgress: ctf.progress.size(), dynamicValuesSettled: settled.map(({ id, previousValue, value }) => ({ id, previousValue, value })) };
     },
   };
 }

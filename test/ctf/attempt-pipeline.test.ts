@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { fixturePlugin } from "../helpers/kernel.js";
 import { startCtf, type Client, type TestCtf } from "../helpers/ctf.js";
+import { dynamicValue } from "../../core/ctf/game/dynamic-value.js";
 
 const attempt = (client: Client, challenge_id: number, submission: string) => client.post("/api/v1/challenges/attempt", { challenge_id, submission });
 
@@ -55,6 +56,41 @@ describe("core/ctf: attempt pipeline under concurrency, rate limits and events",
       answers.forEach((a, i) => expect(a.body.data.status, `player ${i}`).to.equal(i % 3 === 0 ? "correct" : "incorrect"));
       const solvers = (await t.admin.get(`/api/v1/challenges/${c}/solves`)).body.data.map((r: any) => r.account_id).sort();
       expect(solvers).to.deep.equal(players.filter((_, i) => i % 3 === 0).map((p) => p.user!.id).sort());
+    });
+
+    it("24 players solving one dynamic challenge at once leave it at the value for 24 solves; every solve reports a value on the way down", async () => {
+      const settings = { initial: 500, minimum: 100, decay: 20, function: "logarithmic" as const };
+      const c = await t.challenge({ type: "dynamic", ...settings }, "flag{herd}");
+      const players = await Promise.all(Array.from({ length: 24 }, () => t.register()));
+      await t.bootstrap.delete("/test/ctf-events");
+      const answers = await Promise.all(players.map((p) => attempt(p, c, "flag{herd}")));
+      expect(answers.map((a) => `${a.status} ${a.body.data?.status}`)).to.deep.equal(players.map(() => "200 correct"));
+      const final = dynamicValue(settings, 24);
+      expect((await t.admin.get(`/api/v1/challenges/${c}`)).body.data.value).to.equal(final);
+      const solved = (await events(t, "solve.created")).filter((e) => e.challengeId === c);
+      expect(solved).to.have.length(24);
+      // Each solver is told the value its own settling saw: between the value after its solve alone and the final one.
+      for (const e of solved) expect(e.value).to.be.within(final, dynamicValue(settings, 1));
+      expect(Math.min(...solved.map((e) => e.value))).to.equal(final);
+      // The value only moved down, and the last change announced is the final value.
+      const changes = (await events(t, "challenge.updated")).filter((e) => e.id === c && e.valueChanged);
+      for (const e of changes) expect(e.value).to.be.below(e.previousValue);
+      expect(changes.at(-1)!.value).to.equal(final);
+    });
+
+    it("the decay formula in SQL (ctf_dynamic_value) gives dynamicValue's answer for every setting and count", async () => {
+      const cases: { initial: number; minimum: number; decay: number; function: "linear" | "logarithmic"; solves: number }[] = [];
+      for (const fn of ["linear", "logarithmic"] as const)
+        for (const [initial, minimum] of [[500, 100], [1000, 50], [100, 100], [333, 7], [50, 0]] as const)
+          for (const decay of [0, 1, 3, 7, 15, 40, 1000])
+            for (const solves of [0, 1, 2, 3, 5, 8, 13, 21, 39, 40, 41, 100, 999, 5000]) cases.push({ initial, minimum, decay, function: fn, solves });
+      const rows = await t.kernel.db.query<{ v: number }>(
+        `SELECT ctf_dynamic_value(i, m, d, f, s) AS v FROM unnest($1::int[], $2::int[], $3::int[], $4::text[], $5::int[]) WITH ORDINALITY AS x(i, m, d, f, s, n) ORDER BY n`,
+        [cases.map((c) => c.initial), cases.map((c) => c.minimum), cases.map((c) => c.decay), cases.map((c) => c.function), cases.map((c) => c.solves)],
+      );
+      const differing = cases.filter((c, i) => rows[i]!.v !== dynamicValue(c, c.solves)).map((c, i) => ({ ...c, sql: rows[i]!.v, js: dynamicValue(c, c.solves) }));
+      expect(rows).to.have.length(cases.length);
+      expect(differing).to.deep.equal([]);
     });
 
     it("a burst of 40 simultaneous wrong answers by one player gets exactly the 10 the window allows checked", async () => {

@@ -190,6 +190,26 @@ describe("core/ctf read models: the challenge list and account pages from memory
     expect(await runJob()).to.include({ drift: false, compared: "fingerprints" });
   });
 
+  it("the read-models job settles a dynamic value left behind by a process that died between a solve and its settling", async () => {
+    const target = await t.challenge({ name: "left behind", type: "dynamic", initial: 400, minimum: 100, decay: 2, function: "linear" }, "flag{behind}");
+    const [first, second] = [await t.register(), await t.register()];
+    expect((await first.post("/api/v1/challenges/attempt", { challenge_id: target, submission: "flag{behind}" })).body.data.status).to.equal("correct");
+    expect((await first.get(`/api/v1/challenges/${target}`)).body.data.value).to.equal(400);
+    // The second solve commits, and its process dies before settling the value: the row still says 400.
+    const userId = (await second.get("/api/v1/users/me")).body.data.id;
+    const [submission] = await t.kernel.db.query<{ id: number }>(
+      `INSERT INTO ctf_submissions (challenge_id, user_id, type, provided, ip) VALUES ($1, $2, 'correct', 'flag{behind}', '127.0.0.1') RETURNING id`,
+      [target, userId],
+    );
+    await t.kernel.db.query(`INSERT INTO ctf_solves (submission_id, challenge_id, user_id) VALUES ($1, $2, $3)`, [submission!.id, target, userId]);
+    const run = await t.bootstrap.post("/api/v1/admin/jobs/ctf.read-models/run");
+    expect(run.body.data.outcome, JSON.stringify(run.body)).to.equal("succeeded");
+    expect(run.body.data.result.dynamicValuesSettled).to.deep.equal([{ id: target, previousValue: 400, value: 398 }]);
+    expect((await first.get(`/api/v1/challenges/${target}`)).body.data.value).to.equal(398);
+    // Settled: the next run finds nothing left behind.
+    expect((await t.bootstrap.post("/api/v1/admin/jobs/ctf.read-models/run")).body.data.result.dynamicValuesSettled).to.deep.equal([]);
+  });
+
   it("shows the same score and place on the account pages as on the scoreboard", async () => {
     const [a, b] = [await t.register(), await t.register()];
     await t.admin.post("/api/v1/awards", { user_id: (await b.get("/api/v1/users/me")).body.data.id, name: "bonus", value: 1000 });

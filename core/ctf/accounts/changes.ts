@@ -1,6 +1,6 @@
 import type { EntityManager } from "typeorm";
 import type { AccountUpdated } from "../events.js";
-import { recomputeDynamicValues } from "../game/dynamic-value.js";
+import { recomputeDynamicValues, type ValueChange } from "../game/dynamic-value.js";
 import type { Ctf } from "../runtime.js";
 import { txQuery } from "../sql.js";
 import type { Query } from "./standings.js";
@@ -17,7 +17,12 @@ export const inTx =
  */
 export async function recomputeChallenges(tx: EntityManager, ctf: Ctf, challengeIds: number[]): Promise<void> {
   if (challengeIds.length === 0) return;
-  for (const change of await recomputeDynamicValues(tx, challengeIds)) {
+  emitValueChanges(ctf, await recomputeDynamicValues(tx, challengeIds));
+}
+
+/** `challenge.updated` for each dynamic value that moved while nothing else about the challenge changed. */
+export function emitValueChanges(ctf: Ctf, changes: ValueChange[]): void {
+  for (const change of changes) {
     ctf.emit("challenge.updated", {
       id: change.id,
       value: change.value,

@@ -6,7 +6,7 @@ import { eventPhase } from "../settings.js";
 import { txQuery } from "../sql.js";
 import type { CachedChallenge } from "./challenge-cache.js";
 import { AttemptWriter, type AttemptInput, type AttemptRow } from "./attempt-writer.js";
-import { recomputeDynamicValues } from "./dynamic-value.js";
+import { settleDynamicValue } from "./dynamic-value.js";
 
 export type AttemptStatus = "correct" | "incorrect" | "already_solved" | "ratelimited" | "paused" | "authentication_required";
 
@@ -100,19 +100,16 @@ export class AttemptPipeline {
   }
 
   /**
-   * Most attempts are written in shared batches. Two kinds run alone in a transaction: a correct answer to a dynamic
-   * challenge (its value is recomputed under the challenge's row lock), and any attempt on a challenge with a
-   * maximum number of attempts (an advisory lock per account and challenge makes that maximum exact under
-   * concurrent requests, where CTFd answers "Another submission is already being processed").
+   * Most attempts are written in shared batches, correct answers to dynamic challenges included (their value is
+   * settled after the solve commits, see afterWrite). Attempts on a challenge with a maximum number of attempts run
+   * alone in a transaction: an advisory lock per account and challenge makes that maximum exact under concurrent
+   * requests, where CTFd answers "Another submission is already being processed".
    */
   private async write(input: AttemptInput, player: Player, challenge: CachedChallenge, teamId: number | null): Promise<AttemptRow> {
     const mode = player.accountType;
-    const alone = (input.verdict === "correct" && challenge.type === "dynamic") || challenge.maxAttempts > 0;
-    if (!alone) return this.afterWrite(await this.writer.write(mode, input), player, challenge, teamId, null);
+    if (challenge.maxAttempts === 0) return this.afterWrite(await this.writer.write(mode, input), player, challenge, teamId, null);
     return this.ctf.db.transaction(async (tx) => {
-      if (challenge.maxAttempts > 0) {
-        await txQuery(tx, `SELECT pg_advisory_xact_lock(hashtext('ctf-attempt'), hashtext($1))`, [`${challenge.id}:${mode}:${player.accountId}`]);
-      }
+      await txQuery(tx, `SELECT pg_advisory_xact_lock(hashtext('ctf-attempt'), hashtext($1))`, [`${challenge.id}:${mode}:${player.accountId}`]);
       const { sql, params } = AttemptWriter.single(mode, input);
       return this.afterWrite((await txQuery<AttemptRow>(tx, sql, params))[0]!, player, challenge, teamId, tx);
     });
@@ -120,7 +117,8 @@ export class AttemptPipeline {
 
   /**
    * Follows up a written attempt: a correct submission that lost the race is kept as `discard`; a solve of a dynamic
-   * challenge recomputes its value (inside the transaction, under the challenge's row lock); events are emitted.
+   * challenge settles its value (inside the transaction when there is one, else in a statement of its own after the
+   * solve committed); events are emitted.
    */
   private async afterWrite(row: AttemptRow, player: Player, challenge: CachedChallenge, teamId: number | null, tx: Parameters<typeof txQuery>[0] | null): Promise<AttemptRow> {
     if (row.submission_id === null) return row;
@@ -141,10 +139,11 @@ export class AttemptPipeline {
     }
     if (row.solve_id !== null) {
       let value = challenge.value;
-      if (tx && challenge.type === "dynamic") {
-        for (const change of await recomputeDynamicValues(tx, [challenge.id])) {
-          value = change.value;
-          this.ctf.emit("challenge.updated", { ...change, valueChanged: true, deleted: false, created: false, valueOnly: true });
+      if (challenge.type === "dynamic") {
+        const settled = await settleDynamicValue(query, challenge.id);
+        if (settled) {
+          value = settled.value;
+          if (settled.value !== settled.previousValue) this.ctf.emit("challenge.updated", { ...settled, valueChanged: true, deleted: false, created: false, valueOnly: true });
         }
       }
       this.ctf.emit("solve.created", {

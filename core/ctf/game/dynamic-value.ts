@@ -19,13 +19,6 @@ export function dynamicValue(s: DecaySettings, solveCount: number): number {
   return Math.max(s.minimum, Math.ceil(raw));
 }
 
-/** Solves that count toward decay: those of accounts that are neither hidden nor banned. */
-const COUNTED_SOLVES = `
-  SELECT count(*)::int AS n FROM ctf_solves s
-    JOIN ctf_users u ON u.id = s.user_id
-    LEFT JOIN ctf_teams t ON t.id = s.team_id
-   WHERE s.challenge_id = $1 AND NOT u.hidden AND NOT u.banned AND NOT coalesce(t.hidden, false) AND NOT coalesce(t.banned, false)`;
-
 export interface ValueChange {
   id: number;
   previousValue: number;
@@ -33,30 +26,53 @@ export interface ValueChange {
   state: "visible" | "hidden" | "locked";
 }
 
+/** Runs a statement in the caller's transaction, or on its own (autocommit). */
+type Query = (sql: string, params: unknown[]) => Promise<Record<string, any>[]>;
+
 /**
- * Recomputes the value of the given dynamic challenges inside the caller's transaction. Each challenge row is
- * locked first, so concurrent solves recompute one after another and the last one sees every committed solve.
- * The lock is FOR NO KEY UPDATE: the solve the transaction inserted already holds a KEY SHARE lock on the row
- * (its foreign key), and FOR UPDATE would wait for the other solvers' KEY SHARE locks while they wait for ours
- * (a deadlock under concurrent solves of one dynamic challenge).
- * Returns the challenges whose value changed (callers emit `challenge.updated` for them).
+ * Each given dynamic challenge's value settled now, changed or not, in id order (so that callers locking several
+ * rows take the locks in one order). `ctf_settle_dynamic_value` (migration 0004) locks the challenge's row, counts
+ * the solves that count toward decay (not hidden or banned accounts) and writes the value, in one round trip.
+ */
+async function settle(query: Query, challengeIds: number[]): Promise<ValueChange[]> {
+  const values: ValueChange[] = [];
+  for (const id of [...new Set(challengeIds)].sort((a, b) => a - b)) {
+    const [row] = await query(`SELECT previous_value, new_value, challenge_state FROM ctf_settle_dynamic_value($1)`, [id]);
+    if (row) values.push({ id, previousValue: row.previous_value, value: row.new_value, state: row.challenge_state });
+  }
+  return values;
+}
+
+/**
+ * Recomputes the value of the given dynamic challenges inside the caller's transaction, which then holds each
+ * challenge's row lock until it ends, so concurrent writers recompute one after another and the last one sees every
+ * committed solve. The lock is FOR NO KEY UPDATE: a solve inserted in the transaction already holds a KEY SHARE
+ * lock on the row (its foreign key), and FOR UPDATE would wait for other solvers' KEY SHARE locks while they wait
+ * for ours. Returns the challenges whose value changed (callers emit `challenge.updated` for them).
  */
 export async function recomputeDynamicValues(tx: EntityManager, challengeIds: number[]): Promise<ValueChange[]> {
-  const changes: ValueChange[] = [];
-  for (const id of [...new Set(challengeIds)].sort((a, b) => a - b)) {
-    const [row] = await txQuery<{ value: number; initial: number; minimum: number; decay: number; decay_function: "linear" | "logarithmic"; state: ValueChange["state"] }>(
-      tx,
-      `SELECT value, initial, minimum, decay, decay_function, state FROM ctf_challenges WHERE id = $1 AND type = 'dynamic' FOR NO KEY UPDATE`,
-      [id],
-    );
-    if (!row) continue;
-    const [{ n }] = (await txQuery<{ n: number }>(tx, COUNTED_SOLVES, [id])) as [{ n: number }];
-    const value = dynamicValue({ initial: row.initial, minimum: row.minimum, decay: row.decay, function: row.decay_function }, n);
-    if (value === row.value) continue;
-    await txQuery(tx, `UPDATE ctf_challenges SET value = $2 WHERE id = $1`, [id, value]);
-    changes.push({ id, previousValue: row.value, value, state: row.state });
-  }
-  return changes;
+  return (await settle((sql, params) => txQuery(tx, sql, params), challengeIds)).filter((v) => v.value !== v.previousValue);
+}
+
+/**
+ * A dynamic challenge's value after a solve. Inside a transaction it behaves as recomputeDynamicValues. On its own
+ * (after the solve committed) the statement holds the row lock only while it runs; of concurrent solvers the last to
+ * get the lock still counts every solve. Another solver's call may already have moved the value, so the answer is
+ * the value now, with the value before this call (equal when nothing moved). Null for a challenge that is not
+ * dynamic (any more).
+ */
+export async function settleDynamicValue(query: Query, challengeId: number): Promise<ValueChange | null> {
+  const [value] = await settle(query, [challengeId]);
+  return value ?? null;
+}
+
+/**
+ * Every dynamic challenge's value settled; returns those that moved. The read-models job runs it: a process that
+ * died between a solve's commit and its settling left that challenge's value behind until its next solve.
+ */
+export async function settleEveryDynamicValue(query: Query): Promise<ValueChange[]> {
+  const ids = (await query(`SELECT id FROM ctf_challenges WHERE type = 'dynamic'`, [])).map((row) => row.id as number);
+  return (await settle(query, ids)).filter((v) => v.value !== v.previousValue);
 }
 
 /** The dynamic challenges an account's solves touch (to recompute after it is hidden, banned or deleted). */
