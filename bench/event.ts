@@ -32,7 +32,7 @@ import { startPrivatePostgres, startPrivateRedis } from "../test/helpers/private
 import { ensureArtillery, runArtillery, type ArtilleryPeriod, type ArtilleryReport } from "./support/artillery.js";
 import { seedEvent } from "./support/event-seed.js";
 import { deliveryDelays, EventStreams } from "./support/event-streams.js";
-import { dropRedisKeys, migrateFlaghost } from "./support/processes.js";
+import { cpuSeconds, dropRedisKeys, migrateFlaghost } from "./support/processes.js";
 
 const root = resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
@@ -117,17 +117,6 @@ const round = (n: number, digits = 1) => +n.toFixed(digits);
 const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
 const verdict = (ok: boolean | null) => (ok === null ? "n/a" : ok ? "PASS" : "MISS");
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-/** CPU seconds (user + system) of a process so far, from /proc/<pid>/stat; null when it is gone. */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
-  } catch {
-    return null;
-  }
-}
 
 /** The whole machine's CPU time so far (all cores, seconds) and its idle part, from /proc/stat. */
 function machineCpu(): { total: number; idle: number } {

@@ -35,7 +35,7 @@ import { capture, startBare, type CapturedAnswer } from "./support/bare.js";
 import { seedEvent, type EventSpec, type SeededEvent } from "./support/event-seed.js";
 import { loadGet, loadTool, type LoadResult } from "./support/load.js";
 import { attemptLoad, warmCallers } from "./support/attempt-load.js";
-import { dropRedisKeys, migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
+import { cpuSeconds, dropRedisKeys, migrateFlaghost, processMemory, startFlaghost } from "./support/processes.js";
 import { liveHeapMb } from "./support/heap.js";
 
 const root = resolve(import.meta.dirname, "..");
@@ -134,7 +134,27 @@ interface ReadFigures {
   bareNode: LoadResult;
   ratio: number;
   targetMet: boolean;
-  rounds: { flaghostReqPerSec: number[]; bareNodeReqPerSec: number[]; flaghostSeconds: number; bareNodeSeconds: number };
+  /**
+   * Server CPU (user + system, every thread) per answered request, in microseconds, median of the rounds. The load
+   * tool shares the two cores, so req/s also moves with how much CPU it gets; these say what each server spends.
+   */
+  cpuUsPerRequest: { flaghost: number | null; bareNode: number | null };
+  rounds: { flaghostReqPerSec: number[]; bareNodeReqPerSec: number[]; flaghostCpuUs: (number | null)[]; bareNodeCpuUs: (number | null)[]; flaghostSeconds: number; bareNodeSeconds: number };
+}
+
+/** A server under measurement: where to send requests, and its process (for its CPU time). */
+interface Side {
+  url: string;
+  pid: number;
+}
+
+/** One load run on `side`, with the server's CPU microseconds per answered request over it. */
+async function measuredRun(side: Side, path: string, seconds: number, options: Parameters<typeof loadGet>[3]): Promise<{ run: LoadResult; cpuUs: number | null }> {
+  const before = cpuSeconds(side.pid);
+  const run = await loadGet(side.url + path, CONNECTIONS, seconds, options);
+  const after = cpuSeconds(side.pid);
+  const answered = run.requests - run.errors;
+  return { run, cpuUs: before === null || after === null || answered <= 0 ? null : Math.round(((after - before) * 1e6) / answered) };
 }
 
 /** How long each round of a read lasts: flaghost's longer when the warm-up showed it slow (MAX_SLOW_ROUND_S). */
@@ -145,28 +165,40 @@ function roundSeconds(warm: LoadResult) {
 }
 
 /** ROUNDS alternating runs of flaghost and the bare server on one read; each side's median round. */
-async function measureRead(flaghost: string, bare: string, path: string, headers: Record<string, string>, warm: LoadResult): Promise<ReadFigures> {
+async function measureRead(flaghost: Side, bare: Side, path: string, headers: Record<string, string>, warm: LoadResult): Promise<ReadFigures> {
   const seconds = roundSeconds(warm);
   const options = { headers, allowErrors: true, timeoutSeconds: TIMEOUT_S };
-  await loadGet(bare + path, CONNECTIONS, 1, options); // the bare server's warm-up (flaghost's was the general one)
-  const served: LoadResult[] = [];
-  const ceiling: LoadResult[] = [];
+  await loadGet(bare.url + path, CONNECTIONS, 1, options); // the bare server's warm-up (flaghost's was the general one)
+  const served: Awaited<ReturnType<typeof measuredRun>>[] = [];
+  const ceiling: Awaited<ReturnType<typeof measuredRun>>[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    served.push(await loadGet(flaghost + path, CONNECTIONS, seconds.flaghost, options));
-    await drain(flaghost + path, headers);
-    ceiling.push(await loadGet(bare + path, CONNECTIONS, seconds.bare, options));
+    served.push(await measuredRun(flaghost, path, seconds.flaghost, options));
+    await drain(flaghost.url + path, headers);
+    ceiling.push(await measuredRun(bare, path, seconds.bare, options));
   }
-  const median = (runs: LoadResult[]) => [...runs].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(runs.length / 2)]!;
-  const [flaghostMedian, bareMedian] = [median(served), median(ceiling)];
+  const median = <T>(values: T[], by: (v: T) => number) => [...values].sort((a, b) => by(a) - by(b))[Math.floor(values.length / 2)]!;
+  const [flaghostMedian, bareMedian] = [median(served, (r) => r.run.reqPerSec).run, median(ceiling, (r) => r.run.reqPerSec).run];
+  const medianCpu = (runs: typeof served) => {
+    const known = runs.map((r) => r.cpuUs).filter((us): us is number => us !== null);
+    return known.length === 0 ? null : median(known, (us) => us);
+  };
   // Two significant digits: a read at 0.002 of the ceiling is not "0".
   const ratio = +(flaghostMedian.reqPerSec / bareMedian.reqPerSec).toPrecision(2);
-  const clean = served.every((r) => r.errors === 0 && r.non2xx === 0);
+  const clean = served.every(({ run }) => run.errors === 0 && run.non2xx === 0);
   return {
     flaghost: flaghostMedian,
     bareNode: bareMedian,
     ratio,
     targetMet: clean && ratio >= TARGET.ratio && flaghostMedian.p99Ms < TARGET.p99Ms,
-    rounds: { flaghostReqPerSec: served.map((r) => r.reqPerSec), bareNodeReqPerSec: ceiling.map((r) => r.reqPerSec), flaghostSeconds: seconds.flaghost, bareNodeSeconds: seconds.bare },
+    cpuUsPerRequest: { flaghost: medianCpu(served), bareNode: medianCpu(ceiling) },
+    rounds: {
+      flaghostReqPerSec: served.map(({ run }) => run.reqPerSec),
+      bareNodeReqPerSec: ceiling.map(({ run }) => run.reqPerSec),
+      flaghostCpuUs: served.map((r) => r.cpuUs),
+      bareNodeCpuUs: ceiling.map((r) => r.cpuUs),
+      flaghostSeconds: seconds.flaghost,
+      bareNodeSeconds: seconds.bare,
+    },
   };
 }
 
@@ -263,6 +295,8 @@ function printRead(read: Read, bytes: number, f: ReadFigures) {
   console.log(`    flaghost  ${side(f.flaghost)}`);
   console.log(`    bare node ${side(f.bareNode)}`);
   console.log(`    ${f.ratio} of bare node: ${verdict(f.targetMet)} (>= ${TARGET.ratio}, p99 < ${TARGET.p99Ms} ms)`);
+  const cpu = f.cpuUsPerRequest;
+  if (cpu.flaghost !== null && cpu.bareNode !== null) console.log(`    server CPU per request: flaghost ${cpu.flaghost} µs, bare node ${cpu.bareNode} µs`);
 }
 
 /** `flaghost migrate` into the fresh schema, then the event by SQL; how long each took. */
@@ -303,12 +337,12 @@ async function warmUp(url: string, reads: Read[], headers: Record<string, string
 }
 
 /** Every read against flaghost and the bare server. */
-async function measureReads(url: string, bareUrl: string, reads: Read[], warmed: Array<{ warm: LoadResult; answer: CapturedAnswer }>, headers: Record<string, string>) {
+async function measureReads(flaghost: Side, bare: Side, reads: Read[], warmed: Array<{ warm: LoadResult; answer: CapturedAnswer }>, headers: Record<string, string>) {
   console.log(`\nreads (${ROUNDS} rounds each side, alternating, medians)`);
   const results: Record<string, { name: string } & ReturnType<typeof answerSummary> & ReadFigures> = {};
   for (const [i, read] of reads.entries()) {
     const { warm, answer } = warmed[i]!;
-    const figures = await measureRead(url, bareUrl, read.path, headers, warm);
+    const figures = await measureRead(flaghost, bare, read.path, headers, warm);
     printRead(read, answer.body.length, figures);
     results[read.path] = { name: read.name, ...answerSummary(answer), ...figures };
   }
@@ -378,11 +412,13 @@ async function emptyEventLiveHeap(env: Record<string, string>, schema: string): 
 /** The figures in one table, in the shape of the issue's. */
 function printSummary(spec: EventSpec, reads: Awaited<ReturnType<typeof measureReads>> | null, attempts: Awaited<ReturnType<typeof measureAttemptsDuringReads>> | null) {
   console.log(`\nsummary: ${spec.players} players, ${spec.solves} solves, ${spec.mode} mode`);
-  console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(8)}  target`);
+  const cpuHead = `${"µs/req".padStart(7)} ${"bare".padStart(5)}`;
+  console.log(`  ${"read".padEnd(30)} ${"req/s".padStart(7)} ${"p99 ms".padStart(9)} ${"bare req/s".padStart(10)} ${"ratio".padStart(8)} ${cpuHead}  target`);
   for (const [path, r] of Object.entries(reads ?? {})) {
-    console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(8)}  ${r.targetMet ? "met" : "missed"}`);
+    const cpu = `${String(r.cpuUsPerRequest.flaghost ?? "?").padStart(7)} ${String(r.cpuUsPerRequest.bareNode ?? "?").padStart(5)}`;
+    console.log(`  ${path.padEnd(30)} ${String(r.flaghost.reqPerSec).padStart(7)} ${String(r.flaghost.p99Ms).padStart(9)} ${String(r.bareNode.reqPerSec).padStart(10)} ${String(r.ratio).padStart(8)} ${cpu}  ${r.targetMet ? "met" : "missed"}`);
   }
-  if (attempts) console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(8)}  ${attempts.targetMet ? "met" : "missed"}`);
+  if (attempts) console.log(`  ${"attempts during reads".padEnd(30)} ${String(attempts.attempts.perSec).padStart(7)} ${String(attempts.attempts.p99Ms).padStart(9)} ${"".padStart(10)} ${"".padStart(8)} ${"".padStart(13)}  ${attempts.targetMet ? "met" : "missed"}`);
 }
 
 async function main() {
@@ -431,7 +467,8 @@ async function main() {
     const bare = await startBare(warmed.map((w) => w.answer), scratch);
     children.push(bare.child);
 
-    const readResults = only === "attempts" ? null : await measureReads(server.url, bare.url, reads, warmed, headers);
+    const readResults =
+      only === "attempts" ? null : await measureReads({ url: server.url, pid: server.child.pid! }, { url: bare.url, pid: bare.child.pid! }, reads, warmed, headers);
     report.reads = readResults;
     const attempts = only === "reads" ? null : await measureAttemptsDuringReads(server.url, event, headers);
     report.attemptsDuringReads = attempts;

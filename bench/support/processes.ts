@@ -66,6 +66,17 @@ export function processMemory(pid: number): { rssMb: number; peakRssMb: number }
   return { rssMb: mb("VmRSS"), peakRssMb: mb("VmHWM") };
 }
 
+/** CPU seconds (user + system, all threads) of a process so far, from /proc/<pid>/stat; null when it is gone. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return null;
+  }
+}
+
 /** Runs `flaghost migrate` with `env` on top of this process's environment, and resolves when it has applied them. */
 export async function migrateFlaghost(env: Record<string, string>): Promise<void> {
   const child = spawn(process.execPath, [resolve(root, "bin/flaghost.js"), "migrate"], {
