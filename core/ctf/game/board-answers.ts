@@ -14,6 +14,8 @@ import type { CountView, SolveIndex } from "./solve-index.js";
 /** A row of the list with its per-player field left open. */
 export interface BoardRow {
   challenge: CachedChallenge;
+  /** The solve count in `head`. */
+  solves: number;
   /** `{"id":…,…,"solved_by_me":` */
   head: string;
   /** `,"category":…}` */
@@ -42,7 +44,7 @@ const boardOrder = (a: CachedChallenge, b: CachedChallenge) => a.position - b.po
 function rowOf(c: CachedChallenge, solves: number, view: BoardView): BoardRow {
   const head = { id: c.id, type: c.type, name: c.name, value: c.value, position: c.position, solves };
   const tail = { category: c.category, module_id: null, tags: [], template: "", script: "", ...(view === "admin" ? { state: c.state } : {}) };
-  return { challenge: c, head: `${JSON.stringify(head).slice(0, -1)},"solved_by_me":`, tail: `,${JSON.stringify(tail).slice(1)}` };
+  return { challenge: c, solves, head: `${JSON.stringify(head).slice(0, -1)},"solved_by_me":`, tail: `,${JSON.stringify(tail).slice(1)}` };
 }
 
 /** A list answer ready to send: its bytes and a strong ETag. */
@@ -55,7 +57,7 @@ export interface BoardAnswer {
 const MAX_BODIES = 256;
 
 export class BoardAnswers {
-  private readonly cached = new Map<BoardView, { challenges: Map<number, CachedChallenge>; version: number; rows: BoardRow[] }>();
+  private readonly cached = new Map<BoardView, { challenges: Map<number, CachedChallenge>; version: number; ordered: CachedChallenge[]; rows: BoardRow[] }>();
   /** Moves whenever any view's rows are rebuilt: it is part of every ETag. */
   private generation = 0;
   private readonly bodies = new Map<string, Buffer>();
@@ -85,17 +87,24 @@ export class BoardAnswers {
     };
   }
 
-  /** The rows of a view in board order, from the cache while neither the challenges nor the solves changed. */
+  /**
+   * The rows of a view in board order, from the cache while neither the challenges nor the solves changed. After a
+   * solve only the rows whose count moved are serialized again (a solve used to re-serialize all of them, hundreds of
+   * times a second at a busy event); the order is kept while the challenges are the same.
+   */
   rows(challenges: Map<number, CachedChallenge>, view: BoardView): BoardRow[] {
     const version = this.solves.version;
     const hit = this.cached.get(view);
     if (hit && hit.challenges === challenges && hit.version === version) return hit.rows;
     const counts: CountView = view === "admin" ? "admin" : "public";
-    const rows = [...challenges.values()]
-      .filter((c) => view === "admin" || c.state === "visible")
-      .sort(boardOrder)
-      .map((c) => rowOf(c, this.solves.solveCount(c.id, counts), view));
-    this.cached.set(view, { challenges, version, rows });
+    const ordered = hit?.challenges === challenges ? hit.ordered : [...challenges.values()].filter((c) => view === "admin" || c.state === "visible").sort(boardOrder);
+    const previous = new Map(hit?.rows.map((row) => [row.challenge.id, row]));
+    const rows = ordered.map((c) => {
+      const solves = this.solves.solveCount(c.id, counts);
+      const kept = previous.get(c.id);
+      return kept && kept.challenge === c && kept.solves === solves ? kept : rowOf(c, solves, view);
+    });
+    this.cached.set(view, { challenges, version, ordered, rows });
     // A reload of the challenge cache (every 30 s) or a solve elsewhere may leave this view's bytes as they were:
     // then the ETags stay, and clients that poll keep getting 304.
     if (!hit || !sameRows(hit.rows, rows)) {
