@@ -6,7 +6,8 @@ import { eventPhase } from "../settings.js";
 import { txQuery } from "../sql.js";
 import type { CachedChallenge } from "./challenge-cache.js";
 import { AttemptWriter, type AttemptInput, type AttemptRow } from "./attempt-writer.js";
-import { settleDynamicValue } from "./dynamic-value.js";
+import { emitValueChanges } from "../accounts/changes.js";
+import { settleDynamicValue, valueMoved } from "./dynamic-value.js";
 
 export type AttemptStatus = "correct" | "incorrect" | "already_solved" | "ratelimited" | "paused" | "authentication_required";
 
@@ -143,7 +144,7 @@ export class AttemptPipeline {
         const settled = await settleDynamicValue(query, challenge.id);
         if (settled) {
           value = settled.value;
-          if (settled.value !== settled.previousValue) this.ctf.emit("challenge.updated", { ...settled, valueChanged: true, deleted: false, created: false, valueOnly: true });
+          emitValueChanges(this.ctf, [settled].filter(valueMoved));
         }
       }
       this.ctf.emit("solve.created", {

@@ -26,6 +26,9 @@ export interface ValueChange {
   state: "visible" | "hidden" | "locked";
 }
 
+/** Whether a settled value differs from the value before (only then is `challenge.updated` emitted). */
+export const valueMoved = (v: ValueChange): boolean => v.value !== v.previousValue;
+
 /** Runs a statement in the caller's transaction, or on its own (autocommit). */
 type Query = (sql: string, params: unknown[]) => Promise<Record<string, any>[]>;
 
@@ -51,7 +54,7 @@ async function settle(query: Query, challengeIds: number[]): Promise<ValueChange
  * for ours. Returns the challenges whose value changed (callers emit `challenge.updated` for them).
  */
 export async function recomputeDynamicValues(tx: EntityManager, challengeIds: number[]): Promise<ValueChange[]> {
-  return (await settle((sql, params) => txQuery(tx, sql, params), challengeIds)).filter((v) => v.value !== v.previousValue);
+  return (await settle((sql, params) => txQuery(tx, sql, params), challengeIds)).filter(valueMoved);
 }
 
 /**
@@ -72,7 +75,7 @@ export async function settleDynamicValue(query: Query, challengeId: number): Pro
  */
 export async function settleEveryDynamicValue(query: Query): Promise<ValueChange[]> {
   const ids = (await query(`SELECT id FROM ctf_challenges WHERE type = 'dynamic'`, [])).map((row) => row.id as number);
-  return (await settle(query, ids)).filter((v) => v.value !== v.previousValue);
+  return (await settle(query, ids)).filter(valueMoved);
 }
 
 /** The dynamic challenges an account's solves touch (to recompute after it is hidden, banned or deleted). */
