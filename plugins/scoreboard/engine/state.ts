@@ -129,6 +129,12 @@ export class StandingsState {
   private readonly membersByTeam = new Map<number, Set<number>>();
   private readonly rankings: Record<View, Ranking> = { live: new Ranking(), public: new Ranking() };
   private readonly dirtyAccounts = new Set<number>();
+  /**
+   * Points an account gained or lost in each view since the last flush because a challenge it solved changed value
+   * (dynamic decay: one solve moves every solver). Its time and last row stay the same, so its standing shifts by the
+   * difference instead of summing its solves again; an account that is also dirty is recomputed whole instead.
+   */
+  private readonly valueShifts = new Map<number, Record<View, number>>();
   private readonly dirtyChallenges = new Set<number>();
   /**
    * Views whose timelines (the top/N graph) gained or lost an item since the last flush. A zero-value solve or award
@@ -316,11 +322,11 @@ export class StandingsState {
       for (const solve of this.solvesByChallenge.get(record.id) ?? []) this.touchItem(solve);
       return;
     }
-    const valueChanged = challenge.value !== record.value;
+    const shift = record.value - challenge.value;
     challenge.value = record.value;
     challenge.decay = record.decay;
     this.dirtyChallenges.add(record.id);
-    if (valueChanged) for (const solve of this.solvesByChallenge.get(record.id) ?? []) this.touchItem(solve);
+    if (shift !== 0) this.shiftSolvers(record.id, "live", shift);
   }
 
   /** The challenge is gone, and (by cascade) its solves. */
@@ -393,15 +399,22 @@ export class StandingsState {
       if (!challenge) continue;
       const frozen = this.frozenValueOf(challenge);
       if (frozen === challenge.frozenValue) continue;
+      const shift = frozen - challenge.frozenValue;
       challenge.frozenValue = frozen;
-      for (const solve of this.solvesByChallenge.get(id) ?? []) this.touchItem(solve);
+      this.shiftSolvers(id, "public", shift);
     }
     this.dirtyChallenges.clear();
     const changes: ViewChanges = { ...this.timelinesMoved };
     this.timelinesMoved.live = this.timelinesMoved.public = false;
     // Many accounts: change them in place, then reorder each view once (Ranking.reorder) with what moved.
-    const moved: Record<View, Set<Standing>> | null = this.dirtyAccounts.size > BULK_THRESHOLD ? { live: new Set(), public: new Set() } : null;
+    const moved: Record<View, Set<Standing>> | null = this.dirtyAccounts.size + this.valueShifts.size > BULK_THRESHOLD ? { live: new Set(), public: new Set() } : null;
     let accounts = 0;
+    for (const [id, shifts] of this.valueShifts) {
+      if (this.dirtyAccounts.has(id)) continue; // recomputed whole below, at the new values
+      for (const view of VIEWS) if (shifts[view] !== 0 && this.shift(id, view, shifts[view], moved?.[view] ?? null)) changes[view] = true;
+      if (++accounts % ACCOUNTS_PER_TURN === 0) yield;
+    }
+    this.valueShifts.clear();
     for (const id of this.dirtyAccounts) {
       for (const view of VIEWS) if (this.recompute(id, view, moved?.[view] ?? null)) changes[view] = true;
       if (++accounts % ACCOUNTS_PER_TURN === 0) yield;
@@ -463,6 +476,44 @@ export class StandingsState {
     if (moved) moved.add(standing);
     else ranking.insert(standing);
     return true;
+  }
+
+  /**
+   * Moves a listed account's standing by `points` in one view: a challenge it solved changed value, which moves
+   * neither its time nor its last row. An account not listed has no standing to move (its score is summed when read).
+   */
+  private shift(id: number, view: View, points: number, moved: Set<Standing> | null): boolean {
+    const ranking = this.rankings[view];
+    const standing = ranking.byId.get(id);
+    const account = this.account(id);
+    if (!standing || !account) return false;
+    if (!moved) ranking.remove(standing);
+    standing.score += points;
+    standing.tail = this.tailOf(account, standing.score, view);
+    if (moved) moved.add(standing);
+    else ranking.insert(standing);
+    return true;
+  }
+
+  /**
+   * A challenge's value in `view` moved by `points`: each of its solves counted in that view shifts its owner's
+   * score (valueShifts). In team mode the solver's current team, when another, only shows the solver's points in its
+   * member list: that team is recomputed whole.
+   */
+  private shiftSolvers(challengeId: number, view: View, points: number): void {
+    const cutoff = this.cutoff(view);
+    for (const solve of this.solvesByChallenge.get(challengeId) ?? []) {
+      if (this.mode === "teams") {
+        const teamId = this.users.get(solve.userId)?.teamId;
+        if (teamId !== null && teamId !== undefined && teamId !== solve.teamId) this.dirtyAccounts.add(teamId);
+      }
+      if (solve.at >= cutoff) continue;
+      const owner = this.mode === "users" ? solve.userId : solve.teamId;
+      if (owner === null) continue;
+      let shifts = this.valueShifts.get(owner);
+      if (!shifts) this.valueShifts.set(owner, (shifts = { live: 0, public: 0 }));
+      shifts[view] += points;
+    }
   }
 
   private tailOf(account: ScoringUser | ScoringTeam, score: number, view: View): string {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { rowObject } from "../../../plugins/scoreboard/engine/rows.js";
 import { dynamicValue } from "../../../core/ctf/game/dynamic-value.js";
 import type { ScoringFacts, ScoringSettings } from "../../../core/ctf/service.js";
-import { StandingsState, type View } from "../../../plugins/scoreboard/engine/state.js";
+import { StandingsState, VIEWS, type View } from "../../../plugins/scoreboard/engine/state.js";
 
 /** The engine alone (no database): rules, ties, freeze, team members and incremental changes. */
 
@@ -144,6 +144,40 @@ describe("scoreboard engine: standings rules", () => {
     state.flush();
     expect(state.standings("live").map((s) => s.id)).to.deep.equal(build(facts()).standings("live").map((s) => s.id));
     expect(state.standings("live").map((s) => s.id)).to.not.include(2);
+  });
+
+  it("a dynamic value that moves shifts its solvers' rows as a fresh build makes them: team mode, a freeze, a member who changed teams, few and many solvers", () => {
+    const decay = { initial: 500, minimum: 50, decay: 5, function: "linear" as const };
+    const settings = { mode: "teams" as const, freezeAt: min(30), scoreVisibility: "public" as const, accountVisibility: "public" as const };
+    const rowsOf = (state: StandingsState, view: View) => state.standings(view).map((s, i) => rowObject(i + 1, s.tail));
+    for (const teamCount of [3, 120]) {
+      const teams = Array.from({ length: teamCount }, (_, i) => team(i + 1));
+      const users = teams.flatMap((t) => [user(t.id * 2 - 1, { teamId: t.id }), user(t.id * 2, { teamId: t.id })]);
+      // Every other team solved challenge 1, before or after the freeze; every team has an award to spread the scores.
+      const solves = teams.filter((t) => t.id % 2 === 1).map((t, i) => solve(1, t.id * 2 - 1, min((i * 37) % 60), t.id));
+      const awards = teams.map((t, i) => award(t.id * 2, (i * 53) % 700, min(i % 40), t.id));
+      let challenges = [{ id: 1, value: 500, decay }, challenge(2, 100)];
+      let members = users;
+      const facts = () => data({ settings, users: members, teams, challenges, solves, awards });
+      const state = build(facts());
+      // The first solver moves to another team: their solve stays with the team that made it, their points show in the new one.
+      members = users.map((u) => (u.id === 1 ? user(1, { teamId: 2 }) : u));
+      state.putUser(members[0]!);
+      for (const value of [420, 131, 50, 500, 260]) {
+        challenges = [{ id: 1, value, decay }, challenge(2, 100)];
+        state.putChallenge(challenges[0]!);
+        const changes = state.flush();
+        expect(changes.live, `${teamCount} teams, value ${value}`).to.equal(true);
+        const fresh = build(facts());
+        for (const view of VIEWS) expect(rowsOf(state, view), `${teamCount} teams, value ${value}, ${view}`).to.deep.equal(rowsOf(fresh, view));
+      }
+      // Hiding a team that solved before the freeze leaves fewer counted solves before it: the value at the freeze
+      // goes up for the solvers before the freeze, and not for those after it (still listed by their awards).
+      teams[0] = team(1, { hidden: true });
+      state.putTeam(teams[0]);
+      state.flush();
+      for (const view of VIEWS) expect(rowsOf(state, view), `${teamCount} teams, team 1 hidden, ${view}`).to.deep.equal(rowsOf(build(facts()), view));
+    }
   });
 
   it("the public view stops at the freeze; the live view does not", () => {
