@@ -166,10 +166,11 @@ export class EventBus {
    * read, and attempts that only record a submission) pay one AsyncLocalStorage frame and nothing else. Other
    * instances are not waited for: they converge through the broadcast.
    *
-   * Why it works: emit runs inside the write and marks the request; the events are dispatched on the turn after
-   * their transaction commits (Database.afterCommit), which the request's handler awaited, so one turn after
-   * the request's code finished, every handler it set going is known. A rolled-back write dispatches nothing and
-   * so holds nothing up.
+   * Why it works: emit runs inside the write and marks the request; the events are dispatched in a microtask queued
+   * when their transaction commits (Database.afterCommit), which the request's handler awaited, so by the time the
+   * request's code has finished (a later microtask) every handler it set going is known. A rolled-back write
+   * dispatches nothing and so holds nothing up. No turn of the event loop is waited for: under load the rest of a
+   * turn is many milliseconds of other requests.
    */
   async answerAfterLocalReads<T>(respond: () => Promise<T>): Promise<T> {
     const writes: RequestWrites = { emitted: false, applying: [] };
@@ -177,7 +178,7 @@ export class EventBus {
       return await this.requestWrites.run(writes, respond);
     } finally {
       if (writes.emitted) {
-        await new Promise((resolve) => setImmediate(resolve));
+        await null; // one more microtask: a dispatch queued by the request's very last statement has run
         await Promise.all(writes.applying);
       }
     }

@@ -28,8 +28,8 @@ export interface Database {
   /** Runs fn in one transaction; on the embedded database, serialized process-wide (see SessionMutex). */
   transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T>;
   /**
-   * Runs fn once the current transaction commits (dropped if it rolls back); immediately, on a later tick,
-   * when called outside a transaction. Domain events use this so handlers never see uncommitted data.
+   * Runs fn once the current transaction commits (dropped if it rolls back), in a microtask; outside a transaction,
+   * in a microtask too. Domain events use this so handlers never see uncommitted data.
    */
   afterCommit(fn: () => void): void;
   /**
@@ -77,8 +77,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<KernelData
     const callbacks: Array<() => void> = [];
     return pendingAfterCommit.run(callbacks, async () => {
       const result = await serialized(() => dataSource.transaction(fn));
-      // Leave the transaction's async context so callbacks that open new transactions start fresh ones.
-      pendingAfterCommit.exit(() => setImmediate(() => callbacks.forEach((cb) => cb())));
+      // Leave the transaction's async context so callbacks that open new transactions start fresh ones. A microtask,
+      // not setImmediate: under load the rest of a turn is many milliseconds of other requests, and a request that
+      // waits for its events (answerAfterLocalReads) would wait that long for nothing.
+      pendingAfterCommit.exit(() => queueMicrotask(() => callbacks.forEach((cb) => cb())));
       return result;
     });
   };
@@ -92,7 +94,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<KernelData
     afterCommit(fn) {
       const callbacks = pendingAfterCommit.getStore();
       if (callbacks) callbacks.push(fn);
-      else pendingAfterCommit.exit(() => setImmediate(fn));
+      else pendingAfterCommit.exit(() => queueMicrotask(fn));
     },
     query: <T>(sql: string, params?: unknown[], queryOptions?: { name?: string }) => backend.query(sql, params, queryOptions?.name) as Promise<T[]>,
     async ping() {
