@@ -186,7 +186,7 @@ export class EventBus {
 
   /** Resolves when every handler started so far has finished (tests and graceful shutdown). */
   async drain(): Promise<void> {
-    // Handlers are dispatched on a later tick than emit; give that tick a chance first.
+    // Handlers are dispatched in a microtask after their commit, and broadcasts go out on the next turn: let both start first.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }

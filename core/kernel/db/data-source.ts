@@ -28,8 +28,8 @@ export interface Database {
   /** Runs fn in one transaction; on the embedded database, serialized process-wide (see SessionMutex). */
   transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T>;
   /**
-   * Runs fn once the current transaction commits (dropped if it rolls back), in a microtask; outside a transaction,
-   * in a microtask too. Domain events use this so handlers never see uncommitted data.
+   * Runs fn in a microtask once the current transaction commits (never, if it rolls back), or in the next microtask
+   * when called outside a transaction. Domain events use this so handlers never see uncommitted data.
    */
   afterCommit(fn: () => void): void;
   /**
